@@ -1,0 +1,28 @@
+"""The mixed-noise sampler reference (numpy): weights, schedules, solvers, injected noise.
+
+See docs/sampler.md for the contract that this module and the C++ runtime both implement.
+"""
+
+from __future__ import annotations
+
+from .loop import SOLVERS, Denoiser, SamplerSpec, make_noise, sample
+from .rng import normal, normal_like
+from .schedules import beta, time_grid
+from .weights import (
+    ALPHA_MAX,
+    K_MAX,
+    K_MIN,
+    active_conditions,
+    blend,
+    emomix,
+    intensity,
+    keyframes_to_frames,
+    trajectory,
+    validate_weights,
+)
+
+__all__ = [
+    "ALPHA_MAX", "K_MAX", "K_MIN", "SOLVERS", "Denoiser", "SamplerSpec", "active_conditions",
+    "beta", "blend", "emomix", "intensity", "keyframes_to_frames", "make_noise", "normal",
+    "normal_like", "sample", "time_grid", "trajectory", "validate_weights",
+]

@@ -1,0 +1,53 @@
+"""Counter-based Gaussian noise shared by every backend (docs/sampler.md, "Injected, seeded noise").
+
+A normal deviate is a pure function of ``(seed, stream, index)``: splitmix64 hashing followed by
+Box–Muller. The C++ runtime implements the same arithmetic, so a seed gives the same noise on every
+backend without passing arrays around.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MUL1 = np.uint64(0xBF58476D1CE4E5B9)
+_MUL2 = np.uint64(0x94D049BB133111EB)
+_MASK64 = (1 << 64) - 1
+
+
+def splitmix64(z: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser on an array of uint64 (wrapping arithmetic)."""
+    z = np.asarray(z, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        z = z + _GOLDEN
+        z = (z ^ (z >> np.uint64(30))) * _MUL1
+        z = (z ^ (z >> np.uint64(27))) * _MUL2
+    return z ^ (z >> np.uint64(31))
+
+
+def _stream_key(seed: int, stream: int) -> np.uint64:
+    if seed < 0 or stream < 0:
+        raise ValueError(f"seed and stream must be non-negative integers, got seed={seed}, "
+                         f"stream={stream}")
+    seed64 = np.uint64(int(seed) & _MASK64)
+    return splitmix64(seed64 ^ splitmix64(np.uint64(int(stream) & _MASK64)))
+
+
+def normal(seed: int, stream: int, n: int, offset: int = 0) -> np.ndarray:
+    """``n`` standard normal deviates (float32) for ``(seed, stream)`` starting at ``offset``."""
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    key = _stream_key(seed, stream)
+    idx = np.arange(offset, offset + n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        c1 = key + np.uint64(2) * idx
+        c2 = c1 + np.uint64(1)
+    scale = 2.0 ** -53
+    u1 = ((splitmix64(c1) >> np.uint64(11)).astype(np.float64) + 0.5) * scale
+    u2 = ((splitmix64(c2) >> np.uint64(11)).astype(np.float64) + 0.5) * scale
+    return (np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)).astype(np.float32)
+
+
+def normal_like(seed: int, stream: int, shape: tuple[int, ...]) -> np.ndarray:
+    """A float32 array of ``shape`` filled in C order from ``(seed, stream)``."""
+    return normal(seed, stream, int(np.prod(shape))).reshape(shape)
