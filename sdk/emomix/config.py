@@ -153,21 +153,35 @@ class AudioConfig(_Config):
 
     def validate(self) -> None:
         p = self._name
-        _positive(p, sample_rate=self.sample_rate, n_fft=self.n_fft, hop_length=self.hop_length,
-                  win_length=self.win_length, n_mels=self.n_mels, log_floor=self.log_floor,
-                  mel_std=self.mel_std)
+        _positive(
+            p,
+            sample_rate=self.sample_rate,
+            n_fft=self.n_fft,
+            hop_length=self.hop_length,
+            win_length=self.win_length,
+            n_mels=self.n_mels,
+            log_floor=self.log_floor,
+            mel_std=self.mel_std,
+        )
         if self.win_length > self.n_fft:
-            raise _fail(f"{p}.win_length", f"must be <= n_fft ({self.n_fft}), got {self.win_length}")
+            raise _fail(
+                f"{p}.win_length", f"must be <= n_fft ({self.n_fft}), got {self.win_length}"
+            )
         if self.hop_length > self.win_length:
-            raise _fail(f"{p}.hop_length",
-                        f"must be <= win_length ({self.win_length}), got {self.hop_length}")
+            raise _fail(
+                f"{p}.hop_length",
+                f"must be <= win_length ({self.win_length}), got {self.hop_length}",
+            )
         if self.window != "hann":
             raise _fail(f"{p}.window", f"only 'hann' is supported, got {self.window!r}")
         if self.mel_scale not in ("slaney", "htk"):
             raise _fail(f"{p}.mel_scale", f"must be 'slaney' or 'htk', got {self.mel_scale!r}")
         if not 0.0 <= self.f_min < self.f_max <= self.sample_rate / 2:
-            raise _fail(f"{p}.f_max", "need 0 <= f_min < f_max <= sample_rate / 2, got "
-                        f"f_min={self.f_min}, f_max={self.f_max}, sample_rate={self.sample_rate}")
+            raise _fail(
+                f"{p}.f_max",
+                "need 0 <= f_min < f_max <= sample_rate / 2, got "
+                f"f_min={self.f_min}, f_max={self.f_max}, sample_rate={self.sample_rate}",
+            )
 
     @property
     def frames_per_second(self) -> float:
@@ -179,10 +193,10 @@ class EncoderConfig(_Config):
     """Text encoder: phoneme embedding → conv prenet → transformer → μ; duration predictor.
 
     Positions are sinusoidal (added after the prenet with a learned scale). The transformer is
-    pre-norm with ``n_layers`` blocks of ``n_heads``-head self-attention and a ``ffn_dim`` feed-forward
-    whose first layer is a convolution of width ``ffn_kernel``. The duration predictor sees the
-    (gradient-stopped) encoder states plus a projection of (speaker, emotion) and predicts log
-    frame counts.
+    pre-norm with ``n_layers`` blocks of ``n_heads``-head self-attention and a ``ffn_dim``
+    feed-forward whose first layer is a convolution of width ``ffn_kernel``. The duration
+    predictor sees the (gradient-stopped) encoder states plus a projection of (speaker, emotion)
+    and predicts log frame counts.
     """
 
     _name: typing.ClassVar[str] = "encoder"
@@ -201,16 +215,26 @@ class EncoderConfig(_Config):
 
     def validate(self) -> None:
         p = self._name
-        _positive(p, hidden=self.hidden, n_layers=self.n_layers, n_heads=self.n_heads,
-                  ffn_dim=self.ffn_dim, ffn_kernel=self.ffn_kernel, dp_hidden=self.dp_hidden,
-                  dp_kernel=self.dp_kernel, prenet_kernel=self.prenet_kernel)
+        _positive(
+            p,
+            hidden=self.hidden,
+            n_layers=self.n_layers,
+            n_heads=self.n_heads,
+            ffn_dim=self.ffn_dim,
+            ffn_kernel=self.ffn_kernel,
+            dp_hidden=self.dp_hidden,
+            dp_kernel=self.dp_kernel,
+            prenet_kernel=self.prenet_kernel,
+        )
         if self.prenet_layers < 0:
             raise _fail(f"{p}.prenet_layers", f"must be >= 0, got {self.prenet_layers}")
         if self.hidden % self.n_heads:
             raise _fail(f"{p}.n_heads", f"must divide hidden ({self.hidden}), got {self.n_heads}")
         for name in ("prenet_kernel", "ffn_kernel", "dp_kernel"):
             if getattr(self, name) % 2 == 0:
-                raise _fail(f"{p}.{name}", f"must be odd ('same' padding), got {getattr(self, name)}")
+                raise _fail(
+                    f"{p}.{name}", f"must be odd ('same' padding), got {getattr(self, name)}"
+                )
         _in_range(p, "dropout", self.dropout, 0.0, 0.9)
         _in_range(p, "dp_dropout", self.dp_dropout, 0.0, 0.9)
 
@@ -247,15 +271,26 @@ class DenoiserConfig(_Config):
         for i, c in enumerate(self.channels):
             if c <= 0:
                 raise _fail(f"{p}.channels[{i}]", f"must be > 0, got {c}")
-        _positive(p, n_heads=self.n_heads, ffn_mult=self.ffn_mult, kernel_size=self.kernel_size,
-                  time_embed_dim=self.time_embed_dim, time_scale=self.time_scale,
-                  cond_dim=self.cond_dim, n_res_blocks=self.n_res_blocks)
+        _positive(
+            p,
+            n_heads=self.n_heads,
+            ffn_mult=self.ffn_mult,
+            kernel_size=self.kernel_size,
+            time_embed_dim=self.time_embed_dim,
+            time_scale=self.time_scale,
+            cond_dim=self.cond_dim,
+            n_res_blocks=self.n_res_blocks,
+        )
         if self.n_transformer_blocks < 0:
-            raise _fail(f"{p}.n_transformer_blocks", f"must be >= 0, got {self.n_transformer_blocks}")
+            raise _fail(
+                f"{p}.n_transformer_blocks", f"must be >= 0, got {self.n_transformer_blocks}"
+            )
         if self.channels[-1] % self.n_heads:
-            raise _fail(f"{p}.n_heads",
-                        f"must divide the lowest level's channels ({self.channels[-1]}), "
-                        f"got {self.n_heads}")
+            raise _fail(
+                f"{p}.n_heads",
+                f"must divide the lowest level's channels ({self.channels[-1]}), "
+                f"got {self.n_heads}",
+            )
         if self.kernel_size % 2 == 0:
             raise _fail(f"{p}.kernel_size", f"must be odd, got {self.kernel_size}")
         if self.time_embed_dim % 2:
@@ -289,9 +324,16 @@ class VocoderConfig(_Config):
 
     def validate(self) -> None:
         p = self._name
-        _positive(p, dim=self.dim, intermediate_dim=self.intermediate_dim, n_layers=self.n_layers,
-                  kernel_size=self.kernel_size, input_kernel=self.input_kernel,
-                  layer_scale_init=self.layer_scale_init, log_mag_max=self.log_mag_max)
+        _positive(
+            p,
+            dim=self.dim,
+            intermediate_dim=self.intermediate_dim,
+            n_layers=self.n_layers,
+            kernel_size=self.kernel_size,
+            input_kernel=self.input_kernel,
+            layer_scale_init=self.layer_scale_init,
+            log_mag_max=self.log_mag_max,
+        )
         for name in ("kernel_size", "input_kernel"):
             if getattr(self, name) % 2 == 0:
                 raise _fail(f"{p}.{name}", f"must be odd, got {getattr(self, name)}")
@@ -324,9 +366,14 @@ class SERConfig(_Config):
         for i, c in enumerate(self.cnn_channels):
             if c <= 0:
                 raise _fail(f"{p}.cnn_channels[{i}]", f"must be > 0, got {c}")
-        _positive(p, cnn_kernel=self.cnn_kernel, delta_width=self.delta_width,
-                  lstm_input=self.lstm_input, lstm_hidden=self.lstm_hidden,
-                  attention_dim=self.attention_dim)
+        _positive(
+            p,
+            cnn_kernel=self.cnn_kernel,
+            delta_width=self.delta_width,
+            lstm_input=self.lstm_input,
+            lstm_hidden=self.lstm_hidden,
+            attention_dim=self.attention_dim,
+        )
         for name in ("cnn_kernel", "delta_width"):
             if getattr(self, name) % 2 == 0:
                 raise _fail(f"{p}.{name}", f"must be odd, got {getattr(self, name)}")
@@ -340,8 +387,8 @@ class ModelConfig(_Config):
     """Everything needed to build a :class:`emomix.models.VoiceModel`.
 
     ``parameterisation`` selects what the denoiser predicts (see ``docs/sampler.md``): ``"flow"``
-    (velocity ``v = ε − x_data`` on ``x_τ = (1 − τ) x_data + τ ε``) or ``"score"`` (Grad-TTS SDE with
-    ``β(t) = beta_min + (beta_max − beta_min) t``). The architecture is the same for both.
+    (velocity ``v = ε − x_data`` on ``x_τ = (1 − τ) x_data + τ ε``) or ``"score"`` (Grad-TTS SDE
+    with ``β(t) = beta_min + (beta_max − beta_min) t``). The architecture is the same for both.
     """
 
     _name: typing.ClassVar[str] = "model"
@@ -362,31 +409,47 @@ class ModelConfig(_Config):
 
     def validate(self) -> None:
         p = self._name
-        _positive(p, n_symbols=self.n_symbols, n_speakers=self.n_speakers,
-                  emotion_dim=self.emotion_dim, speaker_dim=self.speaker_dim,
-                  n_emotions=self.n_emotions)
+        _positive(
+            p,
+            n_symbols=self.n_symbols,
+            n_speakers=self.n_speakers,
+            emotion_dim=self.emotion_dim,
+            speaker_dim=self.speaker_dim,
+            n_emotions=self.n_emotions,
+        )
         if self.parameterisation not in PARAMETERISATIONS:
-            raise _fail(f"{p}.parameterisation",
-                        f"must be one of {PARAMETERISATIONS}, got {self.parameterisation!r}")
+            raise _fail(
+                f"{p}.parameterisation",
+                f"must be one of {PARAMETERISATIONS}, got {self.parameterisation!r}",
+            )
         if not 0 < self.beta_min < self.beta_max:
-            raise _fail(f"{p}.beta_min", "need 0 < beta_min < beta_max, got "
-                        f"beta_min={self.beta_min}, beta_max={self.beta_max}")
+            raise _fail(
+                f"{p}.beta_min",
+                "need 0 < beta_min < beta_max, got "
+                f"beta_min={self.beta_min}, beta_max={self.beta_max}",
+            )
         for sub in (self.audio, self.encoder, self.denoiser, self.vocoder, self.ser):
             sub.validate()
         a = self.audio
         if a.win_length != a.n_fft:
-            raise _fail(f"{p}.audio.win_length",
-                        f"the vocoder's iSTFT needs win_length == n_fft ({a.n_fft}), "
-                        f"got {a.win_length}")
+            raise _fail(
+                f"{p}.audio.win_length",
+                f"the vocoder's iSTFT needs win_length == n_fft ({a.n_fft}), got {a.win_length}",
+            )
         if a.n_fft % a.hop_length:
-            raise _fail(f"{p}.audio.hop_length",
-                        f"the vocoder's overlap-add needs hop_length to divide n_fft ({a.n_fft}), "
-                        f"got {a.hop_length}")
+            raise _fail(
+                f"{p}.audio.hop_length",
+                f"the vocoder's overlap-add needs hop_length to divide n_fft ({a.n_fft}), "
+                f"got {a.hop_length}",
+            )
         if (a.n_fft - a.hop_length) % 2:
-            raise _fail(f"{p}.audio.hop_length",
-                        "n_fft - hop_length must be even ('same' iSTFT padding)")
+            raise _fail(
+                f"{p}.audio.hop_length", "n_fft - hop_length must be even ('same' iSTFT padding)"
+            )
         n_pool = len(self.ser.cnn_channels)
         if a.n_mels < 2**n_pool:
-            raise _fail(f"{p}.ser.cnn_channels",
-                        f"{n_pool} conv blocks halve frequency {n_pool} times; n_mels ({a.n_mels}) "
-                        f"must be >= {2**n_pool}")
+            raise _fail(
+                f"{p}.ser.cnn_channels",
+                f"{n_pool} conv blocks halve frequency {n_pool} times; n_mels ({a.n_mels}) "
+                f"must be >= {2**n_pool}",
+            )
