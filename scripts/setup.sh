@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Set up emomix from a fresh clone: Debian packages (espeak-ng, sox, a C++ toolchain),
+# a virtual environment in .venv, and emomix itself (compiled) with every extra.
+# Safe to run again: it only installs what is missing and rebuilds incrementally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+command -v sox >/dev/null 2>&1 || missing+=(sox)
+command -v g++ >/dev/null 2>&1 || missing+=(g++)
+command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+python3 -c "import venv, ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
+[ -e /usr/include/python3*/Python.h ] || python3 -c "import sysconfig,os,sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'],'Python.h')))" || missing+=(python3-dev)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  python3 -m venv .venv
+fi
+# torch is pinned (torch==2.13.0, CPU build) in the extras; an unpinned torch pulls several GB.
+echo "setup: installing emomix[dev] into .venv (compiles emomix._native)"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+.venv/bin/python -c "import emomix, emomix._native; print('setup: emomix', emomix.__version__, 'ready')"

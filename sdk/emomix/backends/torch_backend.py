@@ -1,0 +1,79 @@
+"""The PyTorch reference backend (needs the `train` or `dev` extra)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from ..voice import VoiceBundle, load_weights
+from .base import Backend
+
+
+class TorchBackend(Backend):
+    """Runs the torch modules of :class:`emomix.models.VoiceModel` on CPU (or ``device``)."""
+
+    name = "torch"
+
+    def __init__(self, bundle: VoiceBundle, *, threads: int | None = None, device: str = "cpu"):
+        try:
+            import torch
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("the torch backend needs PyTorch: pip install 'emomix[train]' "
+                              "(or use backend='native' / 'onnx')") from exc
+        from ..config import ModelConfig
+        from ..models import VoiceModel
+
+        self._torch = torch
+        if threads is not None:
+            if threads < 1:
+                raise ValueError(f"threads must be >= 1, got {threads}")
+            torch.set_num_threads(int(threads))
+        self.device = torch.device(device)
+        cfg = ModelConfig.from_dict(bundle.model_config)
+        model = VoiceModel(cfg)
+        state = {k: torch.from_numpy(v) for k, v in load_weights(bundle).items()}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise ValueError(f"{bundle.path / 'weights.safetensors'}: weights do not match the "
+                             f"model config (missing {sorted(missing)[:5]}, unexpected "
+                             f"{sorted(unexpected)[:5]}); the voice is corrupt or from another "
+                             "emomix version")
+        self.model = model.to(self.device).eval()
+        self.hop_length = int(bundle.audio["hop_length"])
+        self._lock = threading.Lock()
+
+    def _t(self, a: np.ndarray, dtype=None):
+        return self._torch.as_tensor(np.ascontiguousarray(a), device=self.device, dtype=dtype)
+
+    def speaker_table(self) -> np.ndarray:
+        return self.model.speakers.weight.detach().cpu().numpy().astype(np.float32)
+
+    def encode(self, phonemes, emotion, speaker, length_scale):
+        from ..models import length_regulate
+
+        torch = self._torch
+        with self._lock, torch.inference_mode():
+            ph = self._t(phonemes[None], torch.long)
+            lengths = torch.tensor([ph.shape[1]], device=self.device)
+            mu_ph, log_dur, mask = self.model.encoder(
+                ph, lengths, self._t(emotion[None], torch.float32),
+                self._t(speaker[None], torch.float32))
+            mu, _, durations = length_regulate(mu_ph, log_dur, mask, length_scale)
+        return mu[0].cpu().numpy().astype(np.float32), durations[0].cpu().numpy()
+
+    def denoise(self, x, t, mu, emotions, speakers):
+        torch = self._torch
+        f32 = torch.float32
+        with self._lock, torch.inference_mode():
+            b = x.shape[0]
+            mu_b = self._t(mu, f32).unsqueeze(0).expand(b, -1, -1)
+            out = self.model.denoiser(self._t(x, f32), self._t(t, f32), mu_b,
+                                      self._t(emotions, f32), self._t(speakers, f32))
+        return out.cpu().numpy().astype(np.float32)
+
+    def vocode(self, mel):
+        torch = self._torch
+        with self._lock, torch.inference_mode():
+            wav = self.model.vocoder(self._t(mel[None], torch.float32))
+        return wav[0].cpu().numpy().astype(np.float32)

@@ -1,0 +1,1 @@
+"""Training recipes and voice construction (needs the `train` extra: torch)."""
