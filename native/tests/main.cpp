@@ -1,0 +1,3 @@
+#include "harness.hpp"
+
+HARNESS_MAIN
