@@ -1,6 +1,7 @@
 #include "emomix/sampler.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "emomix/error.hpp"
@@ -22,6 +23,13 @@ void validate_inputs(const SampleInputs& in, const SamplerConfig& config) {
   if (in.n_mels < 1 || in.frames < 1) {
     throw InvalidArgument("mu must have shape [n_mels, F] with n_mels, F >= 1, got [" +
                           std::to_string(in.n_mels) + ", " + std::to_string(in.frames) + "]");
+  }
+  const std::size_t plane = static_cast<std::size_t>(in.n_mels) * in.frames;
+  for (std::size_t i = 0; i < plane; ++i) {
+    if (!std::isfinite(in.mu[i])) {
+      throw InvalidArgument("mu contains NaN or inf (at mel " + std::to_string(i / in.frames) +
+                            ", frame " + std::to_string(i % in.frames) + ")");
+    }
   }
   if (in.weights.steps > kMaxSteps) {
     throw InvalidArgument("W has " + std::to_string(in.weights.steps) +

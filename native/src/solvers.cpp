@@ -85,13 +85,14 @@ void flow_euler_update(const float* x, const float* v, double h, std::size_t n,
 void flow_heun_update(const float* x, const float* v1, const float* v2, double h, std::size_t n,
                       float* x_out) noexcept {
   const float hf = static_cast<float>(h);
-  for (std::size_t i = 0; i < n; ++i) x_out[i] = x[i] - hf * (v1[i] + v2[i]) / 2.0f;
+  const float half_h = hf * 0.5f;
+  for (std::size_t i = 0; i < n; ++i) x_out[i] = x[i] - half_h * (v1[i] + v2[i]);
 }
 
 void score_em_update(const float* x, const float* mu, const float* s, const float* noise, double h,
                      double b, std::size_t n, float* x_out) noexcept {
-  const float hb = static_cast<float>(h * b);
-  const float sd = static_cast<float>(std::sqrt(h * b));
+  const float hb = static_cast<float>(h) * static_cast<float>(b);
+  const float sd = std::sqrt(hb);
   for (std::size_t i = 0; i < n; ++i) {
     x_out[i] = x[i] - hb * (0.5f * (mu[i] - x[i]) - s[i]) + sd * noise[i];
   }
@@ -99,7 +100,7 @@ void score_em_update(const float* x, const float* mu, const float* s, const floa
 
 void score_pf_euler_update(const float* x, const float* mu, const float* s, double h, double b,
                            std::size_t n, float* x_out) noexcept {
-  const float hb_half = static_cast<float>(h * b * 0.5);
+  const float hb_half = static_cast<float>(h) * static_cast<float>(b) * 0.5f;
   for (std::size_t i = 0; i < n; ++i) x_out[i] = x[i] - hb_half * (mu[i] - x[i] - s[i]);
 }
 

@@ -77,8 +77,8 @@ class SamplerWorkspace {
 };
 
 // Runs the sampler and writes x_N ([n_mels, frames]) to out. Validates every input first and
-// throws InvalidArgument naming the problem (shape, weights by step/frame, config); out is then
-// untouched. out may alias mu but not weights or noise.
+// throws InvalidArgument naming the problem (shape, non-finite mu, weights by step/frame,
+// config); out is then untouched. out may alias mu but not weights or noise.
 void sample(const Denoiser& denoise, const SampleInputs& inputs, const SamplerConfig& config,
             SamplerWorkspace& workspace, float* out);
 

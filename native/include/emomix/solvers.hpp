@@ -11,9 +11,11 @@
 //     em        x_{k+1} = x_k - h b (1/2 (mu - x_k) - s) + sqrt(h b) n_{k+1}
 //     pf_euler  x_{k+1} = x_k - h b 1/2 (mu - x_k - s)
 //
-// Arithmetic mirrors the numpy oracle: tensors are float32; scalar factors (h, h*b, sqrt(h*b),
-// h*b/2) are formed in float64 and rounded once to float32; no fused multiply-adds. The update
-// functions are pure, do not allocate, and allow x_out to alias x.
+// Arithmetic mirrors the numpy oracle (emomix.sampler.loop) operation for operation: h and b are
+// computed in float64 and rounded to float32; every product after that (h*b, sqrt(h*b), h/2, the
+// tensor expressions in the order written above) is float32; no fused multiply-adds. Given the
+// same mixed predictions, the updates are bit-identical to the oracle's. The update functions are
+// pure, do not allocate, and allow x_out to alias x.
 #pragma once
 
 #include <cstddef>
