@@ -155,8 +155,9 @@ void call_python_denoiser(const py::function& denoise, const float* x_batch, con
   std::memcpy(x.mutable_data(), x_batch, n * sizeof(float));
   py::array_t<float> t(batch);
   std::memcpy(t.mutable_data(), t_batch, static_cast<std::size_t>(batch) * sizeof(float));
-  py::list indices(batch);
-  for (int b = 0; b < batch; ++b) indices[static_cast<std::size_t>(b)] = py::int_(cond[b]);
+  // int64 array, as the numpy oracle passes np.flatnonzero(...).
+  py::array_t<std::int64_t> indices(batch);
+  for (int b = 0; b < batch; ++b) indices.mutable_data()[b] = cond[b];
 
   py::object result = denoise(x, t, indices);
   FloatArray pred = FloatArray::ensure(result);
@@ -314,8 +315,8 @@ PYBIND11_MODULE(_native, m) {
         py::arg("seed") = 0, py::arg("beta_min") = 0.05, py::arg("beta_max") = 20.0,
         py::arg("noise") = py::none(),
         "Runs the mixed-noise sampler (docs/sampler.md) and returns x_N, float32 (n_mels, F).\n\n"
-        "denoise(x_batch (B, n_mels, F) float32, t_batch (B,) float32, cond_indices list[int]) -> "
-        "(B, n_mels, F): called once per evaluation with the conditions active at the step "
+        "denoise(x_batch (B, n_mels, F) float32, t_batch (B,) float32, cond_indices (B,) int64) -> "
+        "(B, n_mels, F). Called once per evaluation with the conditions active at the step "
         "(ascending); heun calls it twice per step.\n"
         "mu: (n_mels, F). W: (N, M) or (N, M, F); N is the number of steps.\n"
         "parameterisation: 'flow' (solver 'euler' | 'heun') or 'score' (solver 'em' | "
