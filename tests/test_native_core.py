@@ -98,6 +98,10 @@ def test_normal_offset_and_errors() -> None:
         _native.normal(-1, 0, 4)
     with pytest.raises(ValueError, match="n must be"):
         _native.normal(0, 0, -1)
+    with pytest.raises(ValueError, match="stream must be a non-negative integer"):
+        _native.normal(0, 1.5, 4)
+    assert np.array_equal(_native.normal(np.int64(9), np.uint32(2), np.int32(3)),
+                          _native.normal(9, 2, 3))
 
 
 def test_splitmix64_and_time_grid() -> None:

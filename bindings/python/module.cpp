@@ -36,13 +36,21 @@ std::string shape_string(const py::array& a) {
 
 int as_int(py::ssize_t v) { return static_cast<int>(v); }
 
-// A non-negative Python int reduced modulo 2**64, as emomix.sampler.rng does.
-std::uint64_t as_u64(const py::int_& v, const char* what) {
-  if (PyObject_RichCompareBool(v.ptr(), py::int_(0).ptr(), Py_LT) == 1) {
-    throw emomix::InvalidArgument(std::string(what) + " must be a non-negative integer, got " +
-                                  py::str(v).cast<std::string>());
+// A non-negative integer (Python int, numpy integer, anything with __index__) reduced modulo
+// 2**64, as emomix.sampler.rng does.
+std::uint64_t as_u64(const py::handle& v, const char* what) {
+  auto bad = [&] {
+    return emomix::InvalidArgument(std::string(what) + " must be a non-negative integer, got " +
+                                   py::repr(v).cast<std::string>());
+  };
+  PyObject* index = PyNumber_Index(v.ptr());
+  if (index == nullptr) {
+    PyErr_Clear();
+    throw bad();
   }
-  const unsigned long long r = PyLong_AsUnsignedLongLongMask(v.ptr());
+  const py::object as_int = py::reinterpret_steal<py::object>(index);
+  if (PyObject_RichCompareBool(as_int.ptr(), py::int_(0).ptr(), Py_LT) == 1) throw bad();
+  const unsigned long long r = PyLong_AsUnsignedLongLongMask(as_int.ptr());
   if (PyErr_Occurred()) throw py::error_already_set();
   return static_cast<std::uint64_t>(r);
 }
@@ -71,8 +79,8 @@ emomix::WeightsView weights_view(const FloatArray& w) {
   return v;
 }
 
-py::array_t<float> py_normal(const py::int_& seed, const py::int_& stream, py::ssize_t n,
-                             const py::int_& offset) {
+py::array_t<float> py_normal(const py::object& seed, const py::object& stream, py::ssize_t n,
+                             const py::object& offset) {
   if (n < 0) throw emomix::InvalidArgument("n must be >= 0, got " + std::to_string(n));
   const std::uint64_t s = as_u64(seed, "seed");
   const std::uint64_t st = as_u64(stream, "stream");
@@ -178,7 +186,7 @@ void call_python_denoiser(const py::function& denoise, const float* x_batch, con
 
 py::array_t<float> py_sample(const py::function& denoise, const py::handle& mu_obj,
                              const py::handle& w_obj, const std::string& parameterisation,
-                             const std::string& solver, double temperature, const py::int_& seed,
+                             const std::string& solver, double temperature, const py::object& seed,
                              double beta_min, double beta_max, const py::object& noise_obj) {
   emomix::SamplerConfig config;
   config.parameterisation = emomix::parse_parameterisation(parameterisation);
@@ -287,7 +295,7 @@ PYBIND11_MODULE(_native, m) {
     return emomix::cuda_status();
   }, "One line on CUDA: 'not built', 'no device (...)' or '<n> device(s): <name>'.");
 
-  m.def("splitmix64", [](const py::int_& z) { return emomix::splitmix64(as_u64(z, "z")); },
+  m.def("splitmix64", [](const py::object& z) { return emomix::splitmix64(as_u64(z, "z")); },
         py::arg("z"), "The splitmix64 finaliser of z (taken modulo 2**64).");
 
   m.def("normal", &py_normal, py::arg("seed"), py::arg("stream"), py::arg("n"),
