@@ -239,7 +239,7 @@ _TRAILING = {  # may end a sentence: the period is kept when it does
 }
 _LOWER = {  # case-insensitive, period required; may end a sentence
     "etc": "et cetera", "approx": "approximately", "vs": "versus", "dept": "department",
-    "misc": "miscellaneous",
+    "misc": "miscellaneous", "fig": "figure",
 }
 _MONTHS = {
     "Jan": "January", "Feb": "February", "Mar": "March", "Apr": "April", "Jun": "June",
@@ -377,6 +377,7 @@ def _units_and_percent(text: str) -> str:
     num = rf"(?<![\w.])(?P<amount>-?(?:{_NUM}))"
     text = _sub(rf"{num}\s?%", percent, text)
     text = _sub(rf"{num}\s?(?P<unit>{_UNIT_PATTERN})(?![\w/])", unit, text)
+    text = _sub(r"(?<!\w)km/h(?!\w)", " kilometers per hour ", text)
     text = _sub(r"°\s?C\b", " degrees Celsius ", text)
     text = _sub(r"°\s?F\b", " degrees Fahrenheit ", text)
     return text
@@ -447,6 +448,7 @@ def _numbers(text: str) -> str:
     text = _sub(r"(?<![\w/])24/7(?![\w/])", " twenty-four seven ", text)
     text = _sub(r"(?<![\d/.])(?P<a>\d+)/(?P<b>\d+)(?![\d/])",
                 lambda m: f" {numerals.fraction(int(m['a']), int(m['b']))} ", text)
+    text = _sub(r"(?<=\d)\s/\s(?=\d)", " divided by ", text)
     text = _sub(r"(?<=\d)/(?=\d)", " slash ", text)
     # Decades: 1990s, '90s, 80s.
     text = _sub(r"(?<![\w'])(?P<n>\d{4})s\b",
