@@ -484,9 +484,10 @@ def test_every_english_phoneme_is_in_the_default_table():
 def test_text_to_ids_errors_and_fallbacks():
     with pytest.raises(UnsupportedTextError):
         text_to_ids("hello \U0001F600")
-    with pytest.warns(UnspeakableCharacterWarning):
+    with pytest.warns(UnspeakableCharacterWarning) as record:
         ids = text_to_ids("hello \U0001F600", strict=False)
     assert ids.size > 0
+    assert record[0].filename == __file__  # points at the caller of text_to_ids
     tiny = SymbolTable(["_", " ", "h", "ə", "l", "o"])
     with pytest.raises(UnknownSymbolError):
         text_to_ids("hello", tiny)
