@@ -86,8 +86,8 @@ class Voice:
         self._speaker_vectors = backend.speaker_table()
         from .text import SymbolTable
 
-        self.symbols = SymbolTable.from_dict(bundle.meta["symbols"])
-        self.language = bundle.meta["symbols"].get("language", "en-us")
+        self.symbols = SymbolTable(bundle.symbols)
+        self.language = bundle.language
         self.sampler_defaults = dict(bundle.sampler)
         if sampler_impl not in ("auto", "native", "python"):
             raise ValueError(f"sampler_impl must be auto, native or python, got {sampler_impl!r}")
@@ -173,7 +173,7 @@ class Voice:
         the mix with neutral (0 = neutral, 1 = the mix, up to 1.5 exaggerates). ``preset`` is
         ``"emomix"`` (the paper's schedule) or ``"blend"`` (the mix at every step).
         """
-        mix = self.check_emotions(emotion or {"neutral": 1.0})
+        mix = self.check_emotions({"neutral": 1.0} if emotion is None else emotion)
         if not np.isfinite(intensity):
             raise ValueError(f"intensity must be a finite number, got {intensity}")
         alpha = float(np.clip(intensity, 0.0, ref.ALPHA_MAX))

@@ -11,7 +11,7 @@ from ..emotions import DEFAULT_VAD
 from ..voice import VoiceBundle, save_bundle
 
 
-def voice_meta(cfg, symbols, speakers: list[str], emotions: dict[str, np.ndarray],
+def voice_meta(cfg, symbols, language: str, speakers: list[str], emotions: dict[str, np.ndarray],
                name: str, description: str, provenance: dict, sampler: dict | None = None) -> dict:
     """The ``voice.json`` content for a model config, symbol table, speakers and emotions."""
     from dataclasses import asdict
@@ -24,7 +24,7 @@ def voice_meta(cfg, symbols, speakers: list[str], emotions: dict[str, np.ndarray
         "model": {"family": "emomix", "parameterisation": cfg.parameterisation,
                   "config": cfg.to_dict()},
         "audio": asdict(cfg.audio) if hasattr(cfg, "audio") else {},
-        "symbols": symbols.to_dict(),
+        "symbols": {"table": list(symbols.symbols), "language": language},
         "speakers": {s: i for i, s in enumerate(speakers)},
         "emotions": {n: {"embedding": [float(v) for v in e], "vad": list(DEFAULT_VAD.get(n, (0, 0, 0)))}
                      for n, e in emotions.items()},
@@ -60,7 +60,7 @@ def build_random_voice(out: str | Path, *, seed: int = 0, parameterisation: str 
         e = rng.normal(size=cfg.emotion_dim)
         emotions[name] = (e / np.linalg.norm(e)).astype(np.float32)
     meta = voice_meta(
-        cfg, symbols, [f"speaker{i}" for i in range(n_speakers)], emotions,
+        cfg, symbols, "en-us", [f"speaker{i}" for i in range(n_speakers)], emotions,
         name="untrained", description="Randomly initialised weights: produces noise, not speech. "
         "For plumbing tests and demos only.",
         provenance={"kind": "random-init", "seed": seed, "trained": False,

@@ -1,0 +1,118 @@
+"""`emomix.load_voice` and `Voice.synthesize` through the torch backend, on a test-built voice
+with random weights (plumbing only: the audio is noise)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import emomix
+
+pytestmark = pytest.mark.usefixtures("needs_espeak")
+
+
+@pytest.fixture(scope="module")
+def voice(random_voice_dir):
+    return emomix.load_voice(random_voice_dir, backend="torch", threads=2)
+
+
+class CountingBackend:
+    """Wraps a real backend and records the conditions batched into each denoiser call."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.batches: list[int] = []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def denoise(self, x, t, mu, emotions, speakers):
+        self.batches.append(x.shape[0])
+        return self.inner.denoise(x, t, mu, emotions, speakers)
+
+
+def test_voice_basics(voice):
+    assert voice.sample_rate == 22050
+    assert set(voice.emotions) == {"neutral", "happy", "sad", "angry", "surprise"}
+    assert voice.speakers == ["speaker0", "speaker1"]
+    audio = voice.synthesize("Hello there.", {"happy": 1.0}, seed=0)
+    assert audio.dtype == np.float32 and audio.ndim == 1 and np.all(np.isfinite(audio))
+    assert audio.size % 256 == 0
+
+
+def test_zero_weight_conditions_are_not_evaluated_and_active_ones_are_batched(voice):
+    counting = CountingBackend(voice.backend)
+    v = emomix.Voice(voice.bundle, counting)
+    r = v.synthesize_full("Hi.", {"happy": 0.6, "surprise": 0.4, "sad": 0.0}, steps=4,
+                          preset="emomix", seed=1)
+    assert r.conditions == ["happy", "surprise"]  # sad (weight 0) is not even a condition
+    # emomix preset on tau = 1, .75, .5, .25: base alone, base alone, then the mix twice
+    assert counting.batches == [1, 1, 2, 2]
+    counting.batches.clear()
+    v.synthesize("Hi.", {"happy": 0.6, "surprise": 0.4}, steps=3, preset="blend", solver="heun",
+                 seed=1)
+    assert counting.batches == [2] * 6
+
+
+def test_native_and_python_sampler_loops_agree_on_real_networks(voice):
+    native = emomix.Voice(voice.bundle, voice.backend, sampler_impl="native")
+    python = emomix.Voice(voice.bundle, voice.backend, sampler_impl="python")
+    kw = dict(emotion={"angry": 0.3, "sad": 0.7}, steps=4, seed=11)
+    a = native.synthesize_full("A short test line.", **kw)
+    b = python.synthesize_full("A short test line.", **kw)
+    np.testing.assert_allclose(a.mel, b.mel, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(a.audio, b.audio, rtol=1e-4, atol=1e-5)
+
+
+def test_intensity_adds_neutral_with_extrapolating_weights(voice):
+    r = voice.synthesize_full("Oh no.", {"sad": 1.0}, intensity=1.4, preset="blend", seed=2)
+    assert r.conditions == ["sad", "neutral"]
+    np.testing.assert_allclose(r.weights[0], [1.4, -0.4], atol=1e-6)
+    r = voice.synthesize_full("Oh no.", {"sad": 1.0}, intensity=7.0, preset="blend", seed=2)
+    np.testing.assert_allclose(r.weights[0], [1.5, -0.5], atol=1e-6)  # clamped at ALPHA_MAX
+    calm = voice.synthesize_full("Oh no.", {"sad": 1.0}, intensity=0.0, preset="blend", seed=2)
+    neutral = voice.synthesize_full("Oh no.", {"neutral": 1.0}, preset="blend", seed=2)
+    np.testing.assert_allclose(calm.mel, neutral.mel, atol=1e-4)
+
+
+def test_speakers_and_emotions_change_the_audio(voice):
+    base = voice.synthesize("Good morning.", {"happy": 1.0}, seed=3)
+    assert not np.array_equal(base, voice.synthesize("Good morning.", {"happy": 1.0},
+                                                     speaker="speaker1", seed=3))
+    assert not np.array_equal(base, voice.synthesize("Good morning.", {"angry": 1.0}, seed=3))
+    np.testing.assert_array_equal(base, voice.synthesize("Good morning.", {"happy": 1.0}, seed=3))
+
+
+def test_score_parameterisation_voice(tmp_path):
+    from emomix.train.init_voice import build_random_voice
+
+    build_random_voice(tmp_path / "s", seed=1, parameterisation="score", n_speakers=1)
+    v = emomix.load_voice(tmp_path / "s")
+    for solver in ("em", "pf_euler"):
+        audio = v.synthesize("Score based.", {"surprise": 0.5, "neutral": 0.5}, solver=solver,
+                             seed=4)
+        assert np.all(np.isfinite(audio)) and audio.size > 0
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(emotion={"joy": 1}), "unknown emotion"),
+    (dict(emotion={"happy": float("inf")}), "finite"),
+    (dict(emotion={}), "empty"),
+    (dict(intensity=float("nan")), "intensity"),
+    (dict(preset="wild"), "preset"),
+    (dict(seed=-1), "seed"),
+    (dict(length_scale=0.0), "length_scale"),
+])
+def test_bad_arguments(voice, kwargs, message):
+    text = kwargs.pop("text", "Fine.")
+    with pytest.raises(ValueError, match=message):
+        voice.synthesize(text, **kwargs)
+
+
+def test_unknown_backend_and_default_voice_message(random_voice_dir, monkeypatch, tmp_path):
+    with pytest.raises(ValueError, match="unknown backend"):
+        emomix.load_voice(random_voice_dir, backend="quantum")
+    monkeypatch.setenv("EMOMIX_DEFAULT_VOICE", str(tmp_path / "none"))
+    monkeypatch.setattr(emomix.synthesis, "__file__", str(tmp_path / "pkg" / "synthesis.py"))
+    with pytest.raises(FileNotFoundError, match="voice init --random"):
+        emomix.default_voice_path()
