@@ -146,9 +146,9 @@ def load_esd(
 
     with speaker folders of four digits (ESD: 0001–0010 Mandarin, 0011–0020 English) and emotion
     folders Angry, Happy, Neutral, Sad, Surprise. The split of a clip is taken, in this order,
-    from its ``train``/``evaluation``/``test`` folder; from ``root/metadata.csv`` (a generated
-    corpus, split by sentence); else from its number as in the ESD release (in each block of
-    350: 1–20 evaluation, 21–50 test, 51–350 train).
+    from its ``train``/``evaluation``/``test`` folder; from ``metadata.csv`` beside the speaker
+    folders (a generated corpus, split by sentence); else from its number as in the ESD release
+    (in each block of 350: 1–20 evaluation, 21–50 test, 51–350 train).
 
     Args:
         speakers: only these speaker ids (e.g. ``["0011", "0012"]``).

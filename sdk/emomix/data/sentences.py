@@ -1,7 +1,7 @@
 """A template grammar that writes varied English sentences for the generated corpus.
 
 Sentences are made from a few dozen templates filled from word lists chosen for phonetic spread
-(every English consonant and vowel, clusters, long and short words), are 3–15 words long (about
+(every English consonant and vowel, clusters, long and short words), are 4–15 words long (about
 1–8 s when spoken at 120–190 words per minute), end in ``.``, ``?`` or ``!`` and never repeat
 within one call. The same seed always gives the same list; numbers are spelled out so that no
 text normalisation is needed.
@@ -14,7 +14,7 @@ import re
 
 __all__ = ["generate_sentences", "MIN_WORDS", "MAX_WORDS"]
 
-MIN_WORDS = 3
+MIN_WORDS = 4
 MAX_WORDS = 15
 
 _NAMES = """Anna Oliver Maya Julian Theo Zoe Hugo Isla Felix Rosa Victor Nora Jasper Clara
@@ -97,8 +97,8 @@ _TEMPLATES = [
     "{Name} and {Name2} {past} {number} {nouns} {time}.",
     "Please {base} the {noun} and the {noun2}.",
     "{Name} {ipast} {adverb}.",
-    "It was {adj}!",
-    "Where is the {noun}?",
+    "It was so {adj} today!",
+    "Where is the {adj} {noun}?",
     "The {nouns} are {adj}.",
     "Nobody expected the {adj} {noun} to {base} the {noun2}.",
     "{Name} {adverb} {past} the {noun} from {place} to {place2}.",
@@ -109,7 +109,7 @@ _TEMPLATES = [
     "{Name} never {past} {det} {adj} {noun} again.",
     "The {noun} and the {noun2} {ipast} {time}.",
     "Could you {base} {det} {noun}, {Name}?",
-    "After {time3}, {Name} {past} a {adj} {noun} beside {place}.",
+    "{Time3}, {Name} {past} a {adj} {noun} beside {place}.",
     "What a {adj} {noun}!",
 ]
 
@@ -147,7 +147,7 @@ def _fill(template: str, rng: random.Random) -> str:
         "place2": places[1],
         "time": times[0],
         "time2": times[1],
-        "time3": times[2],
+        "Time3": times[2][0].upper() + times[2][1:],
         "number": rng.choice(_NUMBERS),
         "det": rng.choice(_DETERMINERS),
     }

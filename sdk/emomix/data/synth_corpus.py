@@ -368,9 +368,13 @@ def _render_job(
 
 
 class _Progress:
+    """tqdm when installed; else a counter on stderr, redrawn each second on a terminal and
+    printed as a line every 30 s in a log."""
+
     def __init__(self, total: int, enabled: bool) -> None:
         self.total, self.done, self.enabled = total, 0, enabled
         self.t0 = self.last = time.monotonic()
+        self.tty = sys.stderr.isatty()
         self.bar = None
         if enabled:
             try:
@@ -388,13 +392,15 @@ class _Progress:
             self.bar.update(1)
             return
         now = time.monotonic()
-        if now - self.last >= 1.0 or self.done == self.total:
+        if now - self.last >= (1.0 if self.tty else 30.0) or self.done == self.total:
             self.last = now
             rate = self.done / max(now - self.t0, 1e-9)
             eta = (self.total - self.done) / rate if rate > 0 else float("inf")
-            end = "\n" if self.done == self.total or not sys.stderr.isatty() else ""
+            end = "\n" if self.done == self.total or not self.tty else ""
+            start = "\r" if self.tty else ""
             print(
-                f"\rcorpus synth: {self.done}/{self.total} ({rate:.1f} utt/s, ETA {eta:.0f} s)",
+                f"{start}corpus synth: {self.done}/{self.total} "
+                f"({rate:.1f} utt/s, ETA {eta:.0f} s)",
                 end=end,
                 file=sys.stderr,
                 flush=True,
