@@ -25,5 +25,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # torch is pinned (torch==2.13.0, CPU build) in the extras; an unpinned torch pulls several GB.
 echo "setup: installing emomix[dev] into .venv (compiles emomix._native)"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+# (grep drops the warnings that this machine's pip configuration prints for every package)
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 \
+  | { grep -v "^WARNING: Location 'file:" || true; }
 .venv/bin/python -c "import emomix, emomix._native; print('setup: emomix', emomix.__version__, 'ready')"

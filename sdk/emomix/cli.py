@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 title="commands")
     _add_say(sub)
     _add_voice(sub)
+    from .data.cli import add_corpus_commands
+
+    add_corpus_commands(sub)
     return parser
 
 
