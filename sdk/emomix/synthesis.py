@@ -15,7 +15,6 @@ from . import sampler as ref
 from .backends import Backend, create_backend
 from .voice import VoiceBundle, load_bundle
 
-PRESETS = ("emomix", "blend")
 #: Most phonemes accepted in one call; longer text must be split into sentences.
 MAX_PHONEMES = 2000
 
@@ -188,8 +187,8 @@ class Voice:
                               else d.get("temperature", 1.0)),
         )
         preset = preset or d.get("preset", "emomix")
-        if preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        if preset not in ref.PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(ref.PRESETS)}")
         if seed is None:
             seed = secrets.randbits(63)
         if not 0 <= int(seed) < 2**64:

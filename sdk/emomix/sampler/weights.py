@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Schedules a voice or a call may name; ``intensity`` is applied on top of either.
+PRESETS = ("emomix", "blend")
 #: Largest intensity accepted by :func:`intensity`; beyond it the audio degrades (see docs).
 ALPHA_MAX = 1.5
 #: Tolerance on "the weights of a step sum to 1".
@@ -103,7 +105,10 @@ def emomix(
     W = np.empty((steps, m), dtype=np.float64)
     for k in range(steps):
         t = tau[k]
-        W[k] = only_base if t > k_max + BOUNDARY_EPS else (w if t >= k_min - BOUNDARY_EPS else mixed_in)
+        if t > k_max + BOUNDARY_EPS:
+            W[k] = only_base
+        else:
+            W[k] = w if t >= k_min - BOUNDARY_EPS else mixed_in
     return W.astype(np.float32)
 
 

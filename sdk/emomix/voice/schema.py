@@ -20,6 +20,9 @@ import numpy as np
 
 from emomix.errors import VoiceBundleError
 
+from ..sampler.loop import SOLVERS  # solvers per parameterisation: the sampler is the source
+from ..sampler.weights import PRESETS
+
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
@@ -49,9 +52,6 @@ PAD_SYMBOL = "_"
 
 MODEL_FAMILY = "emomix"
 PARAMETERISATIONS = ("flow", "score")
-SOLVERS: dict[str, tuple[str, ...]] = {"flow": ("euler", "heun"), "score": ("em", "pf_euler")}
-"""Solvers per parameterisation (``docs/sampler.md``)."""
-PRESETS = ("emomix", "blend", "intensity")
 WINDOWS = ("hann",)
 MEL_SCALES = ("slaney", "htk")
 
