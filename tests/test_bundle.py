@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 import safetensors.numpy
+
 from emomix.errors import EmomixError, VoiceBundleError
 from emomix.voice import (
     FORMAT_VERSION,

@@ -113,7 +113,8 @@ def test_flow_euler_reaches_the_mixture_of_targets():
     """With the exact velocity field Euler is exact; the final step's mix is what remains."""
     x_noise = make_noise(11, 4, (C, F))
     d = CountingDenoiser(ot_velocity)
-    out = sample(d, np.zeros((C, F)), blend([0.2, 0.0, 0.8], 4), SamplerSpec(steps=4), noise=x_noise)
+    W = blend([0.2, 0.0, 0.8], 4)
+    out = sample(d, np.zeros((C, F)), W, SamplerSpec(steps=4), noise=x_noise)
     np.testing.assert_allclose(out, 0.2 * TARGETS[0] + 0.8 * TARGETS[2], atol=1e-5)
     # zero-weight condition 1 never evaluated; the other two batched in one call per step
     assert [c for _, c in d.calls] == [[0, 2]] * 4
@@ -180,7 +181,8 @@ def test_heun_evaluates_twice_per_step_with_the_steps_weights():
     d = CountingDenoiser(linear_velocity)
     W = emomix([0.5, 0.5], time_grid(3), base=1)
     sample(d, np.zeros((C, F)), W, SamplerSpec(solver="heun", steps=3), seed=0)
-    np.testing.assert_allclose([t for t, _ in d.calls], [1, 2 / 3, 2 / 3, 1 / 3, 1 / 3, 0], atol=1e-6)
+    times = [t for t, _ in d.calls]
+    np.testing.assert_allclose(times, [1, 2 / 3, 2 / 3, 1 / 3, 1 / 3, 0], atol=1e-6)
     # tau = 1 and 2/3 are above k_max (base alone), 1/3 is inside the mixing window
     assert [c for _, c in d.calls] == [[1], [1], [1], [1], [0, 1], [0, 1]]
 

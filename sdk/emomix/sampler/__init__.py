@@ -24,6 +24,7 @@ from .weights import (
 
 __all__ = [
     "ALPHA_MAX", "K_MAX", "K_MIN", "PRESETS", "SOLVERS", "Denoiser", "SamplerSpec",
-    "active_conditions", "beta", "blend", "emomix", "intensity", "keyframes_to_frames", "make_noise", "normal",
-    "normal_like", "sample", "time_grid", "trajectory", "validate_weights",
+    "active_conditions", "beta", "blend", "emomix", "intensity", "keyframes_to_frames",
+    "make_noise", "normal", "normal_like", "sample", "time_grid", "trajectory",
+    "validate_weights",
 ]

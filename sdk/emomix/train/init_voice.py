@@ -26,7 +26,8 @@ def voice_meta(cfg, symbols, language: str, speakers: list[str], emotions: dict[
         "audio": asdict(cfg.audio) if hasattr(cfg, "audio") else {},
         "symbols": {"table": list(symbols.symbols), "language": language},
         "speakers": {s: i for i, s in enumerate(speakers)},
-        "emotions": {n: {"embedding": [float(v) for v in e], "vad": list(DEFAULT_VAD.get(n, (0, 0, 0)))}
+        "emotions": {n: {"embedding": [float(v) for v in e],
+                         "vad": list(DEFAULT_VAD.get(n, (0.0, 0.0, 0.0)))}
                      for n, e in emotions.items()},
         "sampler": sampler or {
             "parameterisation": cfg.parameterisation,
