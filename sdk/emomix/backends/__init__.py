@@ -9,6 +9,8 @@ from .base import Backend
 #: backend name → "module:class" (imported lazily so that torch is only imported when asked for)
 BACKENDS: dict[str, str] = {
     "torch": "emomix.backends.torch_backend:TorchBackend",
+    "onnx": "emomix.backends.onnx_backend:OnnxBackend",
+    "tensorrt": "emomix.backends.tensorrt_backend:TensorRTBackend",
 }
 
 

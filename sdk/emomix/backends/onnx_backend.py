@@ -1,0 +1,250 @@
+"""The ONNX Runtime backend (numpy + onnxruntime; never imports torch).
+
+Reads the graphs that ``emomix export VOICE_DIR --onnx`` writes into a voice bundle::
+
+    voice = emomix.load_voice("my_voice", backend="onnx", threads=2)
+
+Graphs (``onnx/<network>.onnx``; names, shapes and dynamic axes in ``docs/export.md``):
+
+- ``encoder``: ``phonemes (B,T) int64, lengths (B,) int64, emo (B,E), spk (B,S)`` →
+  ``mu_phone (B,C,T), log_dur (B,T), mask (B,1,T)``. Length regulation runs here in numpy
+  (:func:`length_regulate_np`, the same rounding as ``emomix.models.length_regulate``).
+- ``denoiser``: ONE sampler step, ``x (B,C,F), t (B,), mu (B,C,F), emo (B,E), spk (B,S)`` →
+  ``out (B,C,F)``; ``B`` = the active conditions. The sampler loop stays in emomix.
+- ``vocoder``: ``mel (B,C,F)`` → ``wav (B, F·hop)``.
+- ``ser``: ``logmel (B,C,F)`` → ``embedding (B,E), logits (B,K)`` (optional; loaded on first use).
+
+The runtime contract: every graph carries ``metadata_props`` (:func:`expected_contract`) that must
+equal what this bundle's ``voice.json`` implies; the graph files must be listed in
+``voice.json:files`` with matching sha256. Anything else is a :class:`StaleExportError` telling
+the user to run ``emomix export VOICE_DIR --onnx``.
+
+This module is also the one source of truth for the contract keys: ``emomix_export`` imports
+them from here, so the writer and the reader cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import EmomixError
+from ..voice import WEIGHTS_FILE, VoiceBundle, load_weights, sha256_file
+from .base import Backend
+
+#: Version of the graph contract (input/output names, metadata keys). Bump on any change.
+CONTRACT_VERSION = 1
+#: Every network ``emomix export`` writes, in build order.
+NETWORKS = ("encoder", "denoiser", "vocoder", "ser")
+#: The networks :class:`OnnxBackend` needs to synthesise (``ser`` is optional).
+REQUIRED_NETWORKS = ("encoder", "denoiser", "vocoder")
+#: Metadata keys a runtime checks against ``voice.json`` (all values are strings).
+CONTRACT_KEYS = (
+    "emomix.contract_version",
+    "emomix.format_version",
+    "emomix.network",
+    "emomix.audio",
+    "emomix.parameterisation",
+    "emomix.symbols_sha256",
+    "emomix.weights_sha256",
+    "emomix.model_config_sha256",
+)
+
+
+class StaleExportError(EmomixError, RuntimeError):
+    """ONNX graphs are missing, modified, or were exported from different weights/metadata."""
+
+
+def onnx_relpath(network: str) -> str:
+    """Bundle-relative path of a network's graph, e.g. ``onnx/denoiser.onnx``."""
+    return f"onnx/{network}.onnx"
+
+
+def _sha256_json(obj: Any) -> str:
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def expected_contract(bundle: VoiceBundle, network: str) -> dict[str, str]:
+    """The ``metadata_props`` a graph of ``network`` must carry to be current for ``bundle``."""
+    meta = bundle.meta
+    return {
+        "emomix.contract_version": str(CONTRACT_VERSION),
+        "emomix.format_version": str(meta["format_version"]),
+        "emomix.network": network,
+        "emomix.audio": json.dumps(meta["audio"], sort_keys=True, separators=(",", ":")),
+        "emomix.parameterisation": str(meta["model"]["parameterisation"]),
+        "emomix.symbols_sha256": _sha256_json(list(meta["symbols"]["table"])),
+        "emomix.weights_sha256": str(meta["files"][WEIGHTS_FILE]["sha256"]),
+        "emomix.model_config_sha256": _sha256_json(meta["model"]["config"]),
+    }
+
+
+def contract_mismatches(bundle: VoiceBundle, network: str, props: dict[str, str]) -> list[str]:
+    """Human-readable differences between a graph's metadata and ``bundle`` (empty = current)."""
+    out = []
+    for key, want in expected_contract(bundle, network).items():
+        got = props.get(key)
+        if got != want:
+            shown = (got if got is None or len(got) <= 40 else got[:37] + "...")
+            out.append(f"{key} is {shown!r}, voice.json implies "
+                       f"{want if len(want) <= 40 else want[:37] + '...'!r}")
+    return out
+
+
+def export_hint(bundle: VoiceBundle) -> str:
+    return f"run `emomix export {bundle.path} --onnx` to (re)write the graphs"
+
+
+def check_graph_file(bundle: VoiceBundle, network: str, *, verify_hash: bool = True) -> str:
+    """Check that ``onnx/<network>.onnx`` exists and is listed in ``voice.json`` with the same
+    size (and sha256); returns its absolute path. Raises :class:`StaleExportError`."""
+    rel = onnx_relpath(network)
+    path = bundle.path / rel
+    if not path.is_file():
+        raise StaleExportError(f"{path}: the {network} graph is missing; {export_hint(bundle)}")
+    entry = bundle.files.get(rel)
+    if entry is None:
+        raise StaleExportError(f"{path}: not listed in voice.json:files, so it cannot be trusted "
+                               f"to belong to these weights; {export_hint(bundle)}")
+    if path.stat().st_size != entry["bytes"] or (
+            verify_hash and sha256_file(path) != entry["sha256"]):
+        raise StaleExportError(f"{path}: does not match its sha256/size in voice.json (modified "
+                               f"after export); {export_hint(bundle)}")
+    return str(path)
+
+
+def length_regulate_np(
+    mu_phone: np.ndarray, log_dur: np.ndarray, mask: np.ndarray, length_scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """numpy twin of ``emomix.models.length_regulate`` for one item.
+
+    ``mu_phone (C, T)``, ``log_dur (T,)``, ``mask (T,)`` → ``mu (C, F)`` float32 and
+    ``durations (T,)`` int64 with ``durations = max(ceil(exp(log_dur) · length_scale), 1) · mask``
+    computed in float32 like torch (every real phoneme gets ≥ 1 frame).
+    """
+    if length_scale <= 0:
+        raise ValueError(f"length_scale must be > 0, got {length_scale}")
+    scaled = np.exp(log_dur.astype(np.float32)) * np.float32(length_scale)
+    durations = (np.maximum(np.ceil(scaled), np.float32(1.0)) * mask.astype(np.float32))
+    durations = durations.astype(np.int64)
+    mu = np.repeat(mu_phone.astype(np.float32), durations, axis=1)
+    return np.ascontiguousarray(mu), durations
+
+
+def resolve_providers(providers: str | Sequence[str] | None) -> list[str]:
+    """``None`` → CPU only; ``"auto"`` → TensorRT, CUDA (when this onnxruntime offers them), CPU;
+    or an explicit list, each of which must be available."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if providers is None:
+        return ["CPUExecutionProvider"]
+    if isinstance(providers, str):
+        if providers != "auto":
+            providers = [providers]
+        else:
+            order = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+            return [p for p in order if p in available]
+    missing = [p for p in providers if p not in available]
+    if missing:
+        raise ValueError(f"onnxruntime provider(s) {missing} are not available in this "
+                         f"onnxruntime build (available: {available}); install "
+                         "onnxruntime-gpu for CUDA/TensorRT, or pass providers=None for CPU")
+    return list(providers)
+
+
+class OnnxBackend(Backend):
+    """Runs the exported graphs with ONNX Runtime.
+
+    Options: ``threads`` (intra-op threads per session; default: onnxruntime's choice),
+    ``providers`` (``None`` = CPU, ``"auto"``, or a list of onnxruntime provider names),
+    ``verify_hashes`` (sha256 of every graph against ``voice.json``; default True).
+    """
+
+    name = "onnx"
+
+    def __init__(self, bundle: VoiceBundle, *, threads: int | None = None,
+                 providers: str | Sequence[str] | None = None, verify_hashes: bool = True):
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("the onnx backend needs onnxruntime: pip install onnxruntime "
+                              "(or onnxruntime-gpu)") from exc
+        if threads is not None and int(threads) < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        self._ort = ort
+        self.bundle = bundle
+        self.threads = threads
+        self.providers = resolve_providers(providers)
+        self._verify = verify_hashes
+        self.hop_length = int(bundle.audio["hop_length"])
+        self._lock = threading.Lock()
+        self._sessions: dict[str, Any] = {}
+        for network in REQUIRED_NETWORKS:
+            self._sessions[network] = self._open(network)
+        self._speakers = np.ascontiguousarray(
+            load_weights(bundle)["speakers.weight"], dtype=np.float32)
+
+    def _open(self, network: str):
+        path = check_graph_file(self.bundle, network, verify_hash=self._verify)
+        opts = self._ort.SessionOptions()
+        if self.threads is not None:
+            opts.intra_op_num_threads = int(self.threads)
+            opts.inter_op_num_threads = 1
+        try:
+            sess = self._ort.InferenceSession(path, sess_options=opts, providers=self.providers)
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+            raise StaleExportError(f"{path}: onnxruntime cannot load the graph ({exc}); "
+                                   f"{export_hint(self.bundle)}") from exc
+        problems = contract_mismatches(self.bundle, network,
+                                       dict(sess.get_modelmeta().custom_metadata_map))
+        if problems:
+            raise StaleExportError(f"{path}: exported for a different voice.json or weights ("
+                                   + "; ".join(problems) + f"); {export_hint(self.bundle)}")
+        return sess
+
+    def _run(self, network: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        sess = self._sessions.get(network)
+        if sess is None:
+            sess = self._sessions[network] = self._open(network)
+        return sess.run(None, feeds)
+
+    def speaker_table(self) -> np.ndarray:
+        return self._speakers.copy()
+
+    def encode(self, phonemes, emotion, speaker, length_scale):
+        ph = np.ascontiguousarray(np.asarray(phonemes, np.int64)[None])
+        feeds = {"phonemes": ph, "lengths": np.array([ph.shape[1]], np.int64),
+                 "emo": np.ascontiguousarray(emotion[None], np.float32),
+                 "spk": np.ascontiguousarray(speaker[None], np.float32)}
+        with self._lock:
+            mu_ph, log_dur, mask = self._run("encoder", feeds)
+        return length_regulate_np(mu_ph[0], log_dur[0], mask[0, 0], length_scale)
+
+    def denoise(self, x, t, mu, emotions, speakers):
+        b = x.shape[0]
+        feeds = {"x": np.ascontiguousarray(x, np.float32),
+                 "t": np.ascontiguousarray(t, np.float32).reshape(b),
+                 "mu": np.ascontiguousarray(np.broadcast_to(mu, (b, *mu.shape)), np.float32),
+                 "emo": np.ascontiguousarray(emotions, np.float32),
+                 "spk": np.ascontiguousarray(speakers, np.float32)}
+        with self._lock:
+            return self._run("denoiser", feeds)[0]
+
+    def vocode(self, mel):
+        with self._lock:
+            wav = self._run("vocoder", {"mel": np.ascontiguousarray(mel[None], np.float32)})[0]
+        return wav[0]
+
+    def ser(self, logmel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Normalised log-mel ``(C, F)`` → emotion ``embedding (E,)`` and ``logits (K,)``."""
+        with self._lock:
+            emb, logits = self._run("ser", {"logmel": np.ascontiguousarray(logmel[None],
+                                                                           np.float32)})
+        return emb[0], logits[0]
