@@ -1,0 +1,147 @@
+"""``emomix train …`` commands. ``emomix.cli`` registers them with :func:`add_train_commands`.
+
+emomix train voice --corpus corpora/espeak --out voices/mine --budget-minutes 120 --threads 2
+emomix train ser --corpus corpora/espeak --run runs/mine --steps 2000
+emomix train acoustic --run runs/mine --minutes 60
+emomix train vocoder --run runs/mine --minutes 30 --resume
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_train_commands", "cmd_train_stage", "cmd_train_voice"]
+
+
+def _config_overrides(value: str | None) -> dict[str, Any]:
+    """``--config``: a JSON file or an inline JSON object merged into the default ModelConfig."""
+    if not value:
+        return {}
+    text = Path(value).read_text() if not value.lstrip().startswith("{") else value
+    d = json.loads(text)
+    if not isinstance(d, dict):
+        raise ValueError(f"--config must be a JSON object, got {type(d).__name__}")
+    return d
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="train on the CPU (default) or a CUDA GPU")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (torch.set_num_threads; default: torch's choice)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoints in the run directory")
+    p.add_argument("--config", default=None,
+                   help="model config overrides: a JSON file or inline JSON object, merged into "
+                   "the defaults (e.g. '{\"encoder\": {\"n_layers\": 2}}'); new runs only")
+    p.add_argument("--parameterisation", choices=("flow", "score"), default="flow",
+                   help="denoiser parameterisation (new runs only; default flow)")
+    p.add_argument("--seed", type=int, default=0, help="seeds torch and the batch sampler")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def add_train_commands(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``train ser|acoustic|vocoder|voice`` to an ``emomix`` sub-parser set.
+
+    Each leaf parser sets ``func`` (``args.func(args) -> int``).
+    """
+    train = subparsers.add_parser(
+        "train", help="train a voice (SER, acoustic model, vocoder) from an emotional corpus",
+        description="Train an emomix voice from a corpus in ESD layout (e.g. the output of "
+        "'emomix corpus synth'). 'train voice' runs every stage within a time budget and writes "
+        "a voice bundle; the per-stage commands work on a run directory.")
+    ts = train.add_subparsers(dest="train_command", metavar="COMMAND", required=True)
+
+    for stage, what in (("ser", "the speech-emotion recogniser (first)"),
+                        ("acoustic", "encoder, duration predictor and denoiser (needs ser)"),
+                        ("vocoder", "the mel → waveform vocoder")):
+        p = ts.add_parser(stage, help=f"train {what}",
+                          description=f"Train {what} in a run directory. The first command of a "
+                          "run needs --corpus; it prepares the data cache there.")
+        p.add_argument("--run", type=Path, required=True, help="run directory")
+        p.add_argument("--corpus", type=Path, default=None, help="corpus root (new runs)")
+        p.add_argument("--cache", type=Path, default=None,
+                       help="dataset cache directory (default RUN/cache)")
+        p.add_argument("--steps", type=int, default=None, help="total steps (ceiling)")
+        p.add_argument("--minutes", type=float, default=None, help="wall-clock budget")
+        p.add_argument("--batch-size", type=int, default=None)
+        p.add_argument("--lr", type=float, default=None)
+        _common(p)
+        p.set_defaults(func=cmd_train_stage, stage=stage)
+
+    v = ts.add_parser(
+        "voice", help="run every stage within a time budget and write a voice bundle",
+        description="Prepare the data, train SER (10 %% of the budget), acoustic model (60 %%) "
+        "and vocoder (30 %%), and write a voice bundle with provenance. Example: emomix train "
+        "voice --corpus corpora/espeak --out voices/mine --budget-minutes 120 --threads 2")
+    v.add_argument("--corpus", type=Path, required=True, help="corpus root (ESD layout)")
+    v.add_argument("--out", type=Path, required=True, help="voice bundle directory to write")
+    v.add_argument("--run", type=Path, default=None,
+                   help="run directory for cache, checkpoints and losses (default OUT.run)")
+    v.add_argument("--budget-minutes", type=float, default=120.0,
+                   help="wall-clock budget for everything (default 120; 0 = no limit)")
+    v.add_argument("--max-steps", type=int, default=None,
+                   help="cap every stage at this many steps (quick runs)")
+    v.add_argument("--max-utterances", type=int, default=None,
+                   help="use only the first N utterances of the corpus")
+    v.add_argument("--dtype", choices=("float16", "float32"), default="float16",
+                   help="weight precision in the bundle (default float16)")
+    _common(v)
+    v.set_defaults(func=cmd_train_voice)
+    return train
+
+
+def _threads(args: argparse.Namespace) -> None:
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+
+def cmd_train_stage(args: argparse.Namespace) -> int:
+    from .recipe import Recipe, open_run, run_stage
+
+    _threads(args)
+    run = open_run(args.run, args.corpus, cache=args.cache,
+                   parameterisation=args.parameterisation,
+                   config_overrides=_config_overrides(args.config), progress=not args.quiet)
+    recipe = Recipe(device=args.device, seed=args.seed)
+    opts = recipe.stage_options(args.stage, budget_s=None if args.minutes is None
+                                else args.minutes * 60.0, resume=args.resume,
+                                progress=not args.quiet)
+    if args.steps is not None:
+        opts.max_steps = args.steps
+    if args.batch_size is not None:
+        opts.batch_size = args.batch_size
+    if args.lr is not None:
+        opts.lr = args.lr
+    res = run_stage(run, args.stage, opts)
+    out = res.to_dict()
+    out["outputs"].pop("emotion_embeddings", None)
+    print(json.dumps(out, indent=1))
+    return 0
+
+
+def cmd_train_voice(args: argparse.Namespace) -> int:
+    from .recipe import Recipe, train_voice
+
+    recipe = Recipe(budget_minutes=args.budget_minutes or None,
+                    parameterisation=args.parameterisation, device=args.device,
+                    threads=args.threads, seed=args.seed, dtype=args.dtype,
+                    config_overrides=_config_overrides(args.config),
+                    max_utterances=args.max_utterances)
+    if args.max_steps is not None:
+        for stage in ("ser", "acoustic", "vocoder"):
+            getattr(recipe, stage)["max_steps"] = args.max_steps
+    bundle = train_voice(args.corpus, args.out, run_dir=args.run, recipe=recipe,
+                         resume=args.resume, progress=not args.quiet)
+    prov = bundle.provenance
+    print(json.dumps({"voice": str(args.out), "ser_test_accuracy": prov.get("ser_test_accuracy"),
+                      "wall_s": prov.get("wall_s"),
+                      "steps": {k: v.get("steps") for k, v in prov.get("stages", {}).items()}},
+                     indent=1), file=sys.stdout)
+    return 0

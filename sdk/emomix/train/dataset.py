@@ -1,0 +1,296 @@
+"""Dataset preparation: a corpus in ESD layout → a cache of phoneme ids, log-mels and audio.
+
+Reading WAVs, computing log-mels and phonemising with espeak-ng is slow next to a training
+step, so it is done once. The cache directory holds
+
+- ``index.json``: the audio config used, ``mel_mean`` / ``mel_std`` fitted on the train split
+  (one scalar each, over every frame and mel bin), speaker and emotion names, per-split counts,
+  the corpus's own ``corpus.json`` recipe when present, and the shard list;
+- ``shard_NNN.npz``: up to ``shard_size`` utterances, concatenated: ``mels`` ``(n_mels, ΣF)``
+  float32 **raw** log-mels (``log(max(mel, floor))``, not normalised, so a refit never
+  invalidates them), ``ids`` ``(ΣT,)`` int64, ``audio`` ``(ΣF·hop,)`` int16 padded to whole
+  frames, and per utterance ``n_frames``, ``n_ids``, ``speaker``, ``emotion``, ``split`` (int
+  codes into the index's name lists).
+
+:class:`PreparedData` loads every shard into memory and hands out padded, *normalised* batches.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import wave
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import AudioConfig
+from ..emotions import DEFAULT_EMOTIONS
+
+__all__ = ["prepare_dataset", "PreparedData", "Batch", "SPLITS", "CACHE_VERSION"]
+
+SPLITS = ("train", "evaluation", "test")
+CACHE_VERSION = 1
+
+
+def read_wav(path: Path, sample_rate: int) -> np.ndarray:
+    """16-bit PCM mono (or first channel) WAV → float64 in [-1, 1]; the rate must match."""
+    with wave.open(str(path), "rb") as w:
+        if w.getsampwidth() != 2:
+            raise ValueError(f"{path}: expected 16-bit PCM, got {8 * w.getsampwidth()}-bit")
+        if w.getframerate() != sample_rate:
+            raise ValueError(
+                f"{path}: sample rate {w.getframerate()} Hz, the voice uses {sample_rate} Hz; "
+                "resample the corpus first"
+            )
+        data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+        if w.getnchannels() > 1:
+            data = data.reshape(-1, w.getnchannels())[:, 0]
+    return data.astype(np.float64) / 32768.0
+
+
+def _index_matches(index: dict[str, Any], audio: AudioConfig, corpus: Path) -> bool:
+    a = dict(index.get("audio", {}))
+    b = asdict(audio)
+    for k in ("mel_mean", "mel_std"):  # refitted; not part of the identity
+        a.pop(k, None)
+        b.pop(k, None)
+    return (index.get("version") == CACHE_VERSION and a == b
+            and index.get("corpus") == str(corpus.resolve()))
+
+
+def prepare_dataset(
+    corpus: str | Path,
+    cache: str | Path,
+    audio: AudioConfig | None = None,
+    *,
+    language: str = "en-us",
+    shard_size: int = 256,
+    max_utterances: int | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Compute (or reuse) the cache of ``corpus`` in ``cache`` and return its index.
+
+    Args:
+        corpus: a corpus root in ESD layout (``emomix corpus synth`` output or a real ESD).
+        cache: the cache directory; an existing, matching cache is reused as is.
+        audio: the audio config of the voice (default ``AudioConfig()``).
+        language: espeak-ng language for phonemisation.
+        shard_size: utterances per shard file.
+        max_utterances: keep only the first N utterances (sorted by path), for quick runs.
+        progress: print a line every few hundred utterances.
+
+    Returns:
+        the ``index.json`` content, with ``mel_mean`` / ``mel_std`` fitted on the train split.
+    """
+    from ..data import load_esd
+    from ..text import default_symbol_table, text_to_ids
+
+    audio = audio or AudioConfig()
+    corpus = Path(corpus)
+    cache = Path(cache)
+    index_path = cache / "index.json"
+    if index_path.exists():
+        index = json.loads(index_path.read_text())
+        if _index_matches(index, audio, corpus) and index.get("max_utterances") == max_utterances:
+            return index
+    cache.mkdir(parents=True, exist_ok=True)
+    utts = load_esd(corpus)
+    utts = [u for u in utts if u.known]
+    if max_utterances is not None:
+        utts = utts[:max_utterances]
+    if not utts:
+        raise ValueError(f"{corpus}: no utterances with a known emotion")
+    speakers = sorted({u.speaker for u in utts})
+    emotions = [e for e in DEFAULT_EMOTIONS if any(u.emotion == e for u in utts)]
+    symbols = default_symbol_table()
+    ids_of: dict[str, np.ndarray] = {}
+    t0 = time.monotonic()
+    # Mean/std over every (bin, frame) of the train split: running sums in float64.
+    s1 = s2 = 0.0
+    count = 0
+    shards: list[str] = []
+    counts = {s: 0 for s in SPLITS}
+    buf: dict[str, list[Any]] = {}
+
+    def flush() -> None:
+        if not buf.get("mels"):
+            return
+        name = f"shard_{len(shards):03d}.npz"
+        np.savez(
+            cache / name,
+            mels=np.concatenate(buf["mels"], axis=1),
+            ids=np.concatenate(buf["ids"]),
+            audio=np.concatenate(buf["audio"]),
+            n_frames=np.asarray(buf["n_frames"], np.int64),
+            n_ids=np.asarray(buf["n_ids"], np.int64),
+            speaker=np.asarray(buf["speaker"], np.int64),
+            emotion=np.asarray(buf["emotion"], np.int64),
+            split=np.asarray(buf["split"], np.int64),
+        )
+        shards.append(name)
+        buf.clear()
+
+    for i, u in enumerate(utts):
+        if u.text not in ids_of:
+            ids_of[u.text] = text_to_ids(u.text, symbols, language=language, strict=False,
+                                         on_unknown="skip")
+        ids = ids_of[u.text]
+        wav = read_wav(Path(u.path), audio.sample_rate)
+        mel = _log_mel_raw(wav, audio)
+        n_frames = mel.shape[1]
+        if n_frames < len(ids) + 1:
+            continue  # cannot align: fewer frames than phonemes
+        padded = np.zeros(n_frames * audio.hop_length, np.float64)
+        padded[: wav.size] = wav
+        pcm = np.clip(np.round(padded * 32768.0), -32768, 32767).astype(np.int16)
+        split = u.split if u.split in SPLITS else "train"
+        if split == "train":
+            s1 += float(mel.sum(dtype=np.float64))
+            s2 += float((mel.astype(np.float64) ** 2).sum())
+            count += mel.size
+        counts[split] += 1
+        for key, val in (("mels", mel), ("ids", ids), ("audio", pcm), ("n_frames", n_frames),
+                         ("n_ids", len(ids)), ("speaker", speakers.index(u.speaker)),
+                         ("emotion", emotions.index(u.emotion)),
+                         ("split", SPLITS.index(split))):
+            buf.setdefault(key, []).append(val)
+        if len(buf["mels"]) >= shard_size:
+            flush()
+        if progress and (i + 1) % 250 == 0:
+            print(f"prepare: {i + 1}/{len(utts)} utterances, {time.monotonic() - t0:.0f} s",
+                  file=sys.stderr, flush=True)
+    flush()
+    if count == 0:
+        raise ValueError(f"{corpus}: the train split is empty; cannot fit mel statistics")
+    mean = s1 / count
+    std = float(np.sqrt(max(s2 / count - mean * mean, 1e-8)))
+    corpus_json = corpus / "corpus.json"
+    recipe = None
+    if corpus_json.exists():
+        recipe = json.loads(corpus_json.read_text()).get("recipe")
+    index = {
+        "version": CACHE_VERSION,
+        "corpus": str(corpus.resolve()),
+        "corpus_recipe": recipe,
+        "language": language,
+        "audio": asdict(audio),
+        "mel_mean": float(mean),
+        "mel_std": std,
+        "speakers": speakers,
+        "emotions": emotions,
+        "counts": counts,
+        "max_utterances": max_utterances,
+        "shards": shards,
+        "prepare_seconds": round(time.monotonic() - t0, 1),
+    }
+    index_path.write_text(json.dumps(index, indent=1))
+    return index
+
+
+def _log_mel_raw(wav: np.ndarray, audio: AudioConfig) -> np.ndarray:
+    from ..features import log_mel
+
+    return log_mel(wav, audio, normalise=False)
+
+
+@dataclass
+class Batch:
+    """A padded batch (numpy; the trainers move it to torch).
+
+    ``mels`` ``(B, n_mels, F)`` normalised log-mel, ``mel_lengths`` ``(B,)``, ``ids`` ``(B, T)``,
+    ``id_lengths`` ``(B,)``, ``speaker`` / ``emotion`` ``(B,)`` indices, ``audio`` ``(B, F·hop)``
+    float32 or ``None``.
+    """
+
+    mels: np.ndarray
+    mel_lengths: np.ndarray
+    ids: np.ndarray
+    id_lengths: np.ndarray
+    speaker: np.ndarray
+    emotion: np.ndarray
+    audio: np.ndarray | None = None
+
+
+class PreparedData:
+    """Every utterance of a cache, in memory, with batching by split.
+
+    ``mel_mean`` / ``mel_std`` default to the index's fitted values.
+    """
+
+    def __init__(self, cache: str | Path, mel_mean: float | None = None,
+                 mel_std: float | None = None) -> None:
+        cache = Path(cache)
+        self.index = json.loads((cache / "index.json").read_text())
+        self.mel_mean = float(self.index["mel_mean"] if mel_mean is None else mel_mean)
+        self.mel_std = float(self.index["mel_std"] if mel_std is None else mel_std)
+        self.hop = int(self.index["audio"]["hop_length"])
+        self.speakers: list[str] = self.index["speakers"]
+        self.emotions: list[str] = self.index["emotions"]
+        self.mels: list[np.ndarray] = []
+        self.ids: list[np.ndarray] = []
+        self.audio: list[np.ndarray] = []
+        spk, emo, split = [], [], []
+        for name in self.index["shards"]:
+            with np.load(cache / name) as z:
+                mo = np.concatenate([[0], np.cumsum(z["n_frames"])])
+                io = np.concatenate([[0], np.cumsum(z["n_ids"])])
+                ao = mo * self.hop
+                for j in range(len(z["n_frames"])):
+                    self.mels.append(
+                        ((z["mels"][:, mo[j]:mo[j + 1]] - self.mel_mean) / self.mel_std)
+                        .astype(np.float32))
+                    self.ids.append(z["ids"][io[j]:io[j + 1]])
+                    self.audio.append(z["audio"][ao[j]:ao[j + 1]])
+                spk.append(z["speaker"])
+                emo.append(z["emotion"])
+                split.append(z["split"])
+        self.speaker = np.concatenate(spk)
+        self.emotion = np.concatenate(emo)
+        self.split = np.concatenate(split)
+
+    def __len__(self) -> int:
+        return len(self.mels)
+
+    def indices(self, split: str) -> np.ndarray:
+        return np.flatnonzero(self.split == SPLITS.index(split))
+
+    def batch(self, items: np.ndarray | list[int], *, with_audio: bool = False,
+              max_frames: int | None = None, rng: np.random.Generator | None = None) -> Batch:
+        """Pad the utterances ``items``; ``max_frames`` crops each to a random window."""
+        items = list(items)
+        rng = rng or np.random.default_rng()
+        mels, auds = [], []
+        for i in items:
+            m = self.mels[i]
+            start = 0
+            if max_frames is not None and m.shape[1] > max_frames:
+                start = int(rng.integers(0, m.shape[1] - max_frames + 1))
+                m = m[:, start:start + max_frames]
+            mels.append(m)
+            if with_audio:
+                a = self.audio[i][start * self.hop:(start + m.shape[1]) * self.hop]
+                auds.append(a.astype(np.float32) / 32768.0)
+        b = len(items)
+        f_max = max(m.shape[1] for m in mels)
+        t_max = max(len(self.ids[i]) for i in items)
+        mel_arr = np.zeros((b, mels[0].shape[0], f_max), np.float32)
+        id_arr = np.zeros((b, t_max), np.int64)
+        aud_arr = np.zeros((b, f_max * self.hop), np.float32) if with_audio else None
+        for k, i in enumerate(items):
+            mel_arr[k, :, :mels[k].shape[1]] = mels[k]
+            id_arr[k, :len(self.ids[i])] = self.ids[i]
+            if aud_arr is not None:
+                aud_arr[k, :auds[k].size] = auds[k]
+        return Batch(
+            mels=mel_arr,
+            mel_lengths=np.asarray([m.shape[1] for m in mels], np.int64),
+            ids=id_arr,
+            id_lengths=np.asarray([len(self.ids[i]) for i in items], np.int64),
+            speaker=self.speaker[items],
+            emotion=self.emotion[items],
+            audio=aud_arr,
+        )

@@ -1,0 +1,272 @@
+"""The whole voice recipe: prepare the data, train SER → acoustic → vocoder, write a bundle.
+
+:func:`open_run` sets up (or reopens) a run directory: the dataset cache, the model config
+(fitted ``mel_mean`` / ``mel_std`` in its audio section) and a :class:`VoiceModel` with every
+finished stage's checkpoint loaded. :func:`train_voice` runs the three stages within one time
+budget and writes the voice bundle with its provenance.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import AudioConfig, ModelConfig
+from .common import StageOptions, StageResult, load_checkpoint
+
+__all__ = ["Recipe", "Run", "open_run", "train_voice", "git_commit", "STAGES"]
+
+STAGES = ("ser", "acoustic", "vocoder")
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
+            else v
+    return out
+
+
+def git_commit() -> str | None:
+    """``git rev-parse HEAD`` of the checkout this package lives in, or ``None``."""
+    try:
+        r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
+                           capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return r.stdout.strip() or None if r.returncode == 0 else None
+
+
+@dataclass
+class Recipe:
+    """Every hyperparameter of ``train voice`` (stored in ``voice.json`` provenance).
+
+    The step counts are ceilings: with a budget, each stage stops at its share of the time.
+    ``shares`` split the budget left after data preparation; time a stage does not use goes
+    to the stages after it.
+    """
+
+    budget_minutes: float | None = 120.0
+    shares: dict[str, float] = field(
+        default_factory=lambda: {"ser": 0.10, "acoustic": 0.60, "vocoder": 0.30})
+    parameterisation: str = "flow"
+    device: str = "cpu"
+    threads: int | None = None
+    seed: int = 0
+    dtype: str = "float16"
+    ser: dict[str, Any] = field(default_factory=lambda: {
+        "max_steps": 3000, "batch_size": 16, "lr": 1e-3, "max_frames": 256})
+    acoustic: dict[str, Any] = field(default_factory=lambda: {
+        "max_steps": 100000, "batch_size": 16, "lr": 2e-4, "segment_frames": 128,
+        "style_weight": 1e-4})
+    vocoder: dict[str, Any] = field(default_factory=lambda: {
+        "max_steps": 100000, "batch_size": 16, "lr": 5e-4, "segment_frames": 32,
+        "mel_weight": 1.0})
+    config_overrides: dict[str, Any] = field(default_factory=dict)
+    max_utterances: int | None = None
+    log_every: int = 10
+    checkpoint_every: int = 200
+
+    def stage_options(self, stage: str, *, budget_s: float | None, resume: bool,
+                      progress: bool) -> StageOptions:
+        d = dict(getattr(self, stage))
+        base = {k: d.pop(k) for k in ("max_steps", "batch_size", "lr") if k in d}
+        return StageOptions(budget_s=budget_s, resume=resume, device=self.device,
+                            progress=progress, seed=self.seed, log_every=self.log_every,
+                            checkpoint_every=self.checkpoint_every, extra=d, **base)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Run:
+    """An open run: directory, prepared data, model config, model (finished stages loaded)."""
+
+    dir: Path
+    data: Any
+    cfg: ModelConfig
+    model: Any
+    index: dict[str, Any]
+    results: dict[str, dict[str, Any]]
+
+
+def open_run(run_dir: str | Path, corpus: str | Path | None = None, *,
+             cache: str | Path | None = None, parameterisation: str = "flow",
+             config_overrides: dict[str, Any] | None = None,
+             max_utterances: int | None = None, progress: bool = True) -> Run:
+    """Create or reopen ``run_dir``.
+
+    The first call needs ``corpus``; it prepares the cache (``run_dir/cache`` unless ``cache``
+    is given) and writes ``run_dir/run.json`` with the model config. Later calls read
+    ``run.json`` (``corpus``, ``parameterisation`` and ``config_overrides`` are then ignored)
+    and load each stage checkpoint that exists.
+    """
+    import torch
+
+    from ..models import VoiceModel
+    from ..text import default_symbol_table
+    from .dataset import PreparedData, prepare_dataset
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    run_json = run_dir / "run.json"
+    if run_json.exists():
+        state = json.loads(run_json.read_text())
+        cache_dir = Path(state["cache"])
+        index = json.loads((cache_dir / "index.json").read_text())
+        cfg = ModelConfig.from_dict(state["model_config"])
+    else:
+        if corpus is None:
+            raise ValueError(f"{run_dir} is not a run yet; give --corpus to start one")
+        cache_dir = Path(cache) if cache is not None else run_dir / "cache"
+        base = ModelConfig(parameterisation=parameterisation)
+        merged = _deep_merge(base.to_dict(), config_overrides or {})
+        audio = AudioConfig.from_dict(merged.get("audio", {}))
+        index = prepare_dataset(corpus, cache_dir, audio, max_utterances=max_utterances,
+                                progress=progress)
+        merged["audio"]["mel_mean"] = index["mel_mean"]
+        merged["audio"]["mel_std"] = index["mel_std"]
+        merged["n_symbols"] = len(default_symbol_table())
+        merged["n_speakers"] = len(index["speakers"])
+        merged["n_emotions"] = len(index["emotions"])
+        cfg = ModelConfig.from_dict(merged)
+        cfg.validate()
+        state = {"corpus": str(Path(corpus).resolve()), "cache": str(cache_dir.resolve()),
+                 "model_config": cfg.to_dict()}
+        run_json.write_text(json.dumps(state, indent=1))
+    data = PreparedData(cache_dir)
+    torch.manual_seed(0)
+    model = VoiceModel(cfg)
+    results: dict[str, dict[str, Any]] = {}
+    owned = {"ser": ("ser",), "acoustic": ("speakers", "encoder", "denoiser"),
+             "vocoder": ("vocoder",)}
+    for stage in STAGES:
+        path = run_dir / f"{stage}.pt"
+        if path.exists():
+            ck = load_checkpoint(path, {k: getattr(model, k) for k in owned[stage]})
+            results[stage] = {"steps": int(ck["step"]), "wall_s": float(ck.get("wall_s", 0.0)),
+                              "outputs": ck.get("outputs", {})}
+    return Run(run_dir, data, cfg, model, index, results)
+
+
+def run_stage(run: Run, stage: str, opts: StageOptions) -> StageResult:
+    """Train one stage of an open run (the acoustic stage needs the SER stage's embeddings)."""
+    from .stages import train_acoustic, train_ser, train_vocoder
+
+    if stage == "ser":
+        res = train_ser(run.model, run.data, run.dir, opts)
+    elif stage == "acoustic":
+        ser = run.results.get("ser")
+        if ser is None or "emotion_embeddings" not in ser["outputs"]:
+            raise RuntimeError(f"{run.dir}: train the SER first (emomix train ser); the acoustic "
+                               "stage is conditioned on its per-emotion embeddings")
+        res = train_acoustic(run.model, run.data, run.dir, opts,
+                             ser["outputs"]["emotion_embeddings"])
+    elif stage == "vocoder":
+        res = train_vocoder(run.model, run.data, run.dir, opts)
+    else:
+        raise ValueError(f"unknown stage {stage!r}; choose from {', '.join(STAGES)}")
+    run.results[stage] = {"steps": res.steps, "wall_s": res.wall_s, "outputs": res.outputs,
+                          "first_loss": res.first_loss, "last_loss": res.last_loss}
+    return res
+
+
+def write_bundle(run: Run, out: str | Path, *, recipe: Recipe | None = None,
+                 name: str = "emomix-trained", description: str | None = None,
+                 extra_provenance: dict[str, Any] | None = None, dtype: str = "float16"):
+    """Write the voice bundle of a run whose SER stage has finished."""
+    from ..text import default_symbol_table
+    from ..voice import save_bundle
+    from .init_voice import voice_meta
+
+    ser = run.results.get("ser")
+    if ser is None:
+        raise RuntimeError(f"{run.dir}: no SER stage yet; the bundle needs its emotion embeddings")
+    table = {k: np.asarray(v, np.float32) for k, v in ser["outputs"]["emotion_embeddings"].items()}
+    speakers = [s.replace(":", "-") for s in run.data.speakers]
+    stages = {s: {k: v for k, v in r.items() if k != "outputs" or s != "ser"}
+              for s, r in run.results.items()}
+    provenance = {
+        "kind": "trained",
+        "trained": True,
+        "data": {"corpus": run.index.get("corpus"), "corpus_recipe": run.index.get("corpus_recipe"),
+                 "counts": run.index.get("counts"), "speakers": run.index.get("speakers"),
+                 "emotions": run.index.get("emotions"), "mel_mean": run.index.get("mel_mean"),
+                 "mel_std": run.index.get("mel_std")},
+        "recipe": recipe.to_dict() if recipe is not None else None,
+        "stages": stages,
+        "ser_test_accuracy": ser["outputs"].get("test_accuracy"),
+        "ser_test_split": ser["outputs"].get("test_split"),
+        "git_commit": git_commit(),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    provenance.update(extra_provenance or {})
+    meta = voice_meta(
+        run.cfg, default_symbol_table(), run.index.get("language", "en-us"), speakers, table,
+        name=name,
+        description=description or "Trained by emomix train voice on the corpus in provenance.",
+        provenance=provenance)
+    weights = {k: v.detach().float().cpu().numpy() for k, v in run.model.state_dict().items()}
+    return save_bundle(Path(out), meta, weights, dtype=dtype)
+
+
+def train_voice(corpus: str | Path, out: str | Path, *, run_dir: str | Path | None = None,
+                recipe: Recipe | None = None, resume: bool = False, progress: bool = True):
+    """Prepare, train the three stages within ``recipe.budget_minutes`` and write the bundle.
+
+    ``run_dir`` defaults to ``<out>.run`` (checkpoints, ``losses.jsonl``, data cache). With
+    ``resume`` every stage continues from its checkpoint. Returns the written
+    :class:`~emomix.voice.VoiceBundle`.
+    """
+    import torch
+
+    recipe = recipe or Recipe()
+    if recipe.threads:
+        torch.set_num_threads(recipe.threads)
+    t_start = time.monotonic()
+    run_dir = Path(run_dir) if run_dir is not None else Path(str(out) + ".run")
+    if not resume and (run_dir / "run.json").exists():
+        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or "
+                              "choose another --run directory")
+    run = open_run(run_dir, corpus, parameterisation=recipe.parameterisation,
+                   config_overrides=recipe.config_overrides,
+                   max_utterances=recipe.max_utterances, progress=progress)
+    prep_s = time.monotonic() - t_start
+    budget = None if recipe.budget_minutes is None else recipe.budget_minutes * 60.0
+    walls = {"prepare": round(prep_s, 2)}
+    for i, stage in enumerate(STAGES):
+        stage_budget = None
+        if budget is not None:
+            left = budget - (time.monotonic() - t_start)
+            shares = [recipe.shares[s] for s in STAGES[i:]]
+            stage_budget = max(left, 0.0) * shares[0] / sum(shares)
+        opts = recipe.stage_options(stage, budget_s=stage_budget, resume=resume,
+                                    progress=progress)
+        if progress:
+            b = "no limit" if stage_budget is None else f"{stage_budget:.0f} s"
+            print(f"[voice] stage {stage}: budget {b}", file=sys.stderr, flush=True)
+        t0 = time.monotonic()
+        run_stage(run, stage, opts)
+        walls[stage] = round(time.monotonic() - t0, 2)
+    run.model.cpu()
+    total = time.monotonic() - t_start
+    bundle = write_bundle(
+        run, out, recipe=recipe, dtype=recipe.dtype,
+        extra_provenance={"device": recipe.device,
+                          "torch_threads": torch.get_num_threads(),
+                          "torch_version": torch.__version__,
+                          "wall_s": {**walls, "total": round(total, 2)}})
+    if progress:
+        acc = run.results["ser"]["outputs"].get("test_accuracy")
+        print(f"[voice] wrote {out} in {total:.0f} s (SER held-out accuracy {acc})",
+              file=sys.stderr, flush=True)
+    return bundle

@@ -1,0 +1,344 @@
+"""The three training stages of a voice: SER, acoustic model, vocoder.
+
+Each stage is a function ``train_<stage>(model, data, run_dir, opts) → StageResult`` that trains
+the submodules it owns (checkpointed as ``<run_dir>/<stage>.pt``), freezes nothing it does not
+own, and stops at ``opts.max_steps`` or ``opts.budget_s``, whichever comes first.
+
+- **SER** (``ser``): cross-entropy of the emotion label on random crops of train-split log-mels;
+  afterwards held-out accuracy on the test split (``evaluation`` if there is no test split) and
+  the per-emotion mean embeddings over train clips (:func:`emotion_embeddings`).
+- **acoustic** (``speakers``, ``encoder``, ``denoiser``): Grad-TTS training with monotonic
+  alignment search, conditioned on the speaker and on the *per-emotion mean SER embedding* of the
+  utterance's label — the same vectors the sampler uses at synthesis — plus the EmoMix style loss
+  (:func:`acoustic_losses`).
+- **vocoder** (``vocoder``): multi-resolution STFT loss + mel L1 on random (mel, audio) segments;
+  no adversarial loss (see ``docs/training.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..models import (
+    alignment_log_likelihood,
+    duration_loss,
+    gram_style_loss,
+    monotonic_alignment_search,
+    prior_loss,
+    sequence_mask,
+)
+from ..models.denoiser import SCORE_T_EPS, grad_tts_noise
+from .common import StageLoop, StageOptions, StageResult, pick_device
+from .dataset import Batch, PreparedData
+
+__all__ = [
+    "train_ser",
+    "evaluate_ser",
+    "emotion_embeddings",
+    "train_acoustic",
+    "acoustic_losses",
+    "denoiser_loss_and_estimate",
+    "train_vocoder",
+    "vocoder_losses",
+    "multi_resolution_stft_loss",
+]
+
+#: Weight of the Gram-matrix style loss (EmoMix).
+STYLE_WEIGHT = 1e-4
+
+
+def _sample(rng: np.random.Generator, pool: np.ndarray, n: int) -> np.ndarray:
+    return rng.choice(pool, size=min(n, len(pool)), replace=False)
+
+
+def _mels(b: Batch, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    mel = torch.from_numpy(b.mels).to(dev)
+    mask = sequence_mask(torch.from_numpy(b.mel_lengths), mel.shape[-1]).to(dev)
+    return mel, mask
+
+
+# ---------------------------------------------------------------- SER
+
+
+def train_ser(model, data: PreparedData, run_dir: Path, opts: StageOptions) -> StageResult:
+    """Train ``model.ser``; outputs ``test_accuracy``, ``test_split``, ``emotion_embeddings``."""
+    dev = pick_device(opts.device)
+    max_frames = int(opts.extra.get("max_frames", 256))
+    torch.manual_seed(opts.seed)
+    ser = model.ser.to(dev).train()
+    opt = torch.optim.AdamW(ser.parameters(), lr=opts.lr, weight_decay=1e-4)
+    loop = StageLoop("ser", run_dir, opts, {"ser": ser}, opt)
+    rng = np.random.default_rng(opts.seed + loop.step)
+    pool = data.indices("train")
+    while loop.running():
+        b = data.batch(_sample(rng, pool, opts.batch_size), max_frames=max_frames, rng=rng)
+        mel, mask = _mels(b, dev)
+        target = torch.from_numpy(b.emotion).to(dev)
+        _, logits = ser(mel, mask)
+        loss = F.cross_entropy(logits, target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(ser.parameters(), 5.0)
+        opt.step()
+        acc = (logits.argmax(-1) == target).float().mean()
+        loop.record({"loss": loss.item(), "train_acc": acc.item()})
+    split = "test" if len(data.indices("test")) else "evaluation"
+    acc = evaluate_ser(ser, data, split, dev)
+    table = emotion_embeddings(ser, data, dev)
+    ser.train()
+    return loop.finish({
+        "test_accuracy": acc,
+        "test_split": split,
+        "test_clips": int(len(data.indices(split))),
+        "emotion_embeddings": {k: v.tolist() for k, v in table.items()},
+    })
+
+
+@torch.no_grad()
+def evaluate_ser(ser, data: PreparedData, split: str, dev: torch.device | str = "cpu",
+                 batch_size: int = 16) -> float | None:
+    """Accuracy of ``ser`` on every clip of ``split`` (``None`` when the split is empty)."""
+    ser.eval()
+    items = data.indices(split)
+    if not len(items):
+        return None
+    correct = 0
+    for s in range(0, len(items), batch_size):
+        b = data.batch(items[s:s + batch_size])
+        mel, mask = _mels(b, torch.device(dev))
+        _, logits = ser(mel, mask)
+        correct += int((logits.argmax(-1).cpu().numpy() == b.emotion).sum())
+    return correct / len(items)
+
+
+@torch.no_grad()
+def emotion_embeddings(ser, data: PreparedData, dev: torch.device | str = "cpu",
+                       max_clips: int = 200, batch_size: int = 16,
+                       seed: int = 0) -> dict[str, np.ndarray]:
+    """Mean SER embedding per emotion over up to ``max_clips`` train clips of that emotion."""
+    ser.eval()
+    rng = np.random.default_rng(seed)
+    train = data.indices("train")
+    out: dict[str, np.ndarray] = {}
+    for k, name in enumerate(data.emotions):
+        pool = train[data.emotion[train] == k]
+        if not len(pool):
+            continue
+        pool = _sample(rng, pool, max_clips)
+        embs = []
+        for s in range(0, len(pool), batch_size):
+            b = data.batch(pool[s:s + batch_size])
+            mel, mask = _mels(b, torch.device(dev))
+            emb, _ = ser(mel, mask)
+            embs.append(emb.cpu())
+        out[name] = torch.cat(embs).mean(0).numpy().astype(np.float32)
+    return out
+
+
+# ---------------------------------------------------------------- acoustic model
+
+
+def denoiser_loss_and_estimate(model, x: torch.Tensor, mu: torch.Tensor, emo: torch.Tensor,
+                               spk: torch.Tensor, mask: torch.Tensor,
+                               t: torch.Tensor | None = None,
+                               noise: torch.Tensor | None = None
+                               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The parameterisation's denoiser loss and a one-step estimate of the clean mel.
+
+    Same loss as ``VoiceModel.denoiser_loss`` (same ``t`` and noise give the same value), plus
+    ``x̂_data``: ``flow`` ``x_τ − τ·v̂``; ``score`` (Tweedie) ``(x_t − (1 − a)·μ + σ²·ŝ) / a`` with
+    ``a`` floored at 0.05 so the estimate stays bounded near pure noise.
+    Shapes: ``x``, ``mu`` ``(B, n_mels, F)``, ``mask`` ``(B, 1, F)``.
+    """
+    den = model.denoiser
+    b = x.shape[0]
+    if noise is None:
+        noise = torch.randn_like(x)
+    norm = (mask.sum() * x.shape[1]).clamp_min(1.0)
+    if model.cfg.parameterisation == "flow":
+        if t is None:
+            t = torch.rand(b, device=x.device, dtype=x.dtype)
+        tt = t.view(b, 1, 1)
+        x_t = ((1.0 - tt) * x + tt * noise) * mask
+        pred = den(x_t, t, mu, emo, spk, mask)
+        loss = (((pred - (noise - x)) ** 2) * mask).sum() / norm
+        return loss, (x_t - tt * pred) * mask
+    if t is None:
+        t = torch.rand(b, device=x.device, dtype=x.dtype).clamp(SCORE_T_EPS, 1.0 - SCORE_T_EPS)
+    a, sigma = grad_tts_noise(t.view(b, 1, 1), model.cfg.beta_min, model.cfg.beta_max)
+    x_t = (a * x + (1.0 - a) * mu + sigma * noise) * mask
+    pred = den(x_t, t, mu, emo, spk, mask)
+    loss = (((pred * sigma + noise) ** 2) * mask).sum() / norm
+    x0 = (x_t - (1.0 - a) * mu + sigma**2 * pred) / a.clamp_min(0.05)
+    return loss, x0 * mask
+
+
+def _segments(x: torch.Tensor, lengths: torch.Tensor, seg: int,
+              rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """Random start per item so that ``[start, start + seg)`` stays in the real frames."""
+    n = min(seg, x.shape[-1])
+    starts = np.asarray([rng.integers(0, max(int(ln) - n, 0) + 1) for ln in lengths.tolist()])
+    return starts, n
+
+
+def _crop(x: torch.Tensor, starts: np.ndarray, n: int) -> torch.Tensor:
+    return torch.stack([x[i, :, s:s + n] for i, s in enumerate(starts.tolist())])
+
+
+def acoustic_losses(model, b: Batch, emo_table: torch.Tensor, dev: torch.device,
+                    rng: np.random.Generator, segment_frames: int = 128,
+                    style_weight: float = STYLE_WEIGHT) -> dict[str, torch.Tensor]:
+    """The acoustic-model losses of one batch (Grad-TTS + EmoMix style loss).
+
+    1. ``μ_phone, log d̂ = encoder(ids, spk, emo)``; ``log_p = log N(mel_f; μ_t, I)``;
+       MAS path (no gradient) → durations ``d``; ``μ = μ_phone · path``.
+    2. ``dur``: MSE of ``log d̂`` to ``log d``; ``prior``: ``−log N(mel; μ, I)`` per element.
+    3. ``diff``: the parameterisation's denoiser loss on one random segment of
+       ``segment_frames`` frames per item (bounds the U-Net's cost).
+    4. ``style``: ``Σ_l mean((G_l(x̂) − G_l(mel))²)`` over the frozen SER's conv maps of the
+       one-step clean estimate ``x̂`` and the ground truth on the same segment, × ``style_weight``.
+
+    ``loss = dur + prior + diff + style_weight · style``.
+    """
+    mel, fmask = _mels(b, dev)
+    ids = torch.from_numpy(b.ids).to(dev)
+    id_len = torch.from_numpy(b.id_lengths).to(dev)
+    spk = model.speakers(torch.from_numpy(b.speaker).to(dev))
+    emo = emo_table[torch.from_numpy(b.emotion).to(dev)]
+    mu_phone, log_dur, tmask = model.encoder(ids, id_len, emo, spk)
+    with torch.no_grad():
+        log_p = alignment_log_likelihood(mu_phone, mel)
+        path = monotonic_alignment_search(log_p, tmask.transpose(1, 2) * fmask)
+    durations = path.sum(-1)
+    dur = duration_loss(log_dur, durations, tmask)
+    mu = torch.matmul(mu_phone, path)
+    prior = prior_loss(mu, mel, fmask)
+    starts, n = _segments(mel, torch.from_numpy(b.mel_lengths), segment_frames, rng)
+    x_seg, mu_seg, m_seg = (_crop(v, starts, n) for v in (mel, mu, fmask))
+    diff, x0 = denoiser_loss_and_estimate(model, x_seg, mu_seg, emo, spk, m_seg)
+    losses = {"dur": dur, "prior": prior, "diff": diff}
+    if style_weight > 0:
+        feats_hat = model.ser.cnn_features(x0, m_seg)
+        with torch.no_grad():
+            feats_ref = model.ser.cnn_features(x_seg, m_seg)
+        losses["style"] = gram_style_loss(feats_hat, feats_ref, m_seg)
+    total = dur + prior + diff
+    if "style" in losses:
+        total = total + style_weight * losses["style"]
+    losses["loss"] = total
+    return losses
+
+
+def train_acoustic(model, data: PreparedData, run_dir: Path, opts: StageOptions,
+                   emotion_table: dict[str, Any]) -> StageResult:
+    """Train ``speakers``, ``encoder`` and ``denoiser`` with the SER frozen.
+
+    ``emotion_table``: emotion name → mean SER embedding (from :func:`train_ser`).
+    ``opts.extra``: ``segment_frames`` (128), ``style_weight`` (1e-4).
+    """
+    dev = pick_device(opts.device)
+    seg = int(opts.extra.get("segment_frames", 128))
+    style_weight = float(opts.extra.get("style_weight", STYLE_WEIGHT))
+    torch.manual_seed(opts.seed)
+    model.to(dev)
+    for p in model.ser.parameters():
+        p.requires_grad_(False)
+    model.ser.eval()
+    modules = {"speakers": model.speakers, "encoder": model.encoder, "denoiser": model.denoiser}
+    for m in modules.values():
+        m.train()
+    params = [p for m in modules.values() for p in m.parameters()]
+    opt = torch.optim.AdamW(params, lr=opts.lr, weight_decay=0.0)
+    loop = StageLoop("acoustic", run_dir, opts, modules, opt)
+    emo_table = torch.tensor(np.stack([np.asarray(emotion_table[e], np.float32)
+                                       for e in data.emotions]), device=dev)
+    rng = np.random.default_rng(opts.seed + loop.step)
+    pool = data.indices("train")
+    while loop.running():
+        b = data.batch(_sample(rng, pool, opts.batch_size))
+        losses = acoustic_losses(model, b, emo_table, dev, rng, seg, style_weight)
+        opt.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        loop.record({k: v.item() for k, v in losses.items()})
+    for p in model.ser.parameters():
+        p.requires_grad_(True)
+    return loop.finish()
+
+
+# ---------------------------------------------------------------- vocoder
+
+STFT_RESOLUTIONS = ((512, 128), (1024, 256), (2048, 512))
+
+
+def multi_resolution_stft_loss(pred: torch.Tensor, target: torch.Tensor,
+                               resolutions=STFT_RESOLUTIONS) -> torch.Tensor:
+    """Σ over (n_fft, hop) of spectral convergence + L1 of log magnitudes (Parallel WaveGAN).
+
+    ``pred``, ``target`` ``(B, samples)``; resolutions longer than the clip are skipped.
+    """
+    loss = pred.new_zeros(())
+    for n_fft, hop in resolutions:
+        if target.shape[-1] < n_fft:
+            continue
+        win = torch.hann_window(n_fft, device=pred.device, dtype=pred.dtype)
+        sp = torch.stft(pred, n_fft, hop, window=win, return_complex=True).abs()
+        st = torch.stft(target, n_fft, hop, window=win, return_complex=True).abs()
+        sc = torch.linalg.norm(st - sp) / torch.linalg.norm(st).clamp_min(1e-7)
+        mag = F.l1_loss(torch.log(sp.clamp_min(1e-5)), torch.log(st.clamp_min(1e-5)))
+        loss = loss + sc + mag
+    return loss
+
+
+def vocoder_losses(model, b: Batch, dev: torch.device, mel_weight: float = 1.0
+                   ) -> dict[str, torch.Tensor]:
+    """``stft`` (multi-resolution) + ``mel_weight`` · ``mel`` (L1 of normalised log-mels)."""
+    from ..features import log_mel_torch
+
+    mel = torch.from_numpy(b.mels).to(dev)
+    audio = torch.from_numpy(b.audio).to(dev)
+    wav = model.vocoder(mel)
+    stft = multi_resolution_stft_loss(wav, audio)
+    mel_hat = log_mel_torch(wav, model.cfg.audio)
+    mel_l1 = F.l1_loss(mel_hat, mel)
+    return {"loss": stft + mel_weight * mel_l1, "stft": stft, "mel": mel_l1}
+
+
+def train_vocoder(model, data: PreparedData, run_dir: Path, opts: StageOptions) -> StageResult:
+    """Train ``model.vocoder`` on ground-truth (mel, audio) segments of all splits but test.
+
+    ``opts.extra``: ``segment_frames`` (32 frames = 8192 samples), ``mel_weight`` (1.0).
+    """
+    dev = pick_device(opts.device)
+    seg = int(opts.extra.get("segment_frames", 32))
+    mel_weight = float(opts.extra.get("mel_weight", 1.0))
+    torch.manual_seed(opts.seed)
+    voc = model.vocoder.to(dev).train()
+    opt = torch.optim.AdamW(voc.parameters(), lr=opts.lr, betas=(0.8, 0.9), weight_decay=0.0)
+    loop = StageLoop("vocoder", run_dir, opts, {"vocoder": voc}, opt)
+    rng = np.random.default_rng(opts.seed + loop.step)
+    pool = np.setdiff1d(np.arange(len(data)), data.indices("test"))
+    lengths = np.asarray([m.shape[1] for m in data.mels])
+    while loop.running():
+        items = _sample(rng, pool, opts.batch_size)
+        n = int(min(seg, lengths[items].min()))
+        b = data.batch(items, with_audio=True, max_frames=n, rng=rng)
+        losses = vocoder_losses(model, b, dev, mel_weight)
+        opt.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(voc.parameters(), 10.0)
+        opt.step()
+        loop.record({k: v.item() for k, v in losses.items()})
+    return loop.finish()
+
+
+def with_extra(opts: StageOptions, **extra: Any) -> StageOptions:
+    """A copy of ``opts`` with ``extra`` merged in."""
+    return replace(opts, extra={**opts.extra, **extra})
