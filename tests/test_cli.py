@@ -24,8 +24,12 @@ def test_help_lists_every_subcommand(capsys):
         main(["--help"])
     assert exc.value.code == 0
     text = capsys.readouterr().out
-    for command in ("say", "voice"):
-        assert command in text
+    from emomix.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    assert {"say", "voice", "corpus", "train", "export"} <= set(sub.choices)
+    for command in sub.choices:
+        assert f"\n    {command} " in text, f"{command} missing from --help"
     with pytest.raises(SystemExit):
         main(["voice", "--help"])
     text = capsys.readouterr().out

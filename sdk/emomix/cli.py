@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .backends import BACKENDS
+
 EXAMPLE = 'emomix say "Well, look who it is!" --emotion happy=0.6,surprise=0.4 -o line.wav'
 
 
@@ -26,7 +28,9 @@ def _add_say(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--solver", default=None,
                    help="euler|heun (flow voices), em|pf_euler (score voices)")
     p.add_argument("--seed", type=int, default=None, help="same seed, same audio")
-    p.add_argument("--backend", choices=["torch"], default="torch")
+    p.add_argument("--backend", choices=sorted(BACKENDS), default="torch",
+                   help="torch (reference), onnx (ONNX Runtime; run `emomix export` first), "
+                   "tensorrt (NVIDIA GPUs)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the backend")
     p.add_argument("-o", "--output", type=Path, required=True, help="WAV file to write")
     p.set_defaults(func=cmd_say)
@@ -103,8 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_say(sub)
     _add_voice(sub)
     from .data.cli import add_corpus_commands
+    from .train.cli import add_train_commands
 
     add_corpus_commands(sub)
+    add_train_commands(sub)
+    try:  # the export tooling ships beside the SDK in the same wheel
+        from emomix_export.cli import add_export_command
+    except ImportError:  # pragma: no cover - only when installed without it
+        pass
+    else:
+        add_export_command(sub)
     return parser
 
 
