@@ -234,10 +234,12 @@ def export_voice(
                 f"{report.parity[network]:.2e}")
 
     if tensorrt:
+        from emomix.config import ModelConfig
+
         from .tensorrt_build import build_engines
 
-        load_model()
-        build_engines(bundle, cfg, report, fp16=fp16, force=force, log=log)
+        build_engines(bundle, ModelConfig.from_dict(bundle.model_config), report, fp16=fp16,
+                      force=force, log=log)
 
     if report.built or not _files_current(bundle):
         update_file_hashes(bundle)
