@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from emomix.audio import read_wav
@@ -104,3 +105,21 @@ def test_import_emomix_does_not_import_torch():
     code = ("import sys, emomix, emomix.sampler, emomix.voice, emomix.text, emomix.cli; "
             "import emomix._native; assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_say_onnx_backend_matches_torch_without_importing_torch(random_voice_dir, tmp_path):
+    pytest.importorskip("onnxruntime")
+    exported = tmp_path / "voice-onnx"
+    assert main(["export", str(random_voice_dir), "--onnx", "--out", str(exported)]) == 0
+    ref_wav, onnx_wav = tmp_path / "torch.wav", tmp_path / "onnx.wav"
+    args = ["--emotion", "happy=0.6,surprise=0.4", "--seed", "3"]
+    assert say(exported, ref_wav, *args, "--backend", "torch") == 0
+    code = ("import sys; from emomix.cli import main; "
+            f"rc = main({['say', LINE, '--voice', str(exported), '-o', str(onnx_wav), *args, '--backend', 'onnx']!r}); "  # noqa: E501
+            "assert 'torch' not in sys.modules, 'the onnx backend imported torch'; sys.exit(rc)")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    a, _ = read_wav(ref_wav)
+    b, _ = read_wav(onnx_wav)
+    assert a.shape == b.shape
+    snr = 10 * np.log10(np.sum(a**2) / max(np.sum((a - b) ** 2), 1e-20))
+    assert snr >= 40, snr
