@@ -235,7 +235,8 @@ class PreparedData:
         self.audio: list[np.ndarray] = []
         spk, emo, split = [], [], []
         for name in self.index["shards"]:
-            with np.load(cache / name) as z:
+            with np.load(cache / name) as npz:
+                z = {k: npz[k] for k in npz.files}  # each npz[k] access re-reads the array
                 mo = np.concatenate([[0], np.cumsum(z["n_frames"])])
                 io = np.concatenate([[0], np.cumsum(z["n_ids"])])
                 ao = mo * self.hop

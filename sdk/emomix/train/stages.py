@@ -119,7 +119,7 @@ def evaluate_ser(ser, data: PreparedData, split: str, dev: torch.device | str = 
 
 @torch.no_grad()
 def emotion_embeddings(ser, data: PreparedData, dev: torch.device | str = "cpu",
-                       max_clips: int = 200, batch_size: int = 16,
+                       max_clips: int = 64, batch_size: int = 16,
                        seed: int = 0) -> dict[str, np.ndarray]:
     """Mean SER embedding per emotion over up to ``max_clips`` train clips of that emotion."""
     ser.eval()
