@@ -36,8 +36,9 @@ def main() -> int:
     for i, (text, mix, intensity) in enumerate(SCRIPT):
         audio = voice.synthesize(text, mix, intensity=intensity, seed=args.seed + i)
         path = write_wav(args.out / f"line{i:02d}.wav", audio, voice.sample_rate)
+        seconds = round(audio.size / voice.sample_rate, 3)
         manifest.append({"file": path.name, "text": text, "emotion": mix,
-                         "intensity": intensity, "seconds": round(audio.size / voice.sample_rate, 3)})
+                         "intensity": intensity, "seconds": seconds})
         print(f"{path}: {manifest[-1]['seconds']:.2f} s  {mix} x{intensity}")
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return 0
