@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +90,6 @@ class Voice:
         if sampler_impl not in ("auto", "native", "python"):
             raise ValueError(f"sampler_impl must be auto, native or python, got {sampler_impl!r}")
         self.sampler_impl = sampler_impl
-        self._seed_lock = threading.Lock()
 
     @property
     def emotions(self) -> list[str]:

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..emotions import DEFAULT_EMOTIONS
 from ..errors import EmomixError
 
 __all__ = [
@@ -35,7 +36,8 @@ __all__ = [
     "RAVDESS_STATEMENTS",
 ]
 
-EMOTIONS = ("neutral", "happy", "sad", "angry", "surprise")
+#: the emomix emotion names that corpus labels are mapped onto
+EMOTIONS = DEFAULT_EMOTIONS
 SPLITS = ("train", "evaluation", "test")
 
 

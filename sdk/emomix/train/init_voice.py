@@ -23,7 +23,7 @@ def voice_meta(cfg, symbols, language: str, speakers: list[str], emotions: dict[
         "description": description,
         "model": {"family": "emomix", "parameterisation": cfg.parameterisation,
                   "config": cfg.to_dict()},
-        "audio": asdict(cfg.audio) if hasattr(cfg, "audio") else {},
+        "audio": asdict(cfg.audio),
         "symbols": {"table": list(symbols.symbols), "language": language},
         "speakers": {s: i for i, s in enumerate(speakers)},
         "emotions": {n: {"embedding": [float(v) for v in e],
