@@ -483,6 +483,16 @@ def test_ser_mask_ignores_padding_in_lstm_and_pooling(ser):
     torch.testing.assert_close(emb1, emb2)
 
 
+def test_ser_full_mask_equals_no_mask_and_reversal_stays_within_length(ser):
+    from emomix.models.ser import _reverse_index
+
+    x = torch.randn(3, N_MELS, 17)
+    with torch.no_grad():
+        torch.testing.assert_close(ser(x, torch.ones(3, 1, 17)), ser(x, None))
+    idx = _reverse_index(torch.tensor([4, 1, 6]), 6)
+    assert idx.tolist() == [[3, 2, 1, 0, 4, 5], [0, 1, 2, 3, 4, 5], [5, 4, 3, 2, 1, 0]]
+
+
 def test_ser_features_and_style_loss(ser):
     x = torch.randn(2, N_MELS, 25, requires_grad=True)
     feats = ser.cnn_features(x)

@@ -71,6 +71,7 @@ def prepare_dataset(
     shard_size: int = 256,
     max_utterances: int | None = None,
     progress: bool = True,
+    jobs: int | None = None,
 ) -> dict[str, Any]:
     """Compute (or reuse) the cache of ``corpus`` in ``cache`` and return its index.
 
@@ -82,6 +83,7 @@ def prepare_dataset(
         shard_size: utterances per shard file.
         max_utterances: keep only the first N utterances (sorted by path), for quick runs.
         progress: print a line every few hundred utterances.
+        jobs: worker processes for reading WAVs and computing log-mels (default: all CPUs).
 
     Returns:
         the ``index.json`` content, with ``mel_mean`` / ``mel_std`` fitted on the train split.
@@ -134,19 +136,15 @@ def prepare_dataset(
         shards.append(name)
         buf.clear()
 
-    for i, u in enumerate(utts):
+    for u in utts:
         if u.text not in ids_of:
             ids_of[u.text] = text_to_ids(u.text, symbols, language=language, strict=False,
                                          on_unknown="skip")
+    for i, (u, (mel, pcm)) in enumerate(zip(utts, _clip_features(utts, audio, jobs))):
         ids = ids_of[u.text]
-        wav = read_wav(Path(u.path), audio.sample_rate)
-        mel = _log_mel_raw(wav, audio)
         n_frames = mel.shape[1]
         if n_frames < len(ids) + 1:
             continue  # cannot align: fewer frames than phonemes
-        padded = np.zeros(n_frames * audio.hop_length, np.float64)
-        padded[: wav.size] = wav
-        pcm = np.clip(np.round(padded * 32768.0), -32768, 32767).astype(np.int16)
         split = u.split if u.split in SPLITS else "train"
         if split == "train":
             s1 += float(mel.sum(dtype=np.float64))
@@ -191,10 +189,32 @@ def prepare_dataset(
     return index
 
 
-def _log_mel_raw(wav: np.ndarray, audio: AudioConfig) -> np.ndarray:
+def _one_clip(path: str, audio: AudioConfig) -> tuple[np.ndarray, np.ndarray]:
+    """One WAV → (raw log-mel ``(n_mels, F)`` float32, int16 PCM padded to ``F · hop``)."""
     from ..features import log_mel
 
-    return log_mel(wav, audio, normalise=False)
+    wav = read_wav(Path(path), audio.sample_rate)
+    mel = log_mel(wav, audio, normalise=False)
+    padded = np.zeros(mel.shape[1] * audio.hop_length, np.float64)
+    padded[: wav.size] = wav
+    pcm = np.clip(np.round(padded * 32768.0), -32768, 32767).astype(np.int16)
+    return mel, pcm
+
+
+def _clip_features(utts: list[Any], audio: AudioConfig, jobs: int | None):
+    """:func:`_one_clip` of every utterance, in order, on ``jobs`` worker processes."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    jobs = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
+    paths = [str(u.path) for u in utts]
+    if jobs == 1 or len(paths) < 2:
+        yield from (_one_clip(p, audio) for p in paths)
+        return
+    chunk = max(1, min(32, len(paths) // (4 * jobs)))
+    with ProcessPoolExecutor(jobs) as pool:
+        yield from pool.map(partial(_one_clip, audio=audio), paths, chunksize=chunk)
 
 
 @dataclass
