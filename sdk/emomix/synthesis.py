@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +16,8 @@ from .voice import VoiceBundle, load_bundle
 
 #: Most phonemes accepted in one call; longer text must be split into sentences.
 MAX_PHONEMES = 2000
+#: Shortest reference clip :meth:`Voice.embed_reference` accepts, in seconds.
+MIN_REFERENCE_SECONDS = 0.5
 
 
 def default_voice_path() -> Path:
@@ -125,13 +127,51 @@ class Voice:
             raise ValueError("all emotion weights are zero; give at least one a positive weight")
         return {k: v / total for k, v in out.items() if v > 0}
 
-    def speaker_vector(self, speaker: str | None) -> np.ndarray:
+    def check_speakers(self, mix: Mapping[str, float]) -> dict[str, float]:
+        """Validate a speaker blend ``{name: weight}`` and return it normalised to sum to 1."""
+        if not mix:
+            raise ValueError("the speaker blend is empty; give e.g. {'speaker0': 1.0}")
+        out = {}
+        for name, w in mix.items():
+            if name not in self.speaker_ids:
+                raise ValueError(f"unknown speaker {name!r}; this voice has: "
+                                 f"{', '.join(self.speakers)}")
+            w = float(w)
+            if not np.isfinite(w) or w < 0:
+                raise ValueError(f"weight of speaker {name!r} is {w}; speaker weights must be "
+                                 "finite numbers >= 0")
+            out[name] = w
+        total = sum(out.values())
+        if total <= 0:
+            raise ValueError("all speaker weights are zero; give at least one a positive weight")
+        return {k: v / total for k, v in out.items() if v > 0}
+
+    def speaker_vector(self, speaker: str | Mapping[str, float] | np.ndarray | None
+                       ) -> np.ndarray:
+        """The speaker embedding ``(S,)`` float32 for a name, a blend or a vector.
+
+        ``None`` is the voice's first speaker; a name picks a row of the speaker table; a mapping
+        ``{name: weight}`` mixes rows with normalised non-negative weights (the same mixing rule
+        as emotions); an array of shape ``(S,)`` is used as it is (it must be finite).
+        """
         if speaker is None:
             return self._speaker_vectors[0]
-        if speaker not in self.speaker_ids:
-            raise ValueError(f"unknown speaker {speaker!r}; this voice has: "
-                             f"{', '.join(self.speakers)}")
-        return self._speaker_vectors[self.speaker_ids[speaker]]
+        if isinstance(speaker, str):
+            if speaker not in self.speaker_ids:
+                raise ValueError(f"unknown speaker {speaker!r}; this voice has: "
+                                 f"{', '.join(self.speakers)}")
+            return self._speaker_vectors[self.speaker_ids[speaker]]
+        if isinstance(speaker, Mapping):
+            mix = self.check_speakers(speaker)
+            rows = np.stack([self._speaker_vectors[self.speaker_ids[n]] for n in mix])
+            w = np.array(list(mix.values()), np.float64)
+            return (w @ rows.astype(np.float64)).astype(np.float32)
+        vec = np.asarray(speaker, dtype=np.float32)
+        if vec.shape != self._speaker_vectors.shape[1:] or not np.all(np.isfinite(vec)):
+            raise ValueError(f"a speaker vector must be finite with shape "
+                             f"{self._speaker_vectors.shape[1:]}, got {vec.shape}; or pass a "
+                             "speaker name or a blend such as {'speaker0': 0.5, 'speaker1': 0.5}")
+        return vec
 
     def text_to_ids(self, text: str) -> np.ndarray:
         from .text import text_to_ids
@@ -156,79 +196,262 @@ class Voice:
         emotion: Mapping[str, float] | None = None,
         *,
         intensity: float = 1.0,
-        speaker: str | None = None,
+        speaker: str | Mapping[str, float] | np.ndarray | None = None,
         steps: int | None = None,
         preset: str | None = None,
         solver: str | None = None,
         temperature: float | None = None,
         length_scale: float = 1.0,
         seed: int | None = None,
+        trajectory: Sequence[tuple[float, Mapping[str, float]]] | None = None,
     ) -> Synthesis:
         """Text → audio with the mixed-noise sampler.
 
         ``emotion`` maps emotion names to non-negative weights (normalised); ``intensity`` blends
         the mix with neutral (0 = neutral, 1 = the mix, up to 1.5 exaggerates). ``preset`` is
-        ``"emomix"`` (the paper's schedule) or ``"blend"`` (the mix at every step).
+        ``"emomix"`` (the paper's schedule) or ``"blend"`` (the mix at every step). ``speaker`` is
+        a name, a blend ``{name: weight}`` or a speaker vector (see :meth:`speaker_vector`).
+
+        ``trajectory`` makes the emotion change across the line: keyframes
+        ``[(position, mix), ...]`` with positions in ``[0, 1]`` (ascending) along the line; the
+        mixes are interpolated linearly per mel frame and the sampler gets per-frame weights
+        ``W (steps, M, frames)``. ``emotion`` is then ignored except that the first keyframe's
+        mix conditions the encoder (durations).
         """
-        mix = self.check_emotions({"neutral": 1.0} if emotion is None else emotion)
-        if not np.isfinite(intensity):
-            raise ValueError(f"intensity must be a finite number, got {intensity}")
-        alpha = float(np.clip(intensity, 0.0, ref.ALPHA_MAX))
+        if trajectory is not None:
+            keys = self._check_trajectory(trajectory)
+            mix = keys[0][1]
+        else:
+            keys = None
+            mix = self.check_emotions({"neutral": 1.0} if emotion is None else emotion)
+        alpha = clamp_intensity(intensity)
         if not (np.isfinite(length_scale) and 0.25 <= length_scale <= 4.0):
             raise ValueError(f"length_scale must be in [0.25, 4], got {length_scale}")
+        spec = self.sampler_spec(steps=steps, solver=solver, temperature=temperature)
+        preset = self.check_preset(preset)
+        seed = check_seed(seed)
+
+        # conditions: the emotions used anywhere, in the voice's order, plus neutral when
+        # intensity != 1
+        used = set(mix) if keys is None else {n for _, m in keys for n in m}
+        names = [n for n in self.emotions if n in used]
+        if alpha != 1.0 and "neutral" not in names:
+            names.append("neutral")
+        emo = np.stack([self.emotion_table[n] for n in names])
+        spk = self.speaker_vector(speaker)
+        w0 = np.array([mix.get(n, 0.0) for n in names])
+        enc_emotion = (alpha * (w0 @ emo) + (1 - alpha) * self.emotion_table["neutral"]
+                       ).astype(np.float32)
+        mu, durations = self.encode_text(text, enc_emotion, spk, length_scale)
+
+        tau = ref.time_grid(spec.steps)
+        neutral = names.index("neutral") if "neutral" in names else None
+        if keys is None:
+            W = schedule_weights(w0, tau, preset, alpha, neutral)
+        else:
+            times = np.array([p for p, _ in keys])
+            values = np.array([[m.get(n, 0.0) for n in names] for _, m in keys])
+            per_frame = ref.keyframes_to_frames(times, values, mu.shape[1])
+            W = schedule_weights(per_frame, tau, preset, alpha, neutral)
+        mel = self.sample_mel(mu, emo, spk, W, spec, seed=seed)
+        audio = self.vocode(mel)
+        return Synthesis(audio=audio, sample_rate=self.sample_rate, mel=mel, mu=mu,
+                         durations=durations, weights=W, conditions=names, seed=seed)
+
+    def _check_trajectory(self, trajectory) -> list[tuple[float, dict[str, float]]]:
+        keys = []
+        for item in trajectory:
+            try:
+                pos, mix = item
+            except (TypeError, ValueError):
+                raise ValueError("trajectory keyframes are (position, {emotion: weight}) pairs, "
+                                 f"got {item!r}") from None
+            pos = float(pos)
+            if not (np.isfinite(pos) and 0.0 <= pos <= 1.0):
+                raise ValueError(f"trajectory position {pos} is outside [0, 1]; positions are "
+                                 "fractions of the line")
+            if keys and pos < keys[-1][0]:
+                raise ValueError("trajectory positions must be ascending")
+            keys.append((pos, self.check_emotions(mix)))
+        if not keys:
+            raise ValueError("the trajectory is empty; give at least one (position, mix) pair")
+        return keys
+
+    # -- the pipeline's steps (used by synthesize_full and by emomix.Character) --------------
+    def check_preset(self, preset: str | None) -> str:
+        """``preset`` or the voice's default, checked against the sampler's presets."""
+        preset = preset or self.sampler_defaults.get("preset", "emomix")
+        if preset not in ref.PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(ref.PRESETS)}")
+        return preset
+
+    def sampler_spec(self, *, steps: int | None = None, solver: str | None = None,
+                     temperature: float | None = None) -> ref.SamplerSpec:
+        """The sampler settings of a call: the arguments given, else the voice's defaults."""
         d = self.sampler_defaults
-        spec = ref.SamplerSpec(
+        return ref.SamplerSpec(
             parameterisation=self.bundle.parameterisation,
             solver=solver or d.get("solver", "euler"),
             steps=int(steps if steps is not None else d.get("steps", 4)),
             temperature=float(temperature if temperature is not None
                               else d.get("temperature", 1.0)),
         )
-        preset = preset or d.get("preset", "emomix")
-        if preset not in ref.PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(ref.PRESETS)}")
-        if seed is None:
-            seed = secrets.randbits(63)
-        if not 0 <= int(seed) < 2**64:
-            raise ValueError(f"seed must be in [0, 2**64), got {seed}")
 
-        # conditions: the mix's emotions in the voice's order, plus neutral when intensity != 1
-        names = [n for n in self.emotions if n in mix]
-        if alpha != 1.0 and "neutral" not in names:
-            names.append("neutral")
-        w = np.array([mix.get(n, 0.0) for n in names])
-        tau = ref.time_grid(spec.steps)
-        W = (ref.emomix(w, tau) if preset == "emomix" else ref.blend(w, spec.steps)).astype(
-            np.float64)
-        if alpha != 1.0:
-            neutral = np.zeros(len(names))
-            neutral[names.index("neutral")] = 1.0
-            W = alpha * W + (1.0 - alpha) * neutral
-        W = W.astype(np.float32)
+    def encode_text(self, text: str, emotion: np.ndarray, speaker: np.ndarray,
+                    length_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Text → prior ``mu (n_mels, F)`` and ``durations (phonemes,)`` for one line.
 
-        emo = np.stack([self.emotion_table[n] for n in names])
-        spk = self.speaker_vector(speaker)
-        enc_emotion = (alpha * (w @ emo) + (1 - alpha) * self.emotion_table["neutral"]
-                       ).astype(np.float32)
+        ``emotion`` ``(E,)`` and ``speaker`` ``(S,)`` condition the durations.
+        """
+        return self.backend.encode(self.text_to_ids(text), np.asarray(emotion, np.float32),
+                                   np.asarray(speaker, np.float32), length_scale)
 
-        ids = self.text_to_ids(text)
-        mu, durations = self.backend.encode(ids, enc_emotion, spk, length_scale)
-        spk_b = np.broadcast_to(spk, (len(names), spk.size))
+    def sample_mel(self, mu: np.ndarray, emotions: np.ndarray, speaker: np.ndarray,
+                   W: np.ndarray, spec: ref.SamplerSpec, *, seed: int | None = None,
+                   noise: np.ndarray | None = None) -> np.ndarray:
+        """Run the mixed sampler: ``mu (C, F)``, condition embeddings ``emotions (M, E)``, one
+        ``speaker (S,)`` for every condition, ``W (N, M)`` or ``(N, M, F)`` → mel ``(C, F)``.
+
+        Give ``seed`` (noise drawn as in docs/sampler.md) or ``noise (N + 1, C, F)``.
+        """
+        emotions = np.ascontiguousarray(emotions, np.float32)
+        spk_b = np.ascontiguousarray(np.broadcast_to(speaker, (emotions.shape[0],
+                                                                np.size(speaker))), np.float32)
 
         def denoise(x: np.ndarray, t: np.ndarray, conds) -> np.ndarray:
             idx = np.asarray(conds, dtype=np.int64)
-            return self.backend.denoise(x, t, mu, emo[idx], spk_b[idx])
+            return self.backend.denoise(x, t, mu, emotions[idx], spk_b[idx])
 
-        mel = run_sampler(denoise, mu, W, spec, int(seed), self.sampler_impl)
-        audio = self.backend.vocode(mel)
+        return run_sampler(denoise, mu, W, spec, seed, self.sampler_impl, noise=noise)
+
+    def vocode(self, mel: np.ndarray) -> np.ndarray:
+        """Mel ``(C, F)`` → waveform ``(F * hop_length,)`` float32; NaN/inf is an error."""
+        audio = self.backend.vocode(np.ascontiguousarray(mel, np.float32))
         if not np.all(np.isfinite(audio)):
             raise FloatingPointError("the vocoder produced NaN/inf; the voice weights are broken")
-        return Synthesis(audio=audio, sample_rate=self.sample_rate, mel=mel, mu=mu,
-                         durations=durations, weights=W, conditions=names, seed=int(seed))
+        return audio
+
+    def embed_reference(self, audio: np.ndarray | str | os.PathLike,
+                        sample_rate: int | None = None) -> np.ndarray:
+        """A reference clip → an emotion embedding ``(E,)`` through the voice's SER.
+
+        ``audio`` is a WAV path or mono float samples in ``[-1, 1]`` (then ``sample_rate`` is
+        required). The clip must be at the voice's sample rate (emomix does not resample) and at
+        least :data:`MIN_REFERENCE_SECONDS` long. Needs a backend with an SER (``torch``, or
+        ``onnx`` with ``onnx/ser.onnx`` exported).
+        """
+        from . import features
+        from .audio import read_wav
+        from .config import AudioConfig
+
+        if isinstance(audio, (str, os.PathLike)):
+            audio, sample_rate = read_wav(audio, expected_rate=self.sample_rate)
+        elif sample_rate is None:
+            raise ValueError("give the sample_rate of the reference samples (or a WAV path)")
+        if int(sample_rate) != self.sample_rate:
+            raise ValueError(f"the reference clip is sampled at {sample_rate} Hz but this voice "
+                             f"works at {self.sample_rate} Hz; resample it first (e.g. "
+                             f"`sox in.wav -r {self.sample_rate} out.wav`)")
+        x = np.asarray(audio, dtype=np.float32)
+        if x.ndim != 1:
+            raise ValueError(f"the reference clip must be mono samples (n,), got shape {x.shape}")
+        if not np.all(np.isfinite(x)):
+            raise ValueError("the reference clip contains NaN or inf samples")
+        if x.size < MIN_REFERENCE_SECONDS * self.sample_rate:
+            raise ValueError(f"the reference clip is {x.size / self.sample_rate:.2f} s long; give "
+                             f"at least {MIN_REFERENCE_SECONDS} s of speech")
+        cfg = AudioConfig.from_dict(dict(self.bundle.audio))
+        logmel = features.log_mel(x, cfg)
+        try:
+            embedding, _ = self.backend.ser(logmel)
+        except NotImplementedError as exc:
+            raise NotImplementedError(
+                f"the {self.backend.name} backend has no speech-emotion recogniser, so reference "
+                "clips cannot be embedded; load the voice with backend='torch' (or 'onnx' after "
+                "`emomix export VOICE --onnx`)") from exc
+        embedding = np.asarray(embedding, np.float32).reshape(-1)
+        if embedding.shape != (self.bundle.emotion_dim,) or not np.all(np.isfinite(embedding)):
+            raise FloatingPointError("the SER returned an embedding of the wrong size or with "
+                                     "NaN/inf; the voice weights are broken")
+        return embedding
 
 
-def run_sampler(denoise, mu: np.ndarray, W: np.ndarray, spec: ref.SamplerSpec, seed: int,
-                impl: str = "auto") -> np.ndarray:
+def clamp_intensity(intensity: float) -> float:
+    """Check ``intensity`` and clamp it to ``[0, ALPHA_MAX]`` (see docs/sampler.md)."""
+    try:
+        value = float(intensity)
+    except (TypeError, ValueError):
+        raise ValueError(f"intensity must be a number, got {intensity!r}") from None
+    if not np.isfinite(value):
+        raise ValueError(f"intensity must be a finite number, got {intensity}")
+    return float(np.clip(value, 0.0, ref.ALPHA_MAX))
+
+
+def check_seed(seed: int | None) -> int:
+    """``seed`` as an int in ``[0, 2**64)``, or a fresh random one when ``None``."""
+    if seed is None:
+        return secrets.randbits(63)
+    if not 0 <= int(seed) < 2**64:
+        raise ValueError(f"seed must be in [0, 2**64), got {seed}")
+    return int(seed)
+
+
+def schedule_weights(weights: np.ndarray, tau: np.ndarray, preset: str,
+                     alpha: float | np.ndarray = 1.0, neutral: int | None = None) -> np.ndarray:
+    """A user's mix → the sampler's ``W``, per step and optionally per frame.
+
+    Args:
+        weights: ``(M,)`` one mix for the whole line, or ``(M, F)`` one mix per mel frame; each
+            mix non-negative and summing to 1.
+        tau: the ``(N + 1,)`` time grid.
+        preset: ``"emomix"`` (the paper's schedule, applied frame by frame) or ``"blend"``.
+        alpha: the intensity, a scalar or ``(F,)`` per frame, already clamped to
+            ``[0, ALPHA_MAX]``: ``W = alpha * W_mix + (1 - alpha) * neutral``.
+        neutral: index of the neutral condition (needed when any ``alpha != 1``).
+
+    Returns ``W`` float32 of shape ``(N, M)`` for a ``(M,)`` mix, else ``(N, M, F)``.
+    """
+    w = np.asarray(weights, np.float64)
+    steps = len(tau) - 1
+    if w.ndim == 1:
+        W = (ref.emomix(w, tau) if preset == "emomix" else ref.blend(w, steps)).astype(np.float64)
+    else:
+        m, frames = w.shape
+        if preset == "blend":
+            W = np.broadcast_to(w, (steps, m, frames)).copy()
+        else:
+            cols = np.arange(frames)
+            base = np.argmax(w, axis=0)
+            only_base = np.zeros_like(w)
+            only_base[base, cols] = 1.0
+            rest = w.copy()
+            rest[base, cols] = 0.0
+            rest_sum = rest.sum(axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mixed_in = np.where(rest_sum > 0, rest / np.where(rest_sum > 0, rest_sum, 1.0),
+                                    only_base)
+            W = np.empty((steps, m, frames))
+            for k in range(steps):
+                t = tau[k]
+                if t > ref.K_MAX + ref.weights.BOUNDARY_EPS:
+                    W[k] = only_base
+                else:
+                    W[k] = w if t >= ref.K_MIN - ref.weights.BOUNDARY_EPS else mixed_in
+    a = np.asarray(alpha, np.float64)
+    if np.any(a != 1.0):
+        if neutral is None:
+            raise ValueError("intensity != 1 needs a neutral condition")
+        one_hot = np.zeros(W.shape[1])
+        one_hot[neutral] = 1.0
+        if W.ndim == 2:
+            W = a * W + (1.0 - a) * one_hot
+        else:
+            W = a * W + (1.0 - a) * one_hot[None, :, None]
+    return W.astype(np.float32)
+
+
+def run_sampler(denoise, mu: np.ndarray, W: np.ndarray, spec: ref.SamplerSpec, seed: int | None,
+                impl: str = "auto", noise: np.ndarray | None = None) -> np.ndarray:
     """Run the sampler loop in C++ (``native``) or in the numpy reference (``python``)."""
     if impl in ("auto", "native"):
         try:
@@ -239,9 +462,10 @@ def run_sampler(denoise, mu: np.ndarray, W: np.ndarray, spec: ref.SamplerSpec, s
                                   "(pip install -e .) or use sampler_impl='python'") from None
         else:
             return _native.sample(denoise, mu, W, spec.parameterisation, spec.solver,
-                                  temperature=spec.temperature, seed=seed,
-                                  beta_min=spec.beta_min, beta_max=spec.beta_max)
-    return ref.sample(denoise, mu, W, spec, seed=seed)
+                                  temperature=spec.temperature,
+                                  seed=0 if seed is None else seed,
+                                  beta_min=spec.beta_min, beta_max=spec.beta_max, noise=noise)
+    return ref.sample(denoise, mu, W, spec, seed=seed, noise=noise)
 
 
 def load_voice(path: str | os.PathLike | None = None, backend: str = "torch",

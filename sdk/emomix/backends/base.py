@@ -45,3 +45,11 @@ class Backend(ABC):
     @abstractmethod
     def vocode(self, mel: np.ndarray) -> np.ndarray:
         """``mel (C, F)`` → waveform ``(F * hop_length,)`` float32."""
+
+    def ser(self, logmel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Optional: normalised log-mel ``(C, F)`` → emotion ``embedding (E,)`` and
+        ``logits (K,)`` from the voice's speech-emotion recogniser (reference clips).
+
+        Backends without an SER keep this default, which raises ``NotImplementedError``.
+        """
+        raise NotImplementedError(f"the {self.name} backend has no speech-emotion recogniser")

@@ -77,3 +77,10 @@ class TorchBackend(Backend):
         with self._lock, torch.inference_mode():
             wav = self.model.vocoder(self._t(mel[None], torch.float32))
         return wav[0].cpu().numpy().astype(np.float32)
+
+    def ser(self, logmel):
+        torch = self._torch
+        with self._lock, torch.inference_mode():
+            emb, logits = self.model.ser(self._t(logmel[None], torch.float32))
+        return (emb[0].cpu().numpy().astype(np.float32),
+                logits[0].cpu().numpy().astype(np.float32))
