@@ -41,13 +41,19 @@ __all__ = ["Character", "EmotionState", "Line", "Player", "Speech", "StreamConfi
            "Voice", "__version__", "default_voice_path", "load_voice", "parse_emotion_spec"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
+#: submodules reachable as attributes (``emomix.audio.Player``) without importing them first
+_SUBMODULES = ("audio", "character", "emotions", "errors", "features", "sampler", "state")
 
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name], __name__), name)
         globals()[name] = value
         return value
+    if name in _SUBMODULES:
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'emomix' has no attribute {name!r}")
 
 
