@@ -11,8 +11,14 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+#include <mutex>
+
 #include "emomix/cuda.hpp"
 #include "emomix/error.hpp"
+#include "emomix/kernels.hpp"
+#include "emomix/model.hpp"
+#include "emomix/session.hpp"
 #include "emomix/rng.hpp"
 #include "emomix/sampler.hpp"
 #include "emomix/schedule.hpp"
@@ -264,6 +270,319 @@ py::array_t<float> py_cuda_mix_euler(const py::handle& x_obj, const py::handle& 
   return out;
 }
 
+
+// --- the native runtime: Model and Session --------------------------------------------------------
+
+using Int64Array = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
+
+// A loaded voice's networks (immutable, shared by Sessions).
+struct PyModel {
+  std::shared_ptr<const emomix::Model> model;
+};
+
+// A Session plus a mutex: the C++ Session is single-threaded by contract; the binding serialises
+// accidental concurrent use from several Python threads instead of racing.
+struct PySession {
+  std::shared_ptr<const emomix::Model> model;
+  std::unique_ptr<emomix::Session> session;
+  std::mutex mutex;
+};
+
+void require_shape(const py::array& a, std::initializer_list<py::ssize_t> shape, const char* what,
+                   const char* expected) {
+  bool ok = a.ndim() == static_cast<py::ssize_t>(shape.size());
+  py::ssize_t d = 0;
+  for (py::ssize_t s : shape) {
+    if (ok && s >= 0 && a.shape(d) != s) ok = false;
+    ++d;
+  }
+  if (!ok) {
+    throw emomix::InvalidArgument(std::string(what) + " must have shape " + expected + ", got " +
+                                  shape_string(a));
+  }
+}
+
+const emomix::ModelConfig& cfg_of(PySession& s) { return s.model->config(); }
+
+py::dict model_config_dict(const emomix::Model& m) {
+  const emomix::ModelConfig& c = m.config();
+  py::dict d;
+  d["n_symbols"] = c.n_symbols;
+  d["n_speakers"] = c.n_speakers;
+  d["emotion_dim"] = c.emotion_dim;
+  d["speaker_dim"] = c.speaker_dim;
+  d["n_mels"] = c.audio.n_mels;
+  d["hop_length"] = c.audio.hop_length;
+  d["n_fft"] = c.audio.n_fft;
+  d["sample_rate"] = c.audio.sample_rate;
+  d["parameterisation"] = emomix::to_string(c.parameterisation);
+  d["beta_min"] = c.beta_min;
+  d["beta_max"] = c.beta_max;
+  return d;
+}
+
+PyModel py_load_model(const std::string& path) {
+  py::gil_scoped_release release;
+  return PyModel{emomix::Model::load(path)};
+}
+
+emomix::SamplerConfig sampler_config(const emomix::ModelConfig& c, const std::string& solver,
+                                     double temperature) {
+  emomix::SamplerConfig config;
+  config.parameterisation = c.parameterisation;
+  config.solver = emomix::parse_solver(solver);
+  config.temperature = temperature;
+  config.beta_min = c.beta_min;
+  config.beta_max = c.beta_max;
+  return config;
+}
+
+void register_runtime(py::module_& m) {
+  py::class_<PyModel>(m, "Model",
+      "A voice's networks loaded from a bundle directory (voice.json + weights.safetensors, "
+      "memory-mapped; float16 converted once). Immutable; share it between Sessions and threads.")
+      .def_property_readonly("config", [](const PyModel& p) { return model_config_dict(*p.model); },
+                             "The hyperparameters the runtime read from voice.json.")
+      .def_property_readonly("path", [](const PyModel& p) { return p.model->path(); })
+      .def_property_readonly("storage_dtype", [](const PyModel& p) { return p.model->storage_dtype(); })
+      .def_property_readonly("converted_bytes", [](const PyModel& p) { return p.model->converted_bytes(); },
+                             "Bytes of weights converted to float32 in memory (float16 bundles).")
+      .def_property_readonly("mapped_bytes", [](const PyModel& p) { return p.model->mapped_bytes(); },
+                             "Bytes of the memory-mapped weights file (0 once released).")
+      .def("speaker_table", [](const PyModel& p) {
+        const emomix::ModelConfig& c = p.model->config();
+        py::array_t<float> out({c.n_speakers, c.speaker_dim});
+        std::memcpy(out.mutable_data(), p.model->speaker_table(),
+                    sizeof(float) * static_cast<std::size_t>(c.n_speakers) * c.speaker_dim);
+        return out;
+      }, "(n_speakers, S) float32 copy of the speaker embeddings.");
+
+  m.def("load_model", &py_load_model, py::arg("path"),
+        "Loads a voice bundle directory's networks. Raises ValueError naming the file and the "
+        "field or tensor when voice.json or weights.safetensors is malformed or does not match.");
+
+  py::class_<PySession>(m, "Session",
+      "Runs a Model's networks with its own workspace and `threads` threads. Use one Session per "
+      "thread (calls on one Session are serialised).")
+      .def(py::init([](const PyModel& model, int threads) {
+             auto s = std::make_unique<PySession>();
+             s->model = model.model;
+             s->session = std::make_unique<emomix::Session>(model.model, threads);
+             return s;
+           }), py::arg("model"), py::arg("threads") = 1)
+      .def_property_readonly("threads", [](PySession& s) { return s.session->threads(); })
+      .def_property_readonly("vocoder_context", [](PySession& s) { return s.session->vocoder_context(); },
+                             "Frames of context vocode_range() uses on each side.")
+      .def("workspace_bytes", [](PySession& s) {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        return s.session->workspace_bytes();
+      })
+      .def("encode_phones", [](PySession& s, const py::handle& ids_obj, const py::handle& emo_obj,
+                               const py::handle& spk_obj) {
+        const emomix::ModelConfig& c = cfg_of(s);
+        Int64Array ids = Int64Array::ensure(ids_obj);
+        FloatArray emo = to_float_array(emo_obj, "emotion");
+        FloatArray spk = to_float_array(spk_obj, "speaker");
+        if (!ids || ids.ndim() != 1 || ids.shape(0) < 1) {
+          PyErr_Clear();
+          throw emomix::InvalidArgument("phonemes must be a non-empty 1-D integer array");
+        }
+        require_shape(emo, {c.emotion_dim}, "emotion", "(E,)");
+        require_shape(spk, {c.speaker_dim}, "speaker", "(S,)");
+        const int T = as_int(ids.shape(0));
+        py::array_t<float> mu({c.audio.n_mels, T});
+        py::array_t<float> log_dur(T);
+        float* mp = mu.mutable_data();
+        float* lp = log_dur.mutable_data();
+        {
+          py::gil_scoped_release release;
+          std::lock_guard<std::mutex> lock(s.mutex);
+          s.session->encode_phones(ids.data(), T, emo.data(), spk.data(), mp, lp);
+        }
+        return py::make_tuple(mu, log_dur);
+      }, py::arg("phonemes"), py::arg("emotion"), py::arg("speaker"),
+      "The encoder network: phonemes (T,) int, emotion (E,), speaker (S,) -> (mu_phone (C, T), "
+      "log_dur (T,)).")
+      .def("encode", [](PySession& s, const py::handle& ids_obj, const py::handle& emo_obj,
+                        const py::handle& spk_obj, double length_scale) {
+        const emomix::ModelConfig& c = cfg_of(s);
+        Int64Array ids = Int64Array::ensure(ids_obj);
+        FloatArray emo = to_float_array(emo_obj, "emotion");
+        FloatArray spk = to_float_array(spk_obj, "speaker");
+        if (!ids || ids.ndim() != 1 || ids.shape(0) < 1) {
+          PyErr_Clear();
+          throw emomix::InvalidArgument("phonemes must be a non-empty 1-D integer array");
+        }
+        require_shape(emo, {c.emotion_dim}, "emotion", "(E,)");
+        require_shape(spk, {c.speaker_dim}, "speaker", "(S,)");
+        std::vector<float> mu;
+        std::vector<std::int64_t> durations;
+        {
+          py::gil_scoped_release release;
+          std::lock_guard<std::mutex> lock(s.mutex);
+          s.session->encode(ids.data(), as_int(ids.shape(0)), emo.data(), spk.data(), length_scale,
+                            mu, durations);
+        }
+        const py::ssize_t frames = static_cast<py::ssize_t>(mu.size()) / c.audio.n_mels;
+        py::array_t<float> mu_out({static_cast<py::ssize_t>(c.audio.n_mels), frames});
+        std::memcpy(mu_out.mutable_data(), mu.data(), mu.size() * sizeof(float));
+        py::array_t<std::int64_t> dur_out(static_cast<py::ssize_t>(durations.size()));
+        std::memcpy(dur_out.mutable_data(), durations.data(), durations.size() * sizeof(std::int64_t));
+        return py::make_tuple(mu_out, dur_out);
+      }, py::arg("phonemes"), py::arg("emotion"), py::arg("speaker"), py::arg("length_scale") = 1.0,
+      "Encoder + length regulation -> (mu (C, F) float32, durations (T,) int64).")
+      .def("denoise", [](PySession& s, const py::handle& x_obj, const py::handle& t_obj,
+                         const py::handle& mu_obj, const py::handle& emo_obj,
+                         const py::handle& spk_obj) {
+        const emomix::ModelConfig& c = cfg_of(s);
+        FloatArray x = to_float_array(x_obj, "x");
+        FloatArray t = to_float_array(t_obj, "t");
+        FloatArray mu = to_float_array(mu_obj, "mu");
+        FloatArray emo = to_float_array(emo_obj, "emotions");
+        FloatArray spk = to_float_array(spk_obj, "speakers");
+        if (x.ndim() != 3 || x.shape(0) < 1 || x.shape(1) != c.audio.n_mels || x.shape(2) < 1) {
+          throw emomix::InvalidArgument("x must have shape (B, n_mels=" +
+                                        std::to_string(c.audio.n_mels) + ", F), got " + shape_string(x));
+        }
+        const py::ssize_t B = x.shape(0), F = x.shape(2);
+        require_shape(t, {B}, "t", "(B,)");
+        require_shape(mu, {c.audio.n_mels, F}, "mu", "(n_mels, F) matching x");
+        require_shape(emo, {B, c.emotion_dim}, "emotions", "(B, E)");
+        require_shape(spk, {B, c.speaker_dim}, "speakers", "(B, S)");
+        py::array_t<float> out({B, static_cast<py::ssize_t>(c.audio.n_mels), F});
+        float* o = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          std::lock_guard<std::mutex> lock(s.mutex);
+          s.session->denoise(x.data(), t.data(), mu.data(), emo.data(), spk.data(), as_int(B),
+                             as_int(F), o);
+        }
+        return out;
+      }, py::arg("x"), py::arg("t"), py::arg("mu"), py::arg("emotions"), py::arg("speakers"),
+      "One denoiser evaluation: x (B, C, F), t (B,), mu (C, F), emotions (B, E), speakers (B, S) "
+      "-> (B, C, F).")
+      .def("vocode", [](PySession& s, const py::handle& mel_obj) {
+        const emomix::ModelConfig& c = cfg_of(s);
+        FloatArray mel = to_float_array(mel_obj, "mel");
+        require_shape(mel, {c.audio.n_mels, -1}, "mel", "(n_mels, F)");
+        const py::ssize_t F = mel.shape(1);
+        if (F < 1) throw emomix::InvalidArgument("mel needs at least one frame");
+        py::array_t<float> out(F * c.audio.hop_length);
+        float* o = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          std::lock_guard<std::mutex> lock(s.mutex);
+          s.session->vocode(mel.data(), as_int(F), o);
+        }
+        return out;
+      }, py::arg("mel"), "mel (C, F) -> waveform (F * hop,) float32.")
+      .def("vocode_range", [](PySession& s, const py::handle& mel_obj, int begin, int end) {
+        const emomix::ModelConfig& c = cfg_of(s);
+        FloatArray mel = to_float_array(mel_obj, "mel");
+        require_shape(mel, {c.audio.n_mels, -1}, "mel", "(n_mels, F)");
+        const int F = as_int(mel.shape(1));
+        if (begin < 0 || end > F || begin >= end) {
+          throw emomix::InvalidArgument("need 0 <= begin < end <= F = " + std::to_string(F) +
+                                        ", got begin " + std::to_string(begin) + ", end " +
+                                        std::to_string(end));
+        }
+        py::array_t<float> out(static_cast<py::ssize_t>(end - begin) * c.audio.hop_length);
+        float* o = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          std::lock_guard<std::mutex> lock(s.mutex);
+          s.session->vocode_range(mel.data(), F, begin, end, o);
+        }
+        return out;
+      }, py::arg("mel"), py::arg("begin"), py::arg("end"),
+      "Streaming vocoder: the samples of frames [begin, end) of the line mel (C, F), computed "
+      "from those frames plus vocoder_context frames each side; equals vocode(mel)[begin*hop : "
+      "end*hop] within float rounding.")
+      .def("sample", [](PySession& s, const py::handle& mu_obj, const py::handle& w_obj,
+                        const py::handle& emo_obj, const py::handle& spk_obj,
+                        const std::string& solver, double temperature, const py::object& seed) {
+        const emomix::ModelConfig& c = cfg_of(s);
+        FloatArray mu = to_float_array(mu_obj, "mu");
+        FloatArray w = to_float_array(w_obj, "W");
+        FloatArray emo = to_float_array(emo_obj, "emotions");
+        FloatArray spk = to_float_array(spk_obj, "speakers");
+        require_shape(mu, {c.audio.n_mels, -1}, "mu", "(n_mels, F)");
+        emomix::WeightsView view = weights_view(w);
+        require_shape(emo, {view.conditions, c.emotion_dim}, "emotions", "(M, E)");
+        require_shape(spk, {view.conditions, c.speaker_dim}, "speakers", "(M, S)");
+        const emomix::SamplerConfig config = sampler_config(c, solver, temperature);
+        const std::uint64_t sd = as_u64(seed, "seed");
+        const int F = as_int(mu.shape(1));
+        py::array_t<float> out({c.audio.n_mels, F});
+        float* o = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          std::lock_guard<std::mutex> lock(s.mutex);
+          s.session->sample(mu.data(), F, view, emo.data(), spk.data(), config, sd, o);
+        }
+        return out;
+      }, py::arg("mu"), py::arg("W"), py::arg("emotions"), py::arg("speakers"),
+      py::arg("solver"), py::arg("temperature") = 1.0, py::arg("seed") = 0,
+      "The mixed sampler with the native denoiser (no Python in the loop): mu (C, F), W (N, M) or "
+      "(N, M, F), emotions (M, E), speakers (M, S) -> mel (C, F). Same arithmetic and noise as "
+      "emomix._native.sample with this Session's denoise().")
+      .def("synthesize", [](PySession& s, const py::handle& ids_obj, const py::handle& enc_obj,
+                            const py::handle& spk_obj, double length_scale, const py::handle& w_obj,
+                            const py::handle& emo_obj, const py::handle& spks_obj,
+                            const std::string& solver, double temperature, const py::object& seed) {
+        const emomix::ModelConfig& c = cfg_of(s);
+        Int64Array ids = Int64Array::ensure(ids_obj);
+        if (!ids || ids.ndim() != 1 || ids.shape(0) < 1) {
+          PyErr_Clear();
+          throw emomix::InvalidArgument("phonemes must be a non-empty 1-D integer array");
+        }
+        FloatArray enc = to_float_array(enc_obj, "enc_emotion");
+        FloatArray spk = to_float_array(spk_obj, "speaker");
+        FloatArray w = to_float_array(w_obj, "W");
+        FloatArray emo = to_float_array(emo_obj, "emotions");
+        FloatArray spks = to_float_array(spks_obj, "speakers");
+        require_shape(enc, {c.emotion_dim}, "enc_emotion", "(E,)");
+        require_shape(spk, {c.speaker_dim}, "speaker", "(S,)");
+        emomix::WeightsView view = weights_view(w);
+        require_shape(emo, {view.conditions, c.emotion_dim}, "emotions", "(M, E)");
+        require_shape(spks, {view.conditions, c.speaker_dim}, "speakers", "(M, S)");
+        const emomix::SamplerConfig config = sampler_config(c, solver, temperature);
+        const std::uint64_t sd = as_u64(seed, "seed");
+        emomix::SynthesisOutput r;
+        {
+          py::gil_scoped_release release;
+          std::lock_guard<std::mutex> lock(s.mutex);
+          r = s.session->synthesize(ids.data(), as_int(ids.shape(0)), enc.data(), spk.data(),
+                                    length_scale, view, emo.data(), spks.data(), config, sd);
+        }
+        auto plane = [&](const std::vector<float>& v) {
+          py::array_t<float> a({static_cast<py::ssize_t>(c.audio.n_mels),
+                                static_cast<py::ssize_t>(r.frames)});
+          std::memcpy(a.mutable_data(), v.data(), v.size() * sizeof(float));
+          return a;
+        };
+        py::array_t<float> audio(static_cast<py::ssize_t>(r.audio.size()));
+        std::memcpy(audio.mutable_data(), r.audio.data(), r.audio.size() * sizeof(float));
+        py::array_t<std::int64_t> dur(static_cast<py::ssize_t>(r.durations.size()));
+        std::memcpy(dur.mutable_data(), r.durations.data(), r.durations.size() * sizeof(std::int64_t));
+        py::dict d;
+        d["audio"] = audio;
+        d["mel"] = plane(r.mel);
+        d["mu"] = plane(r.mu);
+        d["durations"] = dur;
+        return d;
+      }, py::arg("phonemes"), py::arg("enc_emotion"), py::arg("speaker"), py::arg("length_scale"),
+      py::arg("W"), py::arg("emotions"), py::arg("speakers"), py::arg("solver"),
+      py::arg("temperature") = 1.0, py::arg("seed") = 0,
+      "The whole pipeline in C++: encode -> mixed sampler -> vocode. Returns {'audio', 'mel', "
+      "'mu', 'durations'}.");
+
+  m.def("blas", [] { return std::string(emomix::blas_name()); },
+        "'openblas' when matrix products use OpenBLAS, 'fallback' for the portable GEMM.");
+  m.def("tensor_allocations", [] { return emomix::tensor_allocations(); },
+        "Workspace buffer allocations made by the calling thread so far (for no-allocation tests).");
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_native, m) {
@@ -332,6 +651,8 @@ PYBIND11_MODULE(_native, m) {
         "noise: optional float32 (N + 1, n_mels, F): noise[0] = n_0, noise[k + 1] = step k's "
         "noise; without it the noise is drawn from `seed` (stream 0, then k + 1).\n"
         "The GIL is released except while denoise runs. Raises ValueError on bad inputs.");
+
+  register_runtime(m);
 
   m.def("cuda_mix_euler", &py_cuda_mix_euler, py::arg("x"), py::arg("preds"), py::arg("weights"),
         py::arg("h"),

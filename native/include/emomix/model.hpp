@@ -1,0 +1,157 @@
+// emomix/model.hpp — a voice's networks as immutable weights: the native Model.
+//
+// Model::load(dir) reads dir/voice.json (model.config: every hyperparameter the graphs need, the
+// same dictionary emomix.config.ModelConfig.to_dict() wrote) and memory-maps
+// dir/weights.safetensors. Every tensor the encoder, denoiser and vocoder use is looked up by its
+// torch state-dict name and its shape is checked against the config; float32 tensors are used in
+// place (zero copy), float16 tensors are converted to float32 once at load. SER tensors are not
+// needed and not loaded. A bad bundle throws InvalidArgument naming the file and the field or
+// tensor, e.g. "<dir>/weights.safetensors: weights.safetensors:denoiser.input_conv.weight: shape
+// [64, 160, 5] but model.config implies [64, 160, 3]". Sha256 checks are emomix.voice's job.
+//
+// Thread safety: a Model is immutable after load; share it (std::shared_ptr<const Model>) between
+// any number of Sessions and threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "emomix/safetensors.hpp"
+#include "emomix/solvers.hpp"
+#include "emomix/tensor.hpp"
+
+namespace emomix {
+
+struct AudioParams {
+  int sample_rate = 0, n_fft = 0, hop_length = 0, win_length = 0, n_mels = 0;
+};
+struct EncoderParams {
+  int hidden = 0, prenet_layers = 0, prenet_kernel = 0, n_layers = 0, n_heads = 0, ffn_dim = 0,
+      ffn_kernel = 0, dp_hidden = 0, dp_kernel = 0;
+};
+struct DenoiserParams {
+  std::vector<int> channels;
+  int n_res_blocks = 0, n_transformer_blocks = 0, n_heads = 0, ffn_mult = 0, kernel_size = 0,
+      time_embed_dim = 0, cond_dim = 0;
+  float time_scale = 0.0f;
+};
+struct VocoderParams {
+  int dim = 0, intermediate_dim = 0, n_layers = 0, kernel_size = 0, input_kernel = 0;
+  float log_mag_max = 0.0f;
+};
+// The hyperparameters of voice.json:model.config that the native graphs use.
+struct ModelConfig {
+  int n_symbols = 0, n_speakers = 0, emotion_dim = 0, speaker_dim = 0;
+  Parameterisation parameterisation = Parameterisation::flow;
+  double beta_min = 0.05, beta_max = 20.0;
+  AudioParams audio;
+  EncoderParams encoder;
+  DenoiserParams denoiser;
+  VocoderParams vocoder;
+};
+
+// Layer weights (views into the Model's storage). Conv weights are [out, in, kernel] as in torch.
+struct ConvW {
+  const float* w = nullptr;
+  const float* b = nullptr;
+  int out = 0, in = 0, kernel = 1;
+};
+struct NormW {
+  const float* w = nullptr;
+  const float* b = nullptr;
+};
+struct ResBlockW {
+  int c_in = 0, c_out = 0;
+  NormW norm1;
+  ConvW film;  // Linear(cond_dim -> 2 c_in)
+  ConvW conv1;
+  NormW norm2;
+  ConvW conv2;
+  bool has_skip = false;
+  ConvW skip;
+};
+struct TransformerBlockW {
+  NormW norm1;
+  ConvW film1, qkv, out;
+  NormW norm2;
+  ConvW film2, ffn1, ffn2;
+};
+struct DenoiserW {
+  ConvW time1, time2, emotion, speaker, input;
+  std::vector<std::vector<ResBlockW>> down;     // per level
+  std::vector<TransformerBlockW> transformer;   // at the lowest level, after its res blocks
+  std::vector<ConvW> downsample;                // level i -> i + 1
+  std::vector<ConvW> upsample;                  // u = 0..: level L-1-u -> L-2-u
+  std::vector<std::vector<ResBlockW>> up;       // u = 0..
+  NormW out_norm;
+  ConvW out_conv;
+};
+struct EncoderLayerW {
+  NormW norm1;
+  ConvW qkv, out;
+  NormW norm2;
+  ConvW ffn1, ffn2;
+};
+struct EncoderW {
+  const float* embedding = nullptr;  // [n_symbols, hidden]
+  std::vector<ConvW> prenet_conv;
+  std::vector<NormW> prenet_norm;
+  float pos_scale = 1.0f;
+  std::vector<EncoderLayerW> layers;
+  NormW norm;
+  ConvW speaker_to_mu, proj_mu, cond_to_duration;
+  ConvW dp_conv1, dp_conv2, dp_proj;
+  NormW dp_norm1, dp_norm2;
+};
+struct VocoderBlockW {
+  ConvW dwconv;
+  NormW norm;
+  ConvW pw1, pw2;
+  const float* gamma = nullptr;  // [dim]
+};
+struct VocoderW {
+  ConvW embed;
+  NormW norm;
+  std::vector<VocoderBlockW> blocks;
+  NormW final_norm;
+  ConvW head;
+};
+
+class Model {
+ public:
+  // Loads and checks dir/voice.json and dir/weights.safetensors (see above).
+  static std::shared_ptr<const Model> load(const std::string& voice_dir);
+
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+  ~Model();
+
+  const ModelConfig& config() const noexcept { return config_; }
+  const std::string& path() const noexcept { return path_; }
+  const float* speaker_table() const noexcept { return speakers_; }  // [n_speakers, speaker_dim]
+  const EncoderW& encoder() const noexcept { return encoder_; }
+  const DenoiserW& denoiser() const noexcept { return denoiser_; }
+  const VocoderW& vocoder() const noexcept { return vocoder_; }
+  // Bytes of weights this Model holds converted in memory (0 when every tensor is used in place).
+  std::size_t converted_bytes() const noexcept { return converted_.size() * sizeof(float); }
+  // Bytes of the memory-mapped weights file (0 once unmapped after a full conversion).
+  std::size_t mapped_bytes() const noexcept;
+  // "F32", "F16" or "mixed": how the weights are stored on disk.
+  const std::string& storage_dtype() const noexcept { return storage_; }
+
+ private:
+  Model() = default;
+  class Loader;
+  std::string path_;
+  std::string storage_;
+  ModelConfig config_;
+  std::unique_ptr<SafetensorsFile> file_;
+  std::vector<float> converted_;
+  const float* speakers_ = nullptr;
+  EncoderW encoder_;
+  DenoiserW denoiser_;
+  VocoderW vocoder_;
+};
+
+}  // namespace emomix

@@ -1,0 +1,108 @@
+// emomix/session.hpp — a Session runs a Model's networks: encoder, denoiser, vocoder, the mixed
+// sampler, and the whole pipeline, with its own workspace and threads.
+//
+// Model vs Session (DESIGN §7): the Model is immutable and shared; a Session owns everything that
+// changes while running — activation buffers, the sampler workspace, a ThreadPool of `threads`
+// threads (the caller's thread plus threads - 1 workers). A Session is used by ONE thread at a
+// time; run several Sessions (sharing one Model) for concurrent lines.
+//
+// Memory: buffers grow to the largest line seen and are reused. sample() sizes every buffer the
+// denoiser needs before its first step, so the sampler loop itself allocates nothing.
+//
+// Shapes (C order): C = n_mels, F = frames, T = phonemes, E = emotion_dim, S = speaker_dim,
+// B = conditions evaluated together, hop = hop_length. Errors: InvalidArgument on bad inputs.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "emomix/model.hpp"
+#include "emomix/sampler.hpp"
+#include "emomix/thread_pool.hpp"
+
+namespace emomix {
+
+namespace detail {
+class EncoderGraph;
+class DenoiserGraph;
+class VocoderGraph;
+}  // namespace detail
+
+// Everything one synthesize() call produced.
+struct SynthesisOutput {
+  std::vector<float> mu;                // [C, F]
+  std::vector<float> mel;               // [C, F]
+  std::vector<float> audio;             // [F * hop]
+  std::vector<std::int64_t> durations;  // [T]
+  int frames = 0;
+};
+
+class Session {
+ public:
+  // threads >= 1: the calling thread plus threads - 1 workers owned by this Session.
+  Session(std::shared_ptr<const Model> model, int threads);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  const Model& model() const noexcept { return *model_; }
+  int threads() const noexcept { return pool_.size(); }
+
+  // The encoder network alone: ids [T] (0 <= id < n_symbols), emotion [E], speaker [S] ->
+  // mu_phone [C, T], log_dur [T] (TextEncoder.forward for one unpadded item).
+  void encode_phones(const std::int64_t* ids, int phonemes, const float* emotion,
+                     const float* speaker, float* mu_phone, float* log_dur);
+  // Encoder + length regulation: durations = max(ceil(exp(log_dur) * length_scale), 1) (float32,
+  // as torch), mu [C, F] repeats phone t's column durations[t] times. length_scale > 0.
+  void encode(const std::int64_t* ids, int phonemes, const float* emotion, const float* speaker,
+              double length_scale, std::vector<float>& mu, std::vector<std::int64_t>& durations);
+
+  // One denoiser evaluation: x [B, C, F], t [B], mu [C, F] (shared by the batch), emotions [B, E],
+  // speakers [B, S] -> out [B, C, F] (velocity for flow, score for score).
+  void denoise(const float* x, const float* t, const float* mu, const float* emotions,
+               const float* speakers, int batch, int frames, float* out);
+
+  // Vocoder on a whole line: mel [C, F] -> out [F * hop].
+  void vocode(const float* mel, int frames, float* out);
+  // Streaming vocoder: the samples of frames [begin, end) of the line mel [C, F], i.e. out
+  // [(end - begin) * hop], computed from frames [begin - context, end + context) only. Equal to
+  // the same slice of vocode() up to float rounding (the context covers the receptive field).
+  void vocode_range(const float* mel, int frames, int begin, int end, float* out);
+  // Frames of context on each side vocode_range() uses (receptive field of the convolutions plus
+  // the iSTFT overlap).
+  int vocoder_context() const noexcept;
+
+  // The mixed sampler (emomix/sampler.hpp) with this Session's denoiser: mu [C, F]; W of M
+  // conditions; emotions [M, E] and speakers [M, S] give condition i's embedding; out [C, F].
+  void sample(const float* mu, int frames, const WeightsView& weights, const float* emotions,
+              const float* speakers, const SamplerConfig& config, std::uint64_t seed,
+              float* out);
+
+  // The whole pipeline with no Python in the loop: encode (with the encoder emotion
+  // enc_emotion [E] and speaker [S]) -> sample (conditions as in sample()) -> vocode.
+  SynthesisOutput synthesize(const std::int64_t* ids, int phonemes, const float* enc_emotion,
+                             const float* speaker, double length_scale,
+                             const WeightsView& weights, const float* emotions,
+                             const float* speakers, const SamplerConfig& config,
+                             std::uint64_t seed);
+
+  // Bytes held by this Session's buffers.
+  std::size_t workspace_bytes() const noexcept;
+
+ private:
+  std::shared_ptr<const Model> model_;
+  ThreadPool pool_;
+  std::unique_ptr<detail::EncoderGraph> encoder_;
+  std::unique_ptr<detail::DenoiserGraph> denoiser_;
+  std::unique_ptr<detail::VocoderGraph> vocoder_;
+  SamplerWorkspace sampler_;
+  std::vector<float> emo_batch_, spk_batch_;  // [M, E], [M, S]: the active conditions' embeddings
+  std::vector<float> phone_mu_, log_dur_;     // encode()'s phone-level outputs
+};
+
+// Count of workspace buffer (Tensor) allocations made by this thread so far: tests check that a
+// repeated line allocates nothing.
+std::uint64_t tensor_allocations() noexcept;
+
+}  // namespace emomix

@@ -1,0 +1,73 @@
+// emomix/thread_pool.hpp — the runtime's own bounded pool of CPU threads.
+//
+// A ThreadPool of size T runs parallel loops on the calling thread plus T - 1 workers it owns, so
+// a game decides how many cores speech may take (DESIGN §7). run() does not allocate: the
+// callable is passed by pointer and tasks are claimed from an atomic counter. Each run() is a
+// barrier: it returns when every task is done and every worker has left the loop.
+//
+// Thread safety: run() may be called by one thread at a time (the pool belongs to one Session).
+// Workers spin briefly (tens of microseconds) after a loop before sleeping, which keeps the
+// latency of back-to-back loops low without burning a core while idle.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace emomix {
+
+class ThreadPool {
+ public:
+  // threads >= 1 (values < 1 are treated as 1). threads == 1 runs everything inline.
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const noexcept { return static_cast<int>(workers_.size()) + 1; }
+
+  // Calls fn(task, thread) for every task in [0, tasks); `thread` in [0, size()) identifies the
+  // executing thread (0 = the caller), e.g. to pick per-thread scratch. fn must not throw.
+  template <class Fn>
+  void run(int tasks, Fn&& fn) {
+    if (tasks <= 0) return;
+    if (tasks == 1 || workers_.empty()) {
+      for (int t = 0; t < tasks; ++t) fn(t, 0);
+      return;
+    }
+    using F = std::remove_reference_t<Fn>;
+    dispatch(tasks, [](void* ctx, int task, int thread) { (*static_cast<F*>(ctx))(task, thread); },
+             const_cast<void*>(static_cast<const void*>(&fn)));
+  }
+
+ private:
+  using Call = void (*)(void*, int, int);
+  void dispatch(int tasks, Call call, void* ctx);
+  void work(int thread) noexcept;
+  void worker_main(int thread) noexcept;
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<int> next_{0};
+  std::atomic<int> finished_{0};
+  int tasks_ = 0;
+  Call call_ = nullptr;
+  void* ctx_ = nullptr;
+  bool stop_ = false;
+};
+
+// Splits [0, n) into `parts` near-equal contiguous ranges; range i is [begin, end).
+inline void split_range(int n, int parts, int i, int& begin, int& end) noexcept {
+  const int base = n / parts, extra = n % parts;
+  begin = i * base + (i < extra ? i : extra);
+  end = begin + base + (i < extra ? 1 : 0);
+}
+
+}  // namespace emomix

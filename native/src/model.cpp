@@ -1,0 +1,337 @@
+#include "emomix/model.hpp"
+
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include "emomix/error.hpp"
+#include "emomix/json.hpp"
+
+namespace emomix {
+
+namespace {
+
+std::string shape_str(const std::vector<std::int64_t>& s) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+int positive(const Json& obj, const char* key, const std::string& path) {
+  const std::int64_t v = obj.get_int(key, path);
+  if (v < 1 || v > (1 << 24)) {
+    throw InvalidArgument(path + "." + key + " must be a positive integer, got " + std::to_string(v));
+  }
+  return static_cast<int>(v);
+}
+
+ModelConfig parse_config(const Json& meta) {
+  const Json& model = meta.at("model", "voice.json");
+  const Json& c = model.at("config", "model");
+  const std::string p = "model.config";
+  ModelConfig cfg;
+  cfg.n_symbols = positive(c, "n_symbols", p);
+  cfg.n_speakers = positive(c, "n_speakers", p);
+  cfg.emotion_dim = positive(c, "emotion_dim", p);
+  cfg.speaker_dim = positive(c, "speaker_dim", p);
+  cfg.parameterisation = parse_parameterisation(c.get_string("parameterisation", p));
+  cfg.beta_min = c.get_number("beta_min", p);
+  cfg.beta_max = c.get_number("beta_max", p);
+
+  const Json& a = c.at("audio", p);
+  const std::string pa = p + ".audio";
+  cfg.audio.sample_rate = positive(a, "sample_rate", pa);
+  cfg.audio.n_fft = positive(a, "n_fft", pa);
+  cfg.audio.hop_length = positive(a, "hop_length", pa);
+  cfg.audio.win_length = positive(a, "win_length", pa);
+  cfg.audio.n_mels = positive(a, "n_mels", pa);
+  if (cfg.audio.win_length != cfg.audio.n_fft || cfg.audio.n_fft % cfg.audio.hop_length ||
+      (cfg.audio.n_fft - cfg.audio.hop_length) % 2) {
+    throw InvalidArgument(pa + ": the vocoder's iSTFT needs win_length == n_fft, hop_length "
+                          "dividing n_fft and n_fft - hop_length even");
+  }
+
+  const Json& e = c.at("encoder", p);
+  const std::string pe = p + ".encoder";
+  cfg.encoder.hidden = positive(e, "hidden", pe);
+  cfg.encoder.prenet_layers = static_cast<int>(e.get_int("prenet_layers", pe));
+  cfg.encoder.prenet_kernel = positive(e, "prenet_kernel", pe);
+  cfg.encoder.n_layers = positive(e, "n_layers", pe);
+  cfg.encoder.n_heads = positive(e, "n_heads", pe);
+  cfg.encoder.ffn_dim = positive(e, "ffn_dim", pe);
+  cfg.encoder.ffn_kernel = positive(e, "ffn_kernel", pe);
+  cfg.encoder.dp_hidden = positive(e, "dp_hidden", pe);
+  cfg.encoder.dp_kernel = positive(e, "dp_kernel", pe);
+  if (cfg.encoder.prenet_layers < 0 || cfg.encoder.hidden % cfg.encoder.n_heads) {
+    throw InvalidArgument(pe + ": prenet_layers must be >= 0 and n_heads must divide hidden");
+  }
+
+  const Json& d = c.at("denoiser", p);
+  const std::string pd = p + ".denoiser";
+  for (std::int64_t ch : d.get_int_list("channels", pd)) {
+    if (ch < 1) throw InvalidArgument(pd + ".channels must be positive integers");
+    cfg.denoiser.channels.push_back(static_cast<int>(ch));
+  }
+  if (cfg.denoiser.channels.empty()) throw InvalidArgument(pd + ".channels needs at least one level");
+  cfg.denoiser.n_res_blocks = positive(d, "n_res_blocks", pd);
+  cfg.denoiser.n_transformer_blocks = static_cast<int>(d.get_int("n_transformer_blocks", pd));
+  cfg.denoiser.n_heads = positive(d, "n_heads", pd);
+  cfg.denoiser.ffn_mult = positive(d, "ffn_mult", pd);
+  cfg.denoiser.kernel_size = positive(d, "kernel_size", pd);
+  cfg.denoiser.time_embed_dim = positive(d, "time_embed_dim", pd);
+  cfg.denoiser.cond_dim = positive(d, "cond_dim", pd);
+  cfg.denoiser.time_scale = static_cast<float>(d.get_number("time_scale", pd));
+  if (cfg.denoiser.n_transformer_blocks < 0 ||
+      cfg.denoiser.channels.back() % cfg.denoiser.n_heads || cfg.denoiser.time_embed_dim % 2) {
+    throw InvalidArgument(pd + ": n_transformer_blocks must be >= 0, n_heads must divide the last "
+                          "level's channels, time_embed_dim must be even");
+  }
+
+  const Json& v = c.at("vocoder", p);
+  const std::string pv = p + ".vocoder";
+  cfg.vocoder.dim = positive(v, "dim", pv);
+  cfg.vocoder.intermediate_dim = positive(v, "intermediate_dim", pv);
+  cfg.vocoder.n_layers = positive(v, "n_layers", pv);
+  cfg.vocoder.kernel_size = positive(v, "kernel_size", pv);
+  cfg.vocoder.input_kernel = positive(v, "input_kernel", pv);
+  cfg.vocoder.log_mag_max = static_cast<float>(v.get_number("log_mag_max", pv));
+  return cfg;
+}
+
+}  // namespace
+
+class Model::Loader {
+ public:
+  Loader(Model& m, const std::string& weights_path) : m_(m), where_(weights_path + ": weights.safetensors:") {}
+
+  // Converts every tensor the runtime may use that cannot be used in place (float16, unaligned).
+  void convert_all() {
+    std::size_t total = 0;
+    for (const TensorInfo& t : m_.file_->tensors()) {
+      if (t.name.rfind("ser.", 0) == 0) continue;
+      if (needs_conversion(t)) total += t.elements();
+    }
+    m_.converted_.resize(total);
+    std::size_t at = 0;
+    bool any_f16 = false, any_f32 = false;
+    for (const TensorInfo& t : m_.file_->tensors()) {
+      if (t.name.rfind("ser.", 0) == 0) continue;
+      any_f16 |= t.dtype == "F16";
+      any_f32 |= t.dtype == "F32";
+      if (!needs_conversion(t)) continue;
+      float* dst = m_.converted_.data() + at;
+      const std::size_t n = t.elements();
+      if (t.dtype == "F16") {
+        for (std::size_t i = 0; i < n; ++i) {
+          std::uint16_t h;
+          std::memcpy(&h, t.data + 2 * i, 2);
+          dst[i] = half_to_float(h);
+        }
+      } else {
+        std::memcpy(dst, t.data, n * sizeof(float));
+      }
+      converted_at_[t.name] = at;
+      at += n;
+    }
+    m_.storage_ = any_f16 && any_f32 ? "mixed" : any_f16 ? "F16" : "F32";
+  }
+
+  const float* get(const std::string& name, std::vector<std::int64_t> shape) {
+    const TensorInfo* t = m_.file_->find(name);
+    if (t == nullptr) {
+      throw InvalidArgument(where_ + name + ": tensor is missing (expected shape " +
+                            shape_str(shape) + " from model.config); the weights do not match "
+                            "voice.json, re-export the voice");
+    }
+    if (t->dtype != "F32" && t->dtype != "F16") {
+      throw InvalidArgument(where_ + name + ": dtype " + t->dtype + " is not float32/float16");
+    }
+    if (t->shape != shape) {
+      throw InvalidArgument(where_ + name + ": shape " + shape_str(t->shape) +
+                            " but model.config implies " + shape_str(shape) +
+                            "; the weights do not match voice.json, re-export the voice");
+    }
+    auto it = converted_at_.find(name);
+    if (it != converted_at_.end()) return m_.converted_.data() + it->second;
+    return reinterpret_cast<const float*>(t->data);
+  }
+
+  ConvW conv(const std::string& name, int out, int in, int kernel, bool squeeze_kernel = false) {
+    ConvW c;
+    c.out = out;
+    c.in = in;
+    c.kernel = kernel;
+    if (squeeze_kernel) {
+      c.w = get(name + ".weight", {out, in});
+    } else {
+      c.w = get(name + ".weight", {out, in, kernel});
+    }
+    c.b = get(name + ".bias", {out});
+    return c;
+  }
+  ConvW linear(const std::string& name, int out, int in) { return conv(name, out, in, 1, true); }
+  NormW norm(const std::string& name, int channels) {
+    return {get(name + ".weight", {channels}), get(name + ".bias", {channels})};
+  }
+
+  ResBlockW res_block(const std::string& p, int c_in, int c_out, int cond, int k) {
+    ResBlockW r;
+    r.c_in = c_in;
+    r.c_out = c_out;
+    r.norm1 = norm(p + ".norm1", c_in);
+    r.film = linear(p + ".film.proj", 2 * c_in, cond);
+    r.conv1 = conv(p + ".conv1", c_out, c_in, k);
+    r.norm2 = norm(p + ".norm2", c_out);
+    r.conv2 = conv(p + ".conv2", c_out, c_out, k);
+    r.has_skip = c_in != c_out;
+    if (r.has_skip) r.skip = conv(p + ".skip", c_out, c_in, 1);
+    return r;
+  }
+
+  void bind() {
+    const ModelConfig& c = m_.config_;
+    m_.speakers_ = get("speakers.weight", {c.n_speakers, c.speaker_dim});
+
+    // encoder
+    const EncoderParams& ep = c.encoder;
+    EncoderW& e = m_.encoder_;
+    const int h = ep.hidden;
+    e.embedding = get("encoder.embedding.weight", {c.n_symbols, h});
+    for (int i = 0; i < ep.prenet_layers; ++i) {
+      const std::string p = "encoder.prenet." + std::to_string(i);
+      e.prenet_conv.push_back(conv(p + ".conv", h, h, ep.prenet_kernel));
+      e.prenet_norm.push_back(norm(p + ".norm", h));
+    }
+    e.pos_scale = *get("encoder.pos_scale", {1});
+    for (int i = 0; i < ep.n_layers; ++i) {
+      const std::string p = "encoder.layers." + std::to_string(i);
+      EncoderLayerW l;
+      l.norm1 = norm(p + ".norm1", h);
+      l.qkv = conv(p + ".attn.qkv", 3 * h, h, 1);
+      l.out = conv(p + ".attn.out", h, h, 1);
+      l.norm2 = norm(p + ".norm2", h);
+      l.ffn1 = conv(p + ".ffn1", ep.ffn_dim, h, ep.ffn_kernel);
+      l.ffn2 = conv(p + ".ffn2", h, ep.ffn_dim, 1);
+      e.layers.push_back(l);
+    }
+    e.norm = norm("encoder.norm", h);
+    e.speaker_to_mu = linear("encoder.speaker_to_mu", h, c.speaker_dim);
+    e.proj_mu = conv("encoder.proj_mu", c.audio.n_mels, h, 1);
+    e.cond_to_duration = linear("encoder.cond_to_duration", h, c.speaker_dim + c.emotion_dim);
+    e.dp_conv1 = conv("encoder.duration.block1.conv", ep.dp_hidden, h, ep.dp_kernel);
+    e.dp_norm1 = norm("encoder.duration.block1.norm", ep.dp_hidden);
+    e.dp_conv2 = conv("encoder.duration.block2.conv", ep.dp_hidden, ep.dp_hidden, ep.dp_kernel);
+    e.dp_norm2 = norm("encoder.duration.block2.norm", ep.dp_hidden);
+    e.dp_proj = conv("encoder.duration.proj", 1, ep.dp_hidden, 1);
+
+    // denoiser
+    const DenoiserParams& dp = c.denoiser;
+    DenoiserW& d = m_.denoiser_;
+    const int cd = dp.cond_dim, k = dp.kernel_size;
+    const std::vector<int>& ch = dp.channels;
+    const int levels = static_cast<int>(ch.size());
+    d.time1 = linear("denoiser.time_mlp.0", 2 * cd, dp.time_embed_dim);
+    d.time2 = linear("denoiser.time_mlp.2", cd, 2 * cd);
+    d.emotion = linear("denoiser.emotion_proj", cd, c.emotion_dim);
+    d.speaker = linear("denoiser.speaker_proj", cd, c.speaker_dim);
+    d.input = conv("denoiser.input_conv", ch[0], 2 * c.audio.n_mels, k);
+    for (int i = 0; i < levels; ++i) {
+      const std::string p = "denoiser.down." + std::to_string(i) + ".blocks.";
+      std::vector<ResBlockW> blocks;
+      for (int j = 0; j < dp.n_res_blocks; ++j)
+        blocks.push_back(res_block(p + std::to_string(j), ch[i], ch[i], cd, k));
+      d.down.push_back(std::move(blocks));
+      if (i == levels - 1) {
+        for (int j = 0; j < dp.n_transformer_blocks; ++j) {
+          const std::string q = p + std::to_string(dp.n_res_blocks + j);
+          const int cc = ch[i];
+          TransformerBlockW t;
+          t.norm1 = norm(q + ".norm1", cc);
+          t.film1 = linear(q + ".film1.proj", 2 * cc, cd);
+          t.qkv = conv(q + ".attn.qkv", 3 * cc, cc, 1);
+          t.out = conv(q + ".attn.out", cc, cc, 1);
+          t.norm2 = norm(q + ".norm2", cc);
+          t.film2 = linear(q + ".film2.proj", 2 * cc, cd);
+          t.ffn1 = conv(q + ".ffn1", dp.ffn_mult * cc, cc, 1);
+          t.ffn2 = conv(q + ".ffn2", cc, dp.ffn_mult * cc, 1);
+          d.transformer.push_back(t);
+        }
+      } else {
+        d.downsample.push_back(conv("denoiser.downsample." + std::to_string(i), ch[i + 1], ch[i], k));
+      }
+    }
+    for (int u = 0, i = levels - 2; i >= 0; --i, ++u) {
+      d.upsample.push_back(conv("denoiser.upsample." + std::to_string(u), ch[i], ch[i + 1], k));
+      const std::string p = "denoiser.up." + std::to_string(u) + ".blocks.";
+      std::vector<ResBlockW> blocks;
+      for (int j = 0; j < dp.n_res_blocks; ++j)
+        blocks.push_back(res_block(p + std::to_string(j), j == 0 ? 2 * ch[i] : ch[i], ch[i], cd, k));
+      d.up.push_back(std::move(blocks));
+    }
+    d.out_norm = norm("denoiser.out_norm", ch[0]);
+    d.out_conv = conv("denoiser.out_conv", c.audio.n_mels, ch[0], 1);
+
+    // vocoder
+    const VocoderParams& vp = c.vocoder;
+    VocoderW& v = m_.vocoder_;
+    v.embed = conv("vocoder.embed", vp.dim, c.audio.n_mels, vp.input_kernel);
+    v.norm = norm("vocoder.norm", vp.dim);
+    for (int i = 0; i < vp.n_layers; ++i) {
+      const std::string p = "vocoder.blocks." + std::to_string(i);
+      VocoderBlockW b;
+      b.dwconv = conv(p + ".dwconv", vp.dim, 1, vp.kernel_size);
+      b.norm = norm(p + ".norm", vp.dim);
+      b.pw1 = conv(p + ".pw1", vp.intermediate_dim, vp.dim, 1);
+      b.pw2 = conv(p + ".pw2", vp.dim, vp.intermediate_dim, 1);
+      b.gamma = get(p + ".gamma", {vp.dim, 1});
+      v.blocks.push_back(b);
+    }
+    v.final_norm = norm("vocoder.final_norm", vp.dim);
+    v.head = conv("vocoder.head", 2 * (c.audio.n_fft / 2 + 1), vp.dim, 1);
+  }
+
+ private:
+  static bool needs_conversion(const TensorInfo& t) {
+    if (t.dtype == "F16") return true;
+    return t.dtype == "F32" && reinterpret_cast<std::uintptr_t>(t.data) % alignof(float) != 0;
+  }
+  Model& m_;
+  std::string where_;
+  std::unordered_map<std::string, std::size_t> converted_at_;
+};
+
+Model::~Model() = default;
+
+std::size_t Model::mapped_bytes() const noexcept {
+  return file_ ? file_->file_bytes() : 0;
+}
+
+std::shared_ptr<const Model> Model::load(const std::string& voice_dir) {
+  std::shared_ptr<Model> m(new Model());  // private constructor: make_shared cannot reach it
+  m->path_ = voice_dir;
+  const std::string meta_path = voice_dir + "/voice.json";
+  std::ifstream in(meta_path, std::ios::binary);
+  if (!in) {
+    throw InvalidArgument(meta_path + ": voice.json: is missing or unreadable; pass a voice bundle "
+                          "directory");
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    const Json meta = parse_json(text.str());
+    m->config_ = parse_config(meta);
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument(meta_path + ": voice.json:" + e.what());
+  }
+  const std::string weights_path = voice_dir + "/weights.safetensors";
+  m->file_ = std::make_unique<SafetensorsFile>(SafetensorsFile::open(weights_path, "weights.safetensors"));
+  Loader loader(*m, weights_path);
+  loader.convert_all();
+  loader.bind();
+  if (m->storage_ == "F16") m->file_.reset();  // everything was converted: release the mapping
+  return m;
+}
+
+}  // namespace emomix

@@ -1,0 +1,147 @@
+#include "emomix/session.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "emomix/error.hpp"
+#include "graphs.hpp"
+
+namespace emomix {
+
+Session::Session(std::shared_ptr<const Model> model, int threads)
+    : model_(std::move(model)), pool_(threads < 1 ? 1 : threads) {
+  if (!model_) throw InvalidArgument("Session needs a Model (got null)");
+  if (threads < 1) throw InvalidArgument("threads must be >= 1, got " + std::to_string(threads));
+  encoder_ = std::make_unique<detail::EncoderGraph>(*model_);
+  denoiser_ = std::make_unique<detail::DenoiserGraph>(*model_);
+  vocoder_ = std::make_unique<detail::VocoderGraph>(*model_);
+}
+
+Session::~Session() = default;
+
+std::size_t Session::workspace_bytes() const noexcept {
+  return encoder_->bytes() + denoiser_->bytes() + vocoder_->bytes() + sampler_.bytes() +
+         (emo_batch_.capacity() + spk_batch_.capacity()) * sizeof(float);
+}
+
+void Session::encode_phones(const std::int64_t* ids, int phonemes, const float* emotion,
+                            const float* speaker, float* mu_phone, float* log_dur) {
+  if (phonemes < 1) throw InvalidArgument("encode needs at least one phoneme");
+  encoder_->run(&pool_, ids, phonemes, emotion, speaker, mu_phone, log_dur);
+}
+
+void Session::encode(const std::int64_t* ids, int phonemes, const float* emotion,
+                     const float* speaker, double length_scale, std::vector<float>& mu,
+                     std::vector<std::int64_t>& durations) {
+  if (!(length_scale > 0.0) || !std::isfinite(length_scale)) {
+    throw InvalidArgument("length_scale must be finite and > 0, got " + std::to_string(length_scale));
+  }
+  const int C = model_->config().audio.n_mels;
+  const std::size_t T = static_cast<std::size_t>(std::max(phonemes, 0));
+  phone_mu_.resize(static_cast<std::size_t>(C) * T);
+  log_dur_.resize(T);
+  encode_phones(ids, phonemes, emotion, speaker, phone_mu_.data(), log_dur_.data());
+  durations.resize(T);
+  const float scale = static_cast<float>(length_scale);
+  std::int64_t frames = 0;
+  for (std::size_t t = 0; t < T; ++t) {
+    // float32 like torch: ceil(exp(log_dur) * length_scale), at least one frame
+    const float d = std::max(std::ceil(std::exp(log_dur_[t]) * scale), 1.0f);
+    if (!std::isfinite(d) || d > 1.0e6f) {
+      throw InvalidArgument("predicted duration of phoneme " + std::to_string(t) +
+                            " is not finite or absurdly long; the voice weights are broken");
+    }
+    durations[t] = static_cast<std::int64_t>(d);
+    frames += durations[t];
+  }
+  mu.resize(static_cast<std::size_t>(C) * static_cast<std::size_t>(frames));
+  for (int c = 0; c < C; ++c) {
+    float* row = mu.data() + static_cast<std::size_t>(c) * frames;
+    std::size_t f = 0;
+    for (std::size_t t = 0; t < T; ++t) {
+      const float v = phone_mu_[static_cast<std::size_t>(c) * T + t];
+      for (std::int64_t r = 0; r < durations[t]; ++r) row[f++] = v;
+    }
+  }
+}
+
+void Session::denoise(const float* x, const float* t, const float* mu, const float* emotions,
+                      const float* speakers, int batch, int frames, float* out) {
+  denoiser_->run(&pool_, x, t, mu, emotions, speakers, batch, frames, out);
+}
+
+int Session::vocoder_context() const noexcept { return vocoder_->context(); }
+
+void Session::vocode(const float* mel, int frames, float* out) {
+  if (frames < 1) throw InvalidArgument("vocode needs at least one frame");
+  vocoder_->run(&pool_, mel, frames, 0, frames, 0, frames, out);
+}
+
+void Session::vocode_range(const float* mel, int frames, int begin, int end, float* out) {
+  if (frames < 1 || begin < 0 || end > frames || begin >= end) {
+    throw InvalidArgument("vocode_range needs 0 <= begin < end <= frames, got begin " +
+                          std::to_string(begin) + ", end " + std::to_string(end) + ", frames " +
+                          std::to_string(frames));
+  }
+  const int ctx = vocoder_->context();
+  const int a = std::max(0, begin - ctx), b = std::min(frames, end + ctx);
+  vocoder_->run(&pool_, mel, frames, a, b, begin, end, out);
+}
+
+void Session::sample(const float* mu, int frames, const WeightsView& weights,
+                     const float* emotions, const float* speakers, const SamplerConfig& config,
+                     std::uint64_t seed, float* out) {
+  const ModelConfig& cfg = model_->config();
+  const int M = weights.conditions;
+  const int E = cfg.emotion_dim, S = cfg.speaker_dim, C = cfg.audio.n_mels;
+  if (M < 1 || frames < 1) throw InvalidArgument("sample needs M >= 1 conditions and F >= 1 frames");
+  // Size everything before the loop: the sampler's buffers and the denoiser's for M conditions.
+  sampler_.reserve(std::max(weights.steps, 1), M, C, frames);
+  denoiser_->reserve(M, frames, pool_.size());
+  emo_batch_.resize(static_cast<std::size_t>(M) * E);
+  spk_batch_.resize(static_cast<std::size_t>(M) * S);
+
+  const Denoiser callback = [&](const float* x_batch, const float* t_batch, const int* cond,
+                                int batch, int, int f, float* pred) {
+    for (int b = 0; b < batch; ++b) {
+      std::copy(emotions + static_cast<std::size_t>(cond[b]) * E,
+                emotions + static_cast<std::size_t>(cond[b] + 1) * E,
+                emo_batch_.data() + static_cast<std::size_t>(b) * E);
+      std::copy(speakers + static_cast<std::size_t>(cond[b]) * S,
+                speakers + static_cast<std::size_t>(cond[b] + 1) * S,
+                spk_batch_.data() + static_cast<std::size_t>(b) * S);
+    }
+    denoiser_->run(&pool_, x_batch, t_batch, mu, emo_batch_.data(), spk_batch_.data(), batch, f,
+                   pred);
+  };
+  SampleInputs in;
+  in.mu = mu;
+  in.n_mels = C;
+  in.frames = frames;
+  in.weights = weights;
+  in.seed = seed;
+  emomix::sample(callback, in, config, sampler_, out);
+}
+
+SynthesisOutput Session::synthesize(const std::int64_t* ids, int phonemes,
+                                    const float* enc_emotion, const float* speaker,
+                                    double length_scale, const WeightsView& weights,
+                                    const float* emotions, const float* speakers,
+                                    const SamplerConfig& config, std::uint64_t seed) {
+  SynthesisOutput r;
+  encode(ids, phonemes, enc_emotion, speaker, length_scale, r.mu, r.durations);
+  const int C = model_->config().audio.n_mels;
+  r.frames = static_cast<int>(r.mu.size() / static_cast<std::size_t>(C));
+  if (weights.per_frame() && weights.frames != r.frames) {
+    throw InvalidArgument("per-frame W has " + std::to_string(weights.frames) +
+                          " frames but the encoder produced " + std::to_string(r.frames));
+  }
+  r.mel.resize(r.mu.size());
+  sample(r.mu.data(), r.frames, weights, emotions, speakers, config, seed, r.mel.data());
+  r.audio.resize(static_cast<std::size_t>(r.frames) * model_->config().audio.hop_length);
+  vocode(r.mel.data(), r.frames, r.audio.data());
+  return r;
+}
+
+}  // namespace emomix
