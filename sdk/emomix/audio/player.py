@@ -198,10 +198,11 @@ class Player:
         self._paused = False
         self._generation = 0
         self._closed = False
+        self._submitted = 0  # lines given to play()
+        self._dropped = 0  # lines removed from the queue by stop/interrupt
         # producer-written
         self._flush_to = 0
         self._producing = False
-        self._busy = False
         self._lines_done = 0
         self._seen_generation = 0
         self.last_error: Exception | None = None
@@ -264,16 +265,15 @@ class Player:
                 break
             self._sync_generation()
             if line.generation != self._generation:
+                self._lines_done += 1
                 _close(line.chunks)
                 continue
-            self._busy = True
             try:
                 self._play_line(line, wait)
             except Exception as exc:  # a failing line must not kill the player
                 self.last_error = exc
             finally:
                 self._producing = False
-                self._busy = False
                 self._lines_done += 1
                 _close(line.chunks)
 
@@ -321,6 +321,7 @@ class Player:
             chunks = audio
         if interrupt:
             self._cancel()
+        self._submitted += 1
         self._queue.put(_Line(chunks, self._generation))
 
     def say(self, character: Any, text: str, seed: int | None = None, *,
@@ -337,6 +338,7 @@ class Player:
             except queue.Empty:
                 break
             if line is not None:
+                self._dropped += 1
                 _close(line.chunks)
 
     def stop(self) -> None:
@@ -359,7 +361,7 @@ class Player:
     def speaking(self) -> bool:
         """Whether a line is queued, being produced, or still buffered for playback."""
         pending_flush = self._flush_to > self._ring.read_count
-        return (not self._queue.empty() or self._busy
+        return (self._lines_done + self._dropped < self._submitted
                 or (self._ring.readable > 0 and not pending_flush))
 
     def wait(self, timeout: float | None = None) -> bool:
