@@ -21,7 +21,10 @@ def _add_say(sub: argparse._SubParsersAction) -> None:
                    help="emotion mix as name=weight pairs, e.g. happy=0.6,surprise=0.4")
     p.add_argument("--intensity", type=float, default=1.0,
                    help="blend with neutral: 0 neutral, 1 the mix, up to 1.5 exaggerated")
-    p.add_argument("--speaker", default=None, help="speaker name (default: the voice's first)")
+    _add_emotion_sources(p)
+    p.add_argument("--speaker", default=None,
+                   help="speaker name or blend, e.g. speaker0 or speaker0=0.7,speaker1=0.3 "
+                   "(default: the voice's first)")
     p.add_argument("--steps", type=int, default=None, help="sampler steps (default: the voice's)")
     p.add_argument("--preset", choices=["emomix", "blend"], default=None,
                    help="how the mix is scheduled over the steps (default: the voice's)")
@@ -36,20 +39,125 @@ def _add_say(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_say)
 
 
+def _add_emotion_sources(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--valence", type=float, default=None,
+                   help="with --arousal: a point of the valence/arousal plane (each in [-1, 1]) "
+                   "instead of --emotion; mapped onto the voice's emotions by their coordinates")
+    p.add_argument("--arousal", type=float, default=None, help="see --valence")
+    p.add_argument("--reference", type=Path, default=None,
+                   help="a WAV clip (at the voice's sample rate) whose emotion, as the voice's "
+                   "emotion recogniser hears it, is used instead of --emotion")
+
+
+def _speaker_arg(spec: str | None) -> str | dict[str, float] | None:
+    from . import parse_emotion_spec
+
+    if spec is None or "=" not in spec and "," not in spec:
+        return spec
+    return parse_emotion_spec(spec)
+
+
+def _emotion_state(args: argparse.Namespace, voice):
+    """The EmotionState the --emotion / --valence --arousal / --reference options ask for."""
+    from . import parse_emotion_spec
+    from .state import EmotionState
+
+    va = (args.valence, args.arousal)
+    if (va[0] is None) != (va[1] is None):
+        raise ValueError("give --valence and --arousal together (each in [-1, 1])")
+    chosen = [name for name, given in (("--valence/--arousal", va[0] is not None),
+                                       ("--reference", args.reference is not None),
+                                       ("--emotion", args.emotion != "neutral")) if given]
+    if len(chosen) > 1:
+        raise ValueError(f"{' and '.join(chosen)} both set the emotion; give only one")
+    if args.reference is not None:
+        state = EmotionState.from_reference(args.reference, voice)
+    else:
+        state = EmotionState(voice)
+        if va[0] is not None:
+            state.set_valence_arousal(*va)
+        else:
+            state.set(parse_emotion_spec(args.emotion))
+    state.intensity = args.intensity
+    return state
+
+
+def _character(args: argparse.Namespace, voice, **options):
+    from .character import Character
+
+    return Character(voice, speaker=_speaker_arg(args.speaker),
+                     emotion=_emotion_state(args, voice), steps=args.steps, preset=args.preset,
+                     solver=args.solver, **options)
+
+
 def cmd_say(args: argparse.Namespace) -> int:
-    from . import load_voice, parse_emotion_spec
+    from . import load_voice
     from .audio import write_wav
+    from .character import StreamConfig
 
     options = {"threads": args.threads} if args.threads else {}
     voice = load_voice(args.voice, backend=args.backend, **options)
-    result = voice.synthesize_full(
-        args.text, parse_emotion_spec(args.emotion), intensity=args.intensity,
-        speaker=args.speaker, steps=args.steps, preset=args.preset, solver=args.solver,
-        seed=args.seed)
-    write_wav(args.output, result.audio, result.sample_rate)
-    seconds = result.audio.size / result.sample_rate
-    print(f"wrote {args.output} ({seconds:.2f} s, emotions {', '.join(result.conditions)}, "
-          f"seed {result.seed})")
+    # the whole line as one block: the same audio as Voice.synthesize for a fixed emotion
+    npc = _character(args, voice, stream=StreamConfig(block_frames=None))
+    line = npc.say_full(args.text, args.seed)
+    write_wav(args.output, line.audio, line.sample_rate)
+    seconds = line.audio.size / line.sample_rate
+    mix = ", ".join(f"{k}={v:.2f}" for k, v in npc.emotion.weights.items())
+    print(f"wrote {args.output} ({seconds:.2f} s, emotions {mix}, seed {line.seed})")
+    return 0
+
+
+def _add_play(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("play", help="speak a line through the default audio device, streamed",
+                       description="Synthesise TEXT and play it while it is being made "
+                       "(needs `pip install 'emomix[audio]'` and an output device).")
+    p.add_argument("text", help="the line to speak")
+    p.add_argument("--voice", type=Path, default=None,
+                   help="voice bundle directory (default: the shipped default voice)")
+    p.add_argument("--emotion", default="neutral",
+                   help="emotion mix as name=weight pairs, e.g. happy=0.6,surprise=0.4")
+    p.add_argument("--intensity", type=float, default=1.0,
+                   help="blend with neutral: 0 neutral, 1 the mix, up to 1.5 exaggerated")
+    _add_emotion_sources(p)
+    p.add_argument("--speaker", default=None, help="speaker name or blend (speaker0=0.5,...)")
+    p.add_argument("--steps", type=int, default=None, help="sampler steps (default: the voice's)")
+    p.add_argument("--preset", choices=["emomix", "blend"], default=None)
+    p.add_argument("--solver", default=None)
+    p.add_argument("--seed", type=int, default=None, help="same seed, same audio")
+    p.add_argument("--backend", choices=sorted(BACKENDS), default="torch")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for the backend")
+    p.add_argument("--device", default=None, help="output device index or name (sounddevice)")
+    p.add_argument("--output", choices=["device", "null"], default="device",
+                   help=argparse.SUPPRESS)  # "null": no device, for tests
+    p.set_defaults(func=cmd_play)
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from . import load_voice
+    from .audio import AudioDeviceError, Player
+
+    device = int(args.device) if args.device is not None and args.device.isdigit() \
+        else args.device
+    try:  # open the device first: no point synthesising for a missing speaker
+        player = Player(22050, output=args.output, device=device,
+                        null_speed=50.0 if args.output == "null" else 1.0)
+    except AudioDeviceError as exc:
+        raise OSError(f"{exc}. To get a file instead: emomix say TEXT -o out.wav") from exc
+    with player:
+        options = {"threads": args.threads} if args.threads else {}
+        voice = load_voice(args.voice, backend=args.backend, **options)
+        if voice.sample_rate != player.sample_rate:
+            raise ValueError(f"voice sample rate {voice.sample_rate} Hz is not supported by "
+                             "`emomix play` (22050 Hz); use `emomix say -o` instead")
+        npc = _character(args, voice)
+        speech = npc.speak(args.text, args.seed)
+        player.play(speech)
+        player.wait()
+        stats = player.stats
+        if player.last_error is not None:
+            raise player.last_error
+    print(f"played {stats.played_samples / voice.sample_rate:.2f} s on the {player.output_kind} "
+          f"output (seed {speech.seed}, underruns {stats.underruns})")
     return 0
 
 
@@ -105,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                 title="commands")
     _add_say(sub)
+    _add_play(sub)
     _add_voice(sub)
     from .data.cli import add_corpus_commands
     from .train.cli import add_train_commands
@@ -125,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, ImportError, OSError) as exc:
+    except (ValueError, FileNotFoundError, ImportError, OSError, NotImplementedError) as exc:
         print(f"emomix {args.command}: error: {exc}", file=sys.stderr)
         return 2
 
