@@ -10,6 +10,9 @@ command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 command -v sox >/dev/null 2>&1 || missing+=(sox)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+# PortAudio for `emomix play` / emomix.audio.Player (without it playback reports a clear error)
+compgen -G "/usr/lib/*/libportaudio.so.2" >/dev/null || compgen -G "/usr/lib/libportaudio.so.2" \
+  >/dev/null || missing+=(libportaudio2)
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
 [ -e /usr/include/python3*/Python.h ] || python3 -c "import sysconfig,os,sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'],'Python.h')))" || missing+=(python3-dev)
 if [ ${#missing[@]} -gt 0 ]; then
