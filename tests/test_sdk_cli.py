@@ -19,7 +19,8 @@ pytestmark = pytest.mark.usefixtures("needs_espeak")
 
 def test_say_valence_arousal_and_reference(random_voice_dir, tmp_path, capsys):
     a, b, c = (tmp_path / f"{n}.wav" for n in "abc")
-    base = ["say", "Hello there, my old friend. How are you?", "--voice", str(random_voice_dir), "--seed", "3"]
+    base = ["say", "Hello there, my old friend. How are you?", "--voice", str(random_voice_dir),
+            "--seed", "3"]
     assert main([*base, "--valence", "0.76", "--arousal", "0.48", "-o", str(a)]) == 0
     assert "happy=1.00" in capsys.readouterr().out  # happy's own coordinates
     assert main([*base, "--emotion", "happy", "-o", str(b)]) == 0
