@@ -270,6 +270,10 @@ def test_bad_inputs(voice):
     with pytest.raises(ValueError, match="length_scale"):
         emomix.Character(voice, length_scale=9)
     npc = emomix.Character(voice)
+    with pytest.raises(TypeError, match="EmotionState"):
+        npc.emotion = {"happy": 1}
+    with pytest.raises(ValueError, match="does not have"):
+        npc.emotion = emomix.EmotionState(["neutral", "bored"])
     with pytest.raises(ValueError, match="seed"):
         npc.speak("Hi.", seed=-1)
     with pytest.raises(ValueError, match="split_sentences"):  # raised by speak, not later

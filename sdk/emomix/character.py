@@ -155,8 +155,8 @@ class Character:
         stream: block and chunk sizes (:class:`StreamConfig`).
         steps, preset, solver, temperature: sampler settings (default: the voice's).
         length_scale: speaking-rate factor (> 1 slower), in ``[0.25, 4]``.
-        clock: seconds, monotonic; the time base of emotion transitions (default: the emotion
-            state's clock, :func:`time.monotonic`).
+        clock: seconds, monotonic; the time base of emotion transitions (default: the clock
+            of ``npc.emotion``, which is :func:`time.monotonic` unless given).
     """
 
     def __init__(self, voice: Voice, speaker: str | Mapping[str, float] | None = None, *,
@@ -169,12 +169,8 @@ class Character:
                             f"{type(voice).__name__}")
         self.voice = voice
         self.speaker = speaker
-        if emotion is None:
-            emotion = EmotionState(voice, clock=clock)
-        elif not isinstance(emotion, EmotionState):
-            raise TypeError("emotion must be an emomix.EmotionState")
-        self.emotion = emotion
-        self._clock = clock or emotion.clock
+        self.emotion = EmotionState(voice, clock=clock) if emotion is None else emotion
+        self._clock_override = clock
         self.stream = stream or StreamConfig()
         self.spec = voice.sampler_spec(steps=steps, solver=solver, temperature=temperature)
         self.preset = voice.check_preset(preset)
@@ -184,6 +180,23 @@ class Character:
         ctx = self.stream.vocoder_context_frames
         self._voc_ctx = vocoder_context(voice) if ctx is None else int(ctx)
         self._hop = int(voice.bundle.audio["hop_length"])
+
+    @property
+    def emotion(self) -> EmotionState:
+        """The character's :class:`EmotionState`; assign another to swap it (e.g. a loaded
+        one). Lines already being made keep reading the state they started with."""
+        return self._emotion
+
+    @emotion.setter
+    def emotion(self, state: EmotionState) -> None:
+        if not isinstance(state, EmotionState):
+            raise TypeError("emotion must be an emomix.EmotionState (e.g. "
+                            "emomix.EmotionState(voice) or EmotionState.from_dict(data, voice))")
+        unknown = [n for n in state.emotions if n not in self.voice.emotion_table]
+        if unknown:
+            raise ValueError(f"the emotion state has emotions {unknown} that voice "
+                             f"{self.voice.bundle.name!r} does not have; build it for this voice")
+        self._emotion = state
 
     # -- speaker ------------------------------------------------------------------------------
     @property
@@ -252,10 +265,11 @@ class _LineRenderer:
         self.npc = npc
         self.seed = seed
         voice = npc.voice
-        self.t0 = npc._clock()
-        names, w, alpha = npc.emotion.frames(np.array([self.t0]))
+        self.state = npc.emotion  # a line reads the state it started with
+        self.t0 = (npc._clock_override or self.state.clock)()
+        names, w, alpha = self.state.frames(np.array([self.t0]))
         a = clamp_intensity(float(alpha[0]))
-        emb = npc.emotion.embeddings(voice, names)
+        emb = self.state.embeddings(voice, names)
         enc = (a * (w[:, 0].astype(np.float64) @ emb)
                + (1 - a) * voice.emotion_table["neutral"]).astype(np.float32)
         self.speaker = npc._speaker_vector
@@ -282,7 +296,7 @@ class _LineRenderer:
         return bounds
 
     def _weights(self, lo: int, hi: int) -> tuple[list[str], np.ndarray]:
-        names, w, alpha = self.npc.emotion.frames(self.times[lo:hi])
+        names, w, alpha = self.state.frames(self.times[lo:hi])
         alpha = np.clip(alpha, 0.0, ref.ALPHA_MAX)
         if np.any(alpha != 1.0) and "neutral" not in names:
             names = [*names, "neutral"]
@@ -300,7 +314,7 @@ class _LineRenderer:
         plan = self.plan()
         if len(plan) == 1:
             names, W = self._weights(0, self.frames)
-            emb = npc.emotion.embeddings(voice, names)
+            emb = self.state.embeddings(voice, names)
             self.mel[:] = voice.sample_mel(self.mu, emb, self.speaker, W, npc.spec,
                                            seed=self.seed)
             self.info.append(BlockInfo(0, self.frames, (0, self.frames), names, W))
@@ -313,7 +327,7 @@ class _LineRenderer:
         for start, end in plan:
             lo, hi = max(0, start - ctx), min(self.frames, end + ctx)
             names, W = self._weights(lo, hi)
-            emb = npc.emotion.embeddings(voice, names)
+            emb = self.state.embeddings(voice, names)
             mel = voice.sample_mel(np.ascontiguousarray(self.mu[:, lo:hi]), emb, self.speaker,
                                    W, npc.spec, noise=np.ascontiguousarray(noise[:, :, lo:hi]))
             seg = mel[:, start - lo:min(hi, end + xf) - lo]
