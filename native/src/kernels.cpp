@@ -1,5 +1,7 @@
 #include "emomix/kernels.hpp"
 
+#include "vmath.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -175,77 +177,127 @@ void conv1d(ThreadPool* pool, const float* w, const float* bias, int out, int in
   gemm(pool, false, false, out, cols, in * kernel, 1.0f, w, in * kernel, col, cols, beta, y, cols);
 }
 
-void depthwise_conv1d(ThreadPool* pool, const float* w, const float* bias, int channels,
-                      int kernel, const float* x, int items, int frames, float* y) {
+namespace {
+EMOMIX_SIMD_CLONES
+void depthwise_rows(const float* w, const float* bias, int c0, int c1, int kernel, const float* x,
+                    int items, int frames, float* y) {
   const int pad = kernel / 2;
   const std::size_t ld = static_cast<std::size_t>(items) * frames;
-  parallel_ranges(pool, channels, 16, [&](int c0, int c1) {
-    for (int c = c0; c < c1; ++c) {
-      const float* wc = w + static_cast<std::size_t>(c) * kernel;
-      const float bc = bias ? bias[c] : 0.0f;
-      for (int b = 0; b < items; ++b) {
-        const float* xr = x + c * ld + static_cast<std::size_t>(b) * frames;
-        float* yr = y + c * ld + static_cast<std::size_t>(b) * frames;
-        for (int f = 0; f < frames; ++f) yr[f] = bc;
-        for (int j = 0; j < kernel; ++j) {
-          const float wj = wc[j];
-          const int shift = j - pad;  // y[f] += w[j] x[f + shift]
-          const int f0 = std::max(0, -shift), f1 = std::min(frames, frames - shift);
-          for (int f = f0; f < f1; ++f) yr[f] += wj * xr[f + shift];
-        }
+  for (int c = c0; c < c1; ++c) {
+    const float* wc = w + static_cast<std::size_t>(c) * kernel;
+    const float bc = bias ? bias[c] : 0.0f;
+    for (int b = 0; b < items; ++b) {
+      const float* xr = x + c * ld + static_cast<std::size_t>(b) * frames;
+      float* yr = y + c * ld + static_cast<std::size_t>(b) * frames;
+      for (int f = 0; f < frames; ++f) yr[f] = bc;
+      for (int j = 0; j < kernel; ++j) {
+        const float wj = wc[j];
+        const int shift = j - pad;  // y[f] += w[j] x[f + shift]
+        const int f0 = std::max(0, -shift), f1 = std::min(frames, frames - shift);
+        for (int f = f0; f < f1; ++f) yr[f] += wj * xr[f + shift];
       }
     }
+  }
+}
+
+EMOMIX_SIMD_CLONES
+void layer_norm_cols(const float* x, const float* weight, const float* bias, int channels,
+                     int cols, int j0, int j1, float eps, float* y, float* mean, float* rstd) {
+  const int n = j1 - j0;
+  const float inv_c = 1.0f / static_cast<float>(channels);
+  for (int j = 0; j < n; ++j) mean[j] = 0.0f;
+  for (int j = 0; j < n; ++j) rstd[j] = 0.0f;
+  for (int c = 0; c < channels; ++c) {
+    const float* xr = x + static_cast<std::size_t>(c) * cols + j0;
+    for (int j = 0; j < n; ++j) mean[j] += xr[j];
+  }
+  for (int j = 0; j < n; ++j) mean[j] *= inv_c;
+  for (int c = 0; c < channels; ++c) {
+    const float* xr = x + static_cast<std::size_t>(c) * cols + j0;
+    for (int j = 0; j < n; ++j) {
+      const float d = xr[j] - mean[j];
+      rstd[j] += d * d;
+    }
+  }
+  for (int j = 0; j < n; ++j) rstd[j] = 1.0f / std::sqrt(rstd[j] * inv_c + eps);
+  for (int c = 0; c < channels; ++c) {
+    const float* xr = x + static_cast<std::size_t>(c) * cols + j0;
+    float* yr = y + static_cast<std::size_t>(c) * cols + j0;
+    const float wc = weight[c], bc = bias[c];
+    for (int j = 0; j < n; ++j) yr[j] = (xr[j] - mean[j]) * rstd[j] * wc + bc;
+  }
+}
+
+EMOMIX_SIMD_CLONES
+void softmax_rows(float* s, int rows, int cols) {
+  for (int i = 0; i < rows; ++i) {
+    float* r = s + static_cast<std::size_t>(i) * cols;
+    float mx = r[0];
+    for (int j = 1; j < cols; ++j) mx = r[j] > mx ? r[j] : mx;
+    float sum = 0.0f;
+    for (int j = 0; j < cols; ++j) {
+      r[j] = vmath::exp(r[j] - mx);
+      sum += r[j];
+    }
+    const float inv = 1.0f / sum;
+    for (int j = 0; j < cols; ++j) r[j] *= inv;
+  }
+}
+}  // namespace
+
+void depthwise_conv1d(ThreadPool* pool, const float* w, const float* bias, int channels,
+                      int kernel, const float* x, int items, int frames, float* y) {
+  parallel_ranges(pool, channels, 16, [&](int c0, int c1) {
+    depthwise_rows(w, bias, c0, c1, kernel, x, items, frames, y);
   });
 }
 
 void channel_layer_norm(ThreadPool* pool, const float* x, const float* weight, const float* bias,
                         int channels, int cols, float eps, float* y, float* scratch) {
-  const float inv_c = 1.0f / static_cast<float>(channels);
   parallel_ranges(pool, cols, 64, [&](int j0, int j1) {
-    const int n = j1 - j0;
-    float* mean = scratch + j0;
-    float* rstd = scratch + cols + j0;
-    std::fill(mean, mean + n, 0.0f);
-    std::fill(rstd, rstd + n, 0.0f);
-    for (int c = 0; c < channels; ++c) {
-      const float* xr = x + static_cast<std::size_t>(c) * cols + j0;
-      for (int j = 0; j < n; ++j) mean[j] += xr[j];
-    }
-    for (int j = 0; j < n; ++j) mean[j] *= inv_c;
-    for (int c = 0; c < channels; ++c) {
-      const float* xr = x + static_cast<std::size_t>(c) * cols + j0;
-      for (int j = 0; j < n; ++j) {
-        const float d = xr[j] - mean[j];
-        rstd[j] += d * d;
-      }
-    }
-    for (int j = 0; j < n; ++j) rstd[j] = 1.0f / std::sqrt(rstd[j] * inv_c + eps);
-    for (int c = 0; c < channels; ++c) {
-      const float* xr = x + static_cast<std::size_t>(c) * cols + j0;
-      float* yr = y + static_cast<std::size_t>(c) * cols + j0;
-      const float wc = weight[c], bc = bias[c];
-      for (int j = 0; j < n; ++j) yr[j] = (xr[j] - mean[j]) * rstd[j] * wc + bc;
-    }
+    layer_norm_cols(x, weight, bias, channels, cols, j0, j1, eps, y, scratch + j0,
+                    scratch + cols + j0);
   });
 }
 
+EMOMIX_SIMD_CLONES
 void relu_inplace(float* x, std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
+EMOMIX_SIMD_CLONES
 void silu_inplace(float* x, std::size_t n) noexcept {
-  for (std::size_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + std::exp(-x[i]));
+  for (std::size_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + vmath::exp(-x[i]));
 }
 
+EMOMIX_SIMD_CLONES
 void gelu_inplace(float* x, std::size_t n) noexcept {
+  // 0.5 x (1 + erf(x / sqrt 2)) = x (1 - erfc(z) / 2) for x >= 0, x erfc(z) / 2 for x < 0, z = |x| / sqrt 2
   constexpr float kInvSqrt2 = 0.70710678118654752440f;
-  for (std::size_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * kInvSqrt2));
+  for (std::size_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    const float ec = vmath::erfc_pos((v < 0.0f ? -v : v) * kInvSqrt2);
+    x[i] = v < 0.0f ? 0.5f * v * ec : v - 0.5f * v * ec;
+  }
 }
 
+EMOMIX_SIMD_CLONES
 void add_inplace(float* y, const float* x, std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; ++i) y[i] += x[i];
 }
 
+EMOMIX_SIMD_CLONES
+void polar_inplace(float* log_mag, float* phase, std::size_t n, float log_mag_max) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float mag = vmath::exp(log_mag[i] < log_mag_max ? log_mag[i] : log_mag_max);
+    float s, c;
+    vmath::sincos(phase[i], s, c);
+    log_mag[i] = mag * c;
+    phase[i] = mag * s;
+  }
+}
+
+EMOMIX_SIMD_CLONES
 void film_inplace(float* x, const float* film, int channels, int items, int frames) noexcept {
   const std::size_t ld = static_cast<std::size_t>(items) * frames;
   for (int c = 0; c < channels; ++c) {
@@ -289,18 +341,7 @@ void attention(ThreadPool* pool, const float* qkv, int channels, int heads, int 
     const float* v = qkv + static_cast<std::size_t>(2 * channels + h * hd) * ld + col;
     // s[i, j] = scale * sum_d q[d, i] k[d, j]
     gemm(nullptr, true, false, frames, frames, hd, scale, q, ld, k, ld, 0.0f, s, frames);
-    for (int i = 0; i < frames; ++i) {
-      float* r = s + static_cast<std::size_t>(i) * frames;
-      float mx = r[0];
-      for (int j = 1; j < frames; ++j) mx = std::max(mx, r[j]);
-      float sum = 0.0f;
-      for (int j = 0; j < frames; ++j) {
-        r[j] = std::exp(r[j] - mx);
-        sum += r[j];
-      }
-      const float inv = 1.0f / sum;
-      for (int j = 0; j < frames; ++j) r[j] *= inv;
-    }
+    softmax_rows(s, frames, frames);
     // y[d, i] = sum_j v[d, j] s[i, j]
     gemm(nullptr, false, true, hd, frames, frames, 1.0f, v, ld, s, frames, 0.0f,
          y + static_cast<std::size_t>(h) * hd * ld + col, ld);

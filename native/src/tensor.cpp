@@ -4,7 +4,6 @@
 #include <new>
 
 #include "emomix/error.hpp"
-#include "emomix/session.hpp"
 
 namespace emomix {
 

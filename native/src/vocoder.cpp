@@ -175,16 +175,8 @@ void VocoderGraph::run(ThreadPool* pool, const float* mel, int frames, int a, in
   float* spec = spec_.reshape(2 * bins_, n);
   linear(pool, w.head.w, w.head.b, 2 * bins_, dim, t, n, spec);
   // mag = exp(min(log_mag, log_mag_max)); (real, imag) = mag (cos phase, sin phase), in place.
-  for (int k = 0; k < bins_; ++k) {
-    float* lm = spec + static_cast<std::size_t>(k) * nn;
-    float* ph = spec + static_cast<std::size_t>(bins_ + k) * nn;
-    for (std::size_t i = 0; i < nn; ++i) {
-      const float mag = std::exp(std::min(lm[i], vp.log_mag_max));
-      const float p = ph[i];
-      lm[i] = mag * std::cos(p);
-      ph[i] = mag * std::sin(p);
-    }
-  }
+  polar_inplace(spec, spec + static_cast<std::size_t>(bins_) * nn, static_cast<std::size_t>(bins_) * nn,
+                vp.log_mag_max);
   float* fr = frames_.reshape(n, n_fft_);
   spectrum_to_frames(pool, spec, n, fr);
 

@@ -58,10 +58,14 @@ void channel_layer_norm(ThreadPool* pool, const float* x, const float* weight, c
 // Element-wise activations, in place over n floats.
 void relu_inplace(float* x, std::size_t n) noexcept;
 void silu_inplace(float* x, std::size_t n) noexcept;
-void gelu_inplace(float* x, std::size_t n) noexcept;  // exact erf form, as torch's F.gelu
+void gelu_inplace(float* x, std::size_t n) noexcept;  // erf form, as torch's F.gelu (not tanh)
 
 // y += x over n floats; y = a + b.
 void add_inplace(float* y, const float* x, std::size_t n) noexcept;
+
+// Vocoder head to spectrum, in place over n floats: m = exp(min(log_mag, log_mag_max));
+// log_mag <- m cos(phase), phase <- m sin(phase).
+void polar_inplace(float* log_mag, float* phase, std::size_t n, float log_mag_max) noexcept;
 
 // FiLM per item: x[c, b, f] = x[c, b, f] * (1 + film[c, b]) + film[channels + c, b],
 // film [2 * channels][items] (a linear layer's output over the items' condition columns:

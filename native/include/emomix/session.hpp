@@ -101,8 +101,4 @@ class Session {
   std::vector<float> phone_mu_, log_dur_;     // encode()'s phone-level outputs
 };
 
-// Count of workspace buffer (Tensor) allocations made by this thread so far: tests check that a
-// repeated line allocates nothing.
-std::uint64_t tensor_allocations() noexcept;
-
 }  // namespace emomix

@@ -53,6 +53,10 @@ class Tensor {
   int ndim_ = 0;
 };
 
+// Count of Tensor storage allocations made by the calling thread so far: tests check that a
+// repeated line allocates nothing.
+std::uint64_t tensor_allocations() noexcept;
+
 // A read-only view of a weight tensor (shape as in the torch state dict).
 struct Weight {
   const float* data = nullptr;

@@ -10,6 +10,7 @@ from .base import Backend
 BACKENDS: dict[str, str] = {
     "torch": "emomix.backends.torch_backend:TorchBackend",
     "onnx": "emomix.backends.onnx_backend:OnnxBackend",
+    "native": "emomix.backends.native_backend:NativeBackend",
     "tensorrt": "emomix.backends.tensorrt_backend:TensorRTBackend",
 }
 
