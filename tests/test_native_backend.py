@@ -1,0 +1,378 @@
+"""The native C++ runtime (``backend="native"``) against the torch reference.
+
+Per network: relative L2 <= 1e-4 on the same inputs (several lengths and batch sizes); full
+synthesis: SNR >= 40 dB against torch with the same seed; the streaming vocoder equals the
+whole-line vocoder; bad bundles give errors naming the file and tensor; two threads sharing one
+backend get what each gets alone; a repeated line allocates no workspace.
+
+The voice has RANDOM weights, perturbed so that every path matters (FiLM projections are zero at
+initialisation and would hide condition bugs). Plumbing and numerics only, not speech quality.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+native = pytest.importorskip("emomix._native")
+if not hasattr(native, "Session"):  # pragma: no cover - stale build
+    pytest.skip("emomix._native was built without the runtime", allow_module_level=True)
+
+import emomix  # noqa: E402
+from emomix.backends import create_backend  # noqa: E402
+from emomix.voice import load_bundle, load_weights, save_bundle  # noqa: E402
+
+TOL = 1e-4
+LINE = "The quick brown fox jumps over the lazy dog, then it runs far away."
+
+
+def rel_l2(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(np.asarray(a, np.float64) - b) / max(np.linalg.norm(b), 1e-30))
+
+
+def snr_db(ref: np.ndarray, x: np.ndarray) -> float:
+    return float(10 * np.log10(np.sum(ref.astype(np.float64) ** 2)
+                               / max(np.sum((ref.astype(np.float64) - x) ** 2), 1e-30)))
+
+
+def perturbed_copy(src, dst, dtype="float32", seed=1):
+    """A copy of a bundle with every float weight perturbed (non-zero FiLM, norms, scales)."""
+    bundle = load_bundle(src)
+    rng = np.random.default_rng(seed)
+    weights = {}
+    for k, v in load_weights(bundle).items():
+        if v.dtype == np.float32:
+            v = (v + rng.normal(scale=0.05 + 0.1 * float(np.std(v)), size=v.shape)).astype(
+                np.float32)
+        weights[k] = v
+    meta = {k: v for k, v in bundle.meta.items() if k != "files"}
+    save_bundle(dst, meta, weights, dtype=dtype)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def voice_dir(random_voice_dir, tmp_path_factory):
+    return perturbed_copy(random_voice_dir, tmp_path_factory.mktemp("native") / "voice")
+
+
+@pytest.fixture(scope="module")
+def torch_model(voice_dir):
+    from emomix.config import ModelConfig
+    from emomix.models import VoiceModel
+
+    bundle = load_bundle(voice_dir)
+    model = VoiceModel(ModelConfig.from_dict(bundle.model_config))
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in load_weights(bundle).items()})
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def session(voice_dir):
+    return native.Session(native.load_model(str(voice_dir)), threads=2)
+
+
+def t(a):
+    return torch.from_numpy(np.ascontiguousarray(a))
+
+
+@pytest.mark.parametrize("phonemes", [1, 6, 41])
+def test_encoder_matches_torch(session, torch_model, phonemes):
+    rng = np.random.default_rng(phonemes)
+    cfg = torch_model.cfg
+    ids = rng.integers(0, cfg.n_symbols, phonemes)
+    emo = rng.normal(size=cfg.emotion_dim).astype(np.float32)
+    spk = rng.normal(size=cfg.speaker_dim).astype(np.float32)
+    with torch.no_grad():
+        mu_t, log_dur_t, mask = torch_model.encoder(t(ids[None]), torch.tensor([phonemes]),
+                                                    t(emo[None]), t(spk[None]))
+    mu_n, log_dur_n = session.encode_phones(ids, emo, spk)
+    assert rel_l2(mu_n, mu_t[0].numpy()) <= TOL
+    assert rel_l2(log_dur_n, log_dur_t[0].numpy()) <= TOL
+    # length regulation: the same durations, the same frame-level mu
+    from emomix.models import length_regulate
+
+    for scale in (1.0, 1.3):
+        mu_f, _, dur_t = length_regulate(mu_t, log_dur_t, mask, scale)
+        mu_fn, dur_n = session.encode(ids, emo, spk, scale)
+        np.testing.assert_array_equal(dur_n, dur_t[0].numpy())
+        assert rel_l2(mu_fn, mu_f[0].numpy()) <= TOL
+
+
+@pytest.mark.parametrize(("batch", "frames"), [(1, 1), (2, 7), (3, 64), (2, 131), (5, 20)])
+def test_denoiser_matches_torch(session, torch_model, batch, frames):
+    rng = np.random.default_rng(batch * 1000 + frames)
+    cfg = torch_model.cfg
+    x = rng.normal(size=(batch, cfg.audio.n_mels, frames)).astype(np.float32)
+    mu = rng.normal(size=(cfg.audio.n_mels, frames)).astype(np.float32)
+    tt = rng.random(batch).astype(np.float32)
+    emo = rng.normal(size=(batch, cfg.emotion_dim)).astype(np.float32)
+    spk = rng.normal(size=(batch, cfg.speaker_dim)).astype(np.float32)
+    with torch.no_grad():
+        ref = torch_model.denoiser(t(x), t(tt), t(mu)[None].expand(batch, -1, -1), t(emo),
+                                   t(spk)).numpy()
+    out = session.denoise(x, tt, mu, emo, spk)
+    assert out.shape == ref.shape
+    assert rel_l2(out, ref) <= TOL
+    # the conditions really change the output (FiLM is live in this voice)
+    if batch > 1:
+        assert rel_l2(out[0], out[1]) > 1e-3
+
+
+@pytest.mark.parametrize("frames", [1, 3, 50, 203])
+def test_vocoder_matches_torch(session, torch_model, frames):
+    rng = np.random.default_rng(frames)
+    mel = rng.normal(size=(torch_model.cfg.audio.n_mels, frames)).astype(np.float32)
+    with torch.no_grad():
+        ref = torch_model.vocoder(t(mel[None]))[0].numpy()
+    out = session.vocode(mel)
+    assert out.shape == ref.shape == (frames * torch_model.cfg.audio.hop_length,)
+    assert rel_l2(out, ref) <= TOL
+
+
+def test_float16_bundle_loads_converted(voice_dir, tmp_path):
+    d16 = tmp_path / "voice16"
+    bundle = load_bundle(voice_dir)
+    meta = {k: v for k, v in bundle.meta.items() if k != "files"}
+    save_bundle(d16, meta, load_weights(bundle), dtype="float16")
+    m16 = native.load_model(str(d16))
+    assert m16.storage_dtype == "F16" and m16.converted_bytes > 0 and m16.mapped_bytes == 0
+    m32 = native.load_model(str(voice_dir))
+    assert m32.storage_dtype == "F32" and m32.converted_bytes == 0 and m32.mapped_bytes > 0
+    # the native float16 path equals torch running the float16-rounded weights
+    from emomix.config import ModelConfig
+    from emomix.models import VoiceModel
+
+    b16 = load_bundle(d16)
+    ref = VoiceModel(ModelConfig.from_dict(b16.model_config))
+    ref.load_state_dict({k: torch.from_numpy(v) for k, v in load_weights(b16).items()})
+    mel = np.random.default_rng(0).normal(size=(80, 40)).astype(np.float32)
+    with torch.no_grad():
+        wav_ref = ref.eval().vocoder(t(mel[None]))[0].numpy()
+    wav = native.Session(m16, 1).vocode(mel)
+    assert rel_l2(wav, wav_ref) <= TOL
+
+
+def test_streaming_vocoder_equals_whole_line(session, torch_model):
+    rng = np.random.default_rng(5)
+    frames = 180
+    mel = rng.normal(size=(80, frames)).astype(np.float32)
+    whole = session.vocode(mel)
+    hop = torch_model.cfg.audio.hop_length
+    assert session.vocoder_context >= 4
+    for bounds in ([0, 16, 80, 144, frames], [0, 1, 2, 100, 179, frames], [0, frames]):
+        spans = list(zip(bounds[:-1], bounds[1:], strict=True))
+        chunks = [session.vocode_range(mel, a, b) for a, b in spans]
+        for (a, b), c in zip(spans, chunks, strict=True):
+            assert c.shape == ((b - a) * hop,)
+        joined = np.concatenate(chunks)
+        np.testing.assert_allclose(joined, whole, rtol=0, atol=1e-5 * np.abs(whole).max())
+    with pytest.raises(ValueError, match="begin"):
+        session.vocode_range(mel, 10, 10)
+
+
+@pytest.fixture(scope="module")
+def voices(voice_dir):
+    return (emomix.load_voice(voice_dir, backend="torch", threads=2),
+            emomix.load_voice(voice_dir, backend="native", threads=2))
+
+
+@pytest.mark.usefixtures("needs_espeak")
+@pytest.mark.parametrize(("mix", "steps", "solver", "preset"), [
+    ({"happy": 0.6, "surprise": 0.4}, 4, None, "emomix"),
+    ({"sad": 1.0}, 3, "heun", "blend"),
+])
+def test_full_synthesis_matches_torch(voices, mix, steps, solver, preset):
+    ref_voice, nat_voice = voices
+    kw = dict(emotion=mix, steps=steps, solver=solver, preset=preset, seed=7)
+    ref = ref_voice.synthesize_full(LINE, **kw)
+    out = nat_voice.synthesize_full(LINE, **kw)
+    np.testing.assert_array_equal(out.durations, ref.durations)
+    assert out.audio.shape == ref.audio.shape
+    assert snr_db(ref.audio, out.audio) >= 40
+    assert rel_l2(out.mel, ref.mel) <= 1e-3
+
+
+@pytest.mark.usefixtures("needs_espeak")
+def test_whole_pipeline_in_cpp_equals_the_python_glue(voices):
+    _, voice = voices
+    r = voice.synthesize_full(LINE, {"angry": 0.3, "sad": 0.7}, intensity=1.2, speaker="speaker1",
+                              steps=4, seed=3)
+    backend = voice.backend
+    emo = np.stack([voice.emotion_table[n] for n in r.conditions])
+    spk = voice.speaker_vector("speaker1")
+    mix = {"angry": 0.3, "sad": 0.7}
+    names = [n for n in r.conditions if n in mix]
+    w = np.array([mix[n] for n in names])
+    enc_emo = (1.2 * (w @ emo[: len(names)]) + (1 - 1.2) * voice.emotion_table["neutral"]).astype(
+        np.float32)
+    ids = voice.text_to_ids(LINE)
+    spks = np.broadcast_to(spk, (len(r.conditions), spk.size))
+    fused = backend.synthesize_ids(ids, enc_emo, spk, r.weights, emo, spks,
+                                   solver=voice.sampler_defaults["solver"],
+                                   temperature=voice.sampler_defaults["temperature"], seed=3)
+    np.testing.assert_array_equal(fused["durations"], r.durations)
+    np.testing.assert_allclose(fused["mel"], r.mel, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(fused["audio"], r.audio, rtol=0, atol=1e-5)
+    sampled = backend.sample(r.mu, r.weights, emo, spks, voice.sampler_defaults["solver"],
+                             voice.sampler_defaults["temperature"], 3)
+    np.testing.assert_allclose(sampled, r.mel, rtol=0, atol=1e-5)
+    streamed = np.concatenate(list(backend.vocode_stream(r.mel, chunk_frames=40,
+                                                         first_chunk_frames=8)))
+    np.testing.assert_allclose(streamed, r.audio, rtol=0, atol=1e-5 * np.abs(r.audio).max())
+
+
+@pytest.mark.usefixtures("needs_espeak")
+def test_two_threads_get_what_each_gets_alone(voice_dir):
+    voice = emomix.load_voice(voice_dir, backend="native", threads=2, max_sessions=2)
+    jobs = [("Hello there, friend.", {"happy": 1.0}, 1),
+            ("Where did everybody go tonight?", {"sad": 0.5, "angry": 0.5}, 2)]
+    alone = [voice.synthesize(text, mix, seed=seed) for text, mix, seed in jobs]
+    results: dict[int, list[np.ndarray]] = {0: [], 1: []}
+    errors = []
+
+    def worker(i: int) -> None:
+        try:
+            text, mix, seed = jobs[i]
+            for _ in range(3):
+                results[i].append(voice.synthesize(text, mix, seed=seed))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    for i in range(2):
+        for audio in results[i]:
+            np.testing.assert_allclose(audio, alone[i], rtol=0, atol=1e-6)
+
+
+def test_a_repeated_line_allocates_no_workspace(voice_dir):
+    s = native.Session(native.load_model(str(voice_dir)), threads=2)
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 100, 30)
+    emo = rng.normal(size=(2, 64)).astype(np.float32)
+    W = np.array([[1, 0], [1, 0], [0.6, 0.4], [0.6, 0.4]], np.float32)
+    args = (ids, emo[0], emo[1], 1.0, W, emo, emo, "euler", 0.667, 5)
+    first = s.synthesize(*args)
+    before = native.tensor_allocations()
+    second = s.synthesize(*args)
+    assert native.tensor_allocations() == before
+    np.testing.assert_array_equal(first["audio"], second["audio"])
+    assert s.workspace_bytes() > 0
+
+
+def test_native_backend_does_not_import_torch(voice_dir):
+    code = ("import sys, numpy as np, emomix; "
+            f"v = emomix.load_voice({str(voice_dir)!r}, backend='native', threads=1); "
+            "a = v.backend.vocode(np.zeros((80, 5), np.float32)); assert a.shape == (1280,); "
+            "assert 'torch' not in sys.modules, 'the native backend imported torch'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- bad bundles ------------------------------------------------------------------------------
+
+def _rewrite_weights(path, edit):
+    """Rewrites a safetensors file after edit(header: dict, data: bytes) -> (header, data)."""
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    header, data = edit(header, raw[8 + n:])
+    text = json.dumps(header).encode()
+    text += b" " * ((-len(text)) % 8)
+    path.write_bytes(struct.pack("<Q", len(text)) + text + data)
+
+
+@pytest.fixture()
+def broken(voice_dir, tmp_path):
+    d = tmp_path / "broken"
+    shutil.copytree(voice_dir, d)
+    return d
+
+
+def test_missing_tensor_names_file_and_tensor(broken):
+    def drop(header, data):
+        header["denoiser.input_conv.bias"]["dtype"] = "F32"
+        header["denoiser.input_conv_bias_renamed"] = header.pop("denoiser.input_conv.bias")
+        return header, data
+
+    _rewrite_weights(broken / "weights.safetensors", drop)
+    with pytest.raises(ValueError, match=r"weights\.safetensors:denoiser\.input_conv\.bias: "
+                                         r"tensor is missing"):
+        native.load_model(str(broken))
+
+
+def test_wrong_shape_names_tensor_and_config(broken):
+    def reshape(header, data):
+        spec = header["vocoder.head.weight"]
+        spec["shape"] = [spec["shape"][1], spec["shape"][0], 1]
+        return header, data
+
+    _rewrite_weights(broken / "weights.safetensors", reshape)
+    with pytest.raises(ValueError, match=r"vocoder\.head\.weight: shape \[128, 1026, 1\] but "
+                                         r"model\.config implies \[1026, 128, 1\]"):
+        native.load_model(str(broken))
+
+
+def test_truncated_and_garbled_files(broken):
+    w = broken / "weights.safetensors"
+    raw = w.read_bytes()
+    w.write_bytes(raw[: len(raw) - 100])
+    with pytest.raises(ValueError, match=str(w).replace(".", r"\.") + ".*truncated|run past"):
+        native.load_model(str(broken))
+    w.write_bytes(b"\x10\x00")
+    with pytest.raises(ValueError, match="too short"):
+        native.load_model(str(broken))
+    meta = json.loads((broken / "voice.json").read_text())
+    meta["model"]["config"]["denoiser"].pop("channels")
+    (broken / "voice.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"voice\.json.*model\.config\.denoiser\.channels is "
+                                         r"missing"):
+        native.load_model(str(broken))
+    with pytest.raises(ValueError, match="voice.json: is missing"):
+        native.load_model(str(broken / "nowhere"))
+
+
+def test_bad_inputs_raise_value_error(session, voice_dir):
+    with pytest.raises(ValueError, match="outside the symbol table"):
+        session.encode_phones(np.array([0, 10_000]), np.zeros(64, np.float32),
+                              np.zeros(64, np.float32))
+    with pytest.raises(ValueError, match="x must have shape"):
+        session.denoise(np.zeros((1, 79, 5), np.float32), np.zeros(1, np.float32),
+                        np.zeros((80, 5), np.float32), np.zeros((1, 64), np.float32),
+                        np.zeros((1, 64), np.float32))
+    with pytest.raises(ValueError, match="mu must have shape"):
+        session.denoise(np.zeros((1, 80, 5), np.float32), np.zeros(1, np.float32),
+                        np.zeros((80, 6), np.float32), np.zeros((1, 64), np.float32),
+                        np.zeros((1, 64), np.float32))
+    with pytest.raises(ValueError, match="sum to"):
+        session.sample(np.zeros((80, 5), np.float32), np.array([[0.5, 0.4]], np.float32),
+                       np.zeros((2, 64), np.float32), np.zeros((2, 64), np.float32), "euler")
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        native.Session(native.load_model(str(voice_dir)), threads=0)
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        create_backend("native", load_bundle(voice_dir), threads=0)
+
+
+@pytest.mark.usefixtures("needs_espeak")
+def test_say_native_backend_matches_torch(voice_dir, tmp_path):
+    from emomix.audio import read_wav
+    from emomix.cli import main
+
+    args = ["--voice", str(voice_dir), "--emotion", "happy=0.6,surprise=0.4", "--seed", "3"]
+    assert main(["say", LINE, *args, "--backend", "torch", "-o", str(tmp_path / "t.wav")]) == 0
+    assert main(["say", LINE, *args, "--backend", "native", "--threads", "2",
+                 "-o", str(tmp_path / "n.wav")]) == 0
+    a, _ = read_wav(tmp_path / "t.wav")
+    b, _ = read_wav(tmp_path / "n.wav")
+    assert a.shape == b.shape and snr_db(a, b) >= 40
