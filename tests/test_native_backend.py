@@ -376,3 +376,18 @@ def test_say_native_backend_matches_torch(voice_dir, tmp_path):
     a, _ = read_wav(tmp_path / "t.wav")
     b, _ = read_wav(tmp_path / "n.wav")
     assert a.shape == b.shape and snr_db(a, b) >= 40
+
+
+@pytest.mark.usefixtures("needs_espeak")
+def test_bench_prints_json(voice_dir, capsys):
+    from emomix.cli import main
+
+    assert main(["bench", "--voice", str(voice_dir), "--backend", "native", "--threads", "1",
+                 "--seconds", "1", "--repeats", "1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["backend"] == "native" and result["steps"] == 4 and result["streaming"]
+    assert result["active_conditions"] == [1, 1, 2, 2]
+    assert result["audio_seconds"] >= 1.0 - 1e-6
+    for key in ("rtf", "first_audio_ms", "peak_rss_mb", "fused_rtf"):
+        assert result[key] > 0
+    assert result["first_audio_ms"] <= result["synth_ms"]

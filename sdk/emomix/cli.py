@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .backends import BACKENDS
+from .bench import add_bench_command
 
 EXAMPLE = 'emomix say "Well, look who it is!" --emotion happy=0.6,surprise=0.4 -o line.wav'
 
@@ -220,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_corpus_commands(sub)
     add_train_commands(sub)
+    add_bench_command(sub)
     try:  # the export tooling ships beside the SDK in the same wheel
         from emomix_export.cli import add_export_command
     except ImportError:  # pragma: no cover - only when installed without it

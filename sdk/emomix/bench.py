@@ -1,0 +1,202 @@
+"""``emomix bench``: real-time factor, time to first audio and memory of one backend.
+
+    emomix bench --voice DIR --backend native --threads 2 --steps 4 --emotions 2 --seconds 3 --json
+
+One line of about ``--seconds`` of audio is synthesised ``--repeats`` times (after one warm-up)
+from fixed phoneme ids: encoder → the mixed sampler (``--steps`` steps, the first ``--emotions``
+emotions of the voice in equal parts, ``--preset``) → vocoder. The text frontend (espeak) is not
+timed. ``first_audio_ms`` is the time to the first vocoded chunk when the backend streams
+(``vocode_stream``), else the time to the whole line. Figures are minima and medians over the
+repeats; ``peak_rss_mb`` is the process's peak resident memory (``getrusage``). Benchmarks print
+numbers; they assert nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Text the benchmark line is cut from (phonemised once, then trimmed to the requested length).
+PARAGRAPH = ("The old lighthouse keeper climbed the stairs every evening, counting the steps "
+             "aloud, and when the storm finally reached the harbour he lit the lamp and "
+             "watched the boats come home one by one through the rain and the dark water.")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process in MiB (Linux reports KiB)."""
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb / 1024.0 if sys.platform != "darwin" else kb / 2**20
+
+
+def current_rss_mb() -> float:
+    """Current resident set size in MiB (Linux /proc; 0 elsewhere)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    import os
+
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def line_ids(voice: Any, seconds: float) -> np.ndarray:
+    """Phoneme ids whose predicted length is about ``seconds`` (neutral emotion, first speaker)."""
+    try:
+        ids = voice.text_to_ids(PARAGRAPH)
+    except (OSError, RuntimeError, ValueError):  # no espeak-ng: any valid ids do for timing
+        ids = np.arange(1, len(voice.symbols), dtype=np.int64)
+    target = seconds * voice.sample_rate / voice.backend.hop_length
+    neutral = voice.emotion_table["neutral"]
+    spk = voice.speaker_vector(None)
+
+    def frames(n: int) -> int:
+        return int(voice.backend.encode(np.resize(ids, n), neutral, spk, 1.0)[0].shape[1])
+
+    lo, hi = 1, max(2, len(ids))
+    while frames(hi) < target and hi < 4000:  # repeat the paragraph for long lines
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if frames(mid) < target else (lo, mid)
+    return np.resize(ids, hi).astype(np.int64)
+
+
+def run_bench(voice: Any, *, steps: int = 4, emotions: int = 2, seconds: float = 3.0,
+              preset: str = "emomix", repeats: int = 5, seed: int = 0) -> dict[str, Any]:
+    """Time the pipeline on ``voice``; returns the JSON-ready result."""
+    from . import sampler as ref
+    from .synthesis import run_sampler
+
+    names = [n for n in voice.emotions if n != "neutral"][:emotions] or ["neutral"]
+    if len(names) < emotions:
+        raise ValueError(f"the voice has only {len(names)} non-neutral emotions; "
+                         f"--emotions must be <= {len(names)}")
+    w = np.full(len(names), 1.0 / len(names))
+    tau = ref.time_grid(steps)
+    W = (ref.emomix(w, tau) if preset == "emomix" else ref.blend(w, steps)).astype(np.float32)
+    emo = np.stack([voice.emotion_table[n] for n in names]).astype(np.float32)
+    spk = voice.speaker_vector(None)
+    spk_b = np.ascontiguousarray(np.broadcast_to(spk, (len(names), spk.size)))
+    enc_emo = (w @ emo).astype(np.float32)
+    d = voice.sampler_defaults
+    spec = ref.SamplerSpec(parameterisation=voice.bundle.parameterisation,
+                           solver=d.get("solver", "euler"), steps=steps,
+                           temperature=float(d.get("temperature", 1.0)))
+    backend = voice.backend
+    ids = line_ids(voice, seconds)
+    stream = getattr(backend, "vocode_stream", None)
+
+    def once() -> tuple[float, float, dict[str, float], int]:
+        t0 = time.perf_counter()
+        mu, _ = backend.encode(ids, enc_emo, spk, 1.0)
+        t1 = time.perf_counter()
+
+        def denoise(x, t, conds):
+            idx = np.asarray(conds, dtype=np.int64)
+            return backend.denoise(x, t, mu, emo[idx], spk_b[idx])
+
+        mel = run_sampler(denoise, mu, W, spec, seed)
+        t2 = time.perf_counter()
+        if stream is not None:
+            chunks = stream(mel)
+            first = next(chunks)
+            t_first = time.perf_counter()
+            n = first.size + sum(c.size for c in chunks)
+        else:
+            n = backend.vocode(mel).size
+            t_first = time.perf_counter()
+        t3 = time.perf_counter()
+        parts = {"encode_ms": (t1 - t0) * 1e3, "sample_ms": (t2 - t1) * 1e3,
+                 "vocode_ms": (t3 - t2) * 1e3}
+        return t3 - t0, t_first - t0, parts, n
+
+    once()  # warm-up: buffers, lazy initialisation
+    totals, firsts, parts_all = [], [], []
+    samples = 0
+    for _ in range(repeats):
+        total, first, parts, samples = once()
+        totals.append(total)
+        firsts.append(first)
+        parts_all.append(parts)
+    audio_s = samples / voice.sample_rate
+    result: dict[str, Any] = {
+        "backend": backend.name,
+        "threads": getattr(backend, "threads", None),
+        "steps": steps,
+        "preset": preset,
+        "emotions": names,
+        "active_conditions": [len(ref.active_conditions(W, k)) for k in range(steps)],
+        "phonemes": int(ids.size),
+        "frames": int(samples // backend.hop_length),
+        "audio_seconds": round(audio_s, 4),
+        "rtf": round(min(totals) / audio_s, 5),
+        "rtf_median": round(statistics.median(totals) / audio_s, 5),
+        "synth_ms": round(min(totals) * 1e3, 2),
+        "first_audio_ms": round(min(firsts) * 1e3, 2),
+        "first_audio_ms_median": round(statistics.median(firsts) * 1e3, 2),
+        "streaming": stream is not None,
+        "parts_ms_min": {k: round(min(p[k] for p in parts_all), 2) for k in parts_all[0]},
+        "repeats": repeats,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+    fused = getattr(backend, "synthesize_ids", None)
+    if fused is not None:  # the whole pipeline in one native call (no Python in the loop)
+        ts = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fused(ids, enc_emo, spk, W, emo, spk_b, solver=spec.solver,
+                  temperature=spec.temperature, seed=seed)
+            ts.append(time.perf_counter() - t0)
+        result["fused_rtf"] = round(min(ts) / audio_s, 5)
+        result["fused_synth_ms"] = round(min(ts) * 1e3, 2)
+        result["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    return result
+
+
+def add_bench_command(sub: argparse._SubParsersAction) -> None:
+    """Register ``emomix bench`` on the CLI's subparsers."""
+    p = sub.add_parser("bench", help="measure real-time factor, first-audio latency and memory",
+                       description="Synthesise a line of about --seconds several times and "
+                       "print RTF (synthesis time / audio time), time to first audio and peak "
+                       "memory.")
+    p.add_argument("--voice", type=Path, default=None,
+                   help="voice bundle directory (default: the shipped default voice)")
+    p.add_argument("--backend", default="native", help="torch | onnx | native | tensorrt")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for the backend")
+    p.add_argument("--steps", type=int, default=4, help="sampler steps (default 4)")
+    p.add_argument("--emotions", type=int, default=2, help="emotions mixed (default 2)")
+    p.add_argument("--seconds", type=float, default=3.0, help="line length (default 3 s)")
+    p.add_argument("--preset", choices=["emomix", "blend"], default="emomix")
+    p.add_argument("--repeats", type=int, default=5, help="timed runs after one warm-up")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_bench)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .synthesis import default_voice_path, load_voice
+
+    if args.steps < 1 or args.emotions < 1 or args.seconds <= 0 or args.repeats < 1:
+        raise ValueError("--steps, --emotions, --repeats must be >= 1 and --seconds > 0")
+    path = args.voice if args.voice is not None else default_voice_path()
+    options = {"threads": args.threads} if args.threads else {}
+    rss_before = current_rss_mb()
+    voice = load_voice(path, backend=args.backend, **options)
+    loaded_rss = current_rss_mb()
+    result = run_bench(voice, steps=args.steps, emotions=args.emotions, seconds=args.seconds,
+                       preset=args.preset, repeats=args.repeats)
+    result["voice"] = str(path)
+    result["backend_load_rss_mb"] = round(loaded_rss - rss_before, 1)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>22}: {value}")
+    return 0
