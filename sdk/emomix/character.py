@@ -49,7 +49,8 @@ class StreamConfig:
     ``block_frames=None`` samples the whole line as one block (the mel then equals
     :meth:`Voice.synthesize`'s for a constant emotion; the first audio waits for all of it).
     ``vocoder_context_frames=None`` derives the context from the voice's vocoder
-    (:func:`vocoder_context`).
+    (:func:`vocoder_context`). The first audio chunk has ``vocoder_chunk_frames`` frames; later
+    ones double up to four times that (fewer vocoder calls once playback has started).
     """
 
     first_block_frames: int = 64
@@ -249,6 +250,7 @@ class Character:
             final = committed == line.frames
             while done < line.frames:
                 end = min(done + chunk, line.frames if final else committed - ctx)
+                chunk = min(2 * chunk, 4 * self.stream.vocoder_chunk_frames)  # fewer calls later
                 if end <= done:
                     break
                 lo, hi = max(0, done - ctx), min(committed, end + ctx)
