@@ -68,7 +68,7 @@ class VocoderGraph {
   int n_fft_, hop_, bins_;
   bool use_fft_;
   std::vector<float> window_, window_sq_;
-  std::vector<float> tw_re_, tw_im_;    // FFT twiddles, n_fft / 2 each
+  std::vector<float> tw_re_, tw_im_;    // FFT twiddles of every stage, n_fft - 1 used
   std::vector<int> bitrev_;
   std::vector<float> basis_;            // dense iDFT basis [n_fft][2 bins] when n_fft is not 2^k
   Tensor x_, h_, a_, col_, scratch_, spec_, frames_, fft_;

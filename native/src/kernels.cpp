@@ -157,13 +157,20 @@ void conv1d(ThreadPool* pool, const float* w, const float* bias, int out, int in
     for (int i = i0; i < i1; ++i) {
       for (int j = 0; j < kernel; ++j) {
         float* row = col + (static_cast<std::size_t>(i) * kernel + j) * cols;
+        // output f reads input f * stride + j - pad: valid for f in [f0, f1)
+        const int shift = j - pad;
+        const int f0 = std::min(fo, shift < 0 ? (-shift + stride - 1) / stride : 0);
+        const int f1 = std::max(f0, std::min(fo, (frames_in - shift + stride - 1) / stride));
         for (int b = 0; b < items; ++b) {
           const float* xi = x + i * ld_in + static_cast<std::size_t>(b) * frames_in;
           float* r = row + static_cast<std::size_t>(b) * fo;
-          for (int f = 0; f < fo; ++f) {
-            const int src = f * stride + j - pad;
-            r[f] = (src >= 0 && src < frames_in) ? xi[src] : 0.0f;
+          std::fill(r, r + f0, 0.0f);
+          if (stride == 1) {
+            std::memcpy(r + f0, xi + f0 + shift, sizeof(float) * static_cast<std::size_t>(f1 - f0));
+          } else {
+            for (int f = f0; f < f1; ++f) r[f] = xi[f * stride + shift];
           }
+          std::fill(r + f1, r + fo, 0.0f);
         }
       }
     }

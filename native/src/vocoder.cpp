@@ -9,12 +9,29 @@
 
 #include "emomix/error.hpp"
 #include "graphs.hpp"
+#include "vmath.hpp"
 
 namespace emomix::detail {
 
 namespace {
 constexpr float kEps = 1e-6f;
 constexpr double kPi = 3.14159265358979323846;
+
+// One radix-2 stage on a block: (p, q = p + half) -> (p + w q, p - w q), w = tw[j].
+EMOMIX_SIMD_CLONES
+void butterflies(float* __restrict re, float* __restrict im, const float* __restrict twr,
+                 const float* __restrict twi, int half) {
+  float* __restrict qr = re + half;
+  float* __restrict qi = im + half;
+  for (int j = 0; j < half; ++j) {
+    const float xr = qr[j] * twr[j] - qi[j] * twi[j];
+    const float xi = qr[j] * twi[j] + qi[j] * twr[j];
+    qr[j] = re[j] - xr;
+    qi[j] = im[j] - xi;
+    re[j] += xr;
+    im[j] += xi;
+  }
+}
 }  // namespace
 
 VocoderGraph::VocoderGraph(const Model& m) : m_(m) {
@@ -31,12 +48,16 @@ VocoderGraph::VocoderGraph(const Model& m) : m_(m) {
     window_sq_[static_cast<std::size_t>(i)] = static_cast<float>(w * w);
   }
   if (use_fft_) {
-    const int half = n_fft_ / 2;
-    tw_re_.resize(static_cast<std::size_t>(half));
-    tw_im_.resize(static_cast<std::size_t>(half));
-    for (int i = 0; i < half; ++i) {  // inverse transform: e^{+2 pi i k / N}
-      tw_re_[static_cast<std::size_t>(i)] = static_cast<float>(std::cos(2.0 * kPi * i / n_fft_));
-      tw_im_[static_cast<std::size_t>(i)] = static_cast<float>(std::sin(2.0 * kPi * i / n_fft_));
+    // Twiddles of every stage stored contiguously (stage len at offset len / 2 - 1), so the
+    // butterfly loop reads them with unit stride and vectorises. Inverse: e^{+2 pi i j / len}.
+    tw_re_.resize(static_cast<std::size_t>(n_fft_));
+    tw_im_.resize(static_cast<std::size_t>(n_fft_));
+    for (int len = 2; len <= n_fft_; len <<= 1) {
+      for (int j = 0; j < len / 2; ++j) {
+        const std::size_t at = static_cast<std::size_t>(len / 2 - 1 + j);
+        tw_re_[at] = static_cast<float>(std::cos(2.0 * kPi * j / len));
+        tw_im_[at] = static_cast<float>(std::sin(2.0 * kPi * j / len));
+      }
     }
     int bits = 0;
     while ((1 << bits) < n_fft_) ++bits;
@@ -105,20 +126,10 @@ void VocoderGraph::spectrum_to_frames(ThreadPool* pool, const float* spec, int n
         im[dst] = i;
       }
       for (int len = 2; len <= N; len <<= 1) {
-        const int half = len >> 1, step = N / len;
-        for (int s = 0; s < N; s += len) {
-          for (int j = 0; j < half; ++j) {
-            const float wr = tw_re_[static_cast<std::size_t>(j * step)];
-            const float wi = tw_im_[static_cast<std::size_t>(j * step)];
-            const int p = s + j, q = p + half;
-            const float xr = re[q] * wr - im[q] * wi;
-            const float xi = re[q] * wi + im[q] * wr;
-            re[q] = re[p] - xr;
-            im[q] = im[p] - xi;
-            re[p] += xr;
-            im[p] += xi;
-          }
-        }
+        const int half = len >> 1;
+        const float* twr = tw_re_.data() + half - 1;
+        const float* twi = tw_im_.data() + half - 1;
+        for (int s = 0; s < N; s += len) butterflies(re + s, im + s, twr, twi, half);
       }
       float* out = frames + static_cast<std::size_t>(f) * N;
       for (int i = 0; i < N; ++i) out[i] = re[i] * inv_n * window_[static_cast<std::size_t>(i)];
