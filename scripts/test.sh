@@ -11,5 +11,16 @@ cmake -S . -B build/ctest -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMOMIX_BUILD_TESTS
 cmake --build build/ctest -j 2 >/dev/null
 ctest --test-dir build/ctest --output-on-failure
 
+# The C++ tests again under AddressSanitizer + UndefinedBehaviorSanitizer (no Python module, no
+# CUDA), with the portable fallback GEMM instead of OpenBLAS so that path is exercised too.
+echo "test: C++ tests with address + undefined-behaviour sanitizers"
+sanitize="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DEMOMIX_BUILD_TESTS=ON \
+  -DEMOMIX_BUILD_PYTHON=OFF -DEMOMIX_CUDA=OFF -DEMOMIX_BLAS=OFF \
+  -DCMAKE_CXX_FLAGS="-O1 $sanitize" -DCMAKE_EXE_LINKER_FLAGS="$sanitize" >/dev/null
+cmake --build build/asan -j 2 >/dev/null
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build/asan --output-on-failure
+
 echo "test: Python tests"
 .venv/bin/python -m pytest -q tests "$@"

@@ -27,7 +27,9 @@ int positive(const Json& obj, const char* key, const std::string& path) {
   return static_cast<int>(v);
 }
 
-ModelConfig parse_config(const Json& meta) {
+}  // namespace
+
+ModelConfig parse_model_config(const Json& meta) {
   const Json& model = meta.at("model", "voice.json");
   const Json& c = model.at("config", "model");
   const std::string p = "model.config";
@@ -100,11 +102,12 @@ ModelConfig parse_config(const Json& meta) {
   return cfg;
 }
 
-}  // namespace
-
 class Model::Loader {
  public:
   Loader(Model& m, const std::string& weights_path) : m_(m), where_(weights_path + ": weights.safetensors:") {}
+  // A dry run: get() records (name, shape) and binds nothing real.
+  explicit Loader(Model& m, std::vector<std::pair<std::string, std::vector<std::int64_t>>>* record)
+      : m_(m), record_(record) {}
 
   // Converts every tensor the runtime may use that cannot be used in place (float16, unaligned).
   void convert_all() {
@@ -139,6 +142,11 @@ class Model::Loader {
   }
 
   const float* get(const std::string& name, std::vector<std::int64_t> shape) {
+    if (record_ != nullptr) {
+      static const float zero = 0.0f;
+      record_->emplace_back(name, std::move(shape));
+      return &zero;
+    }
     const TensorInfo* t = m_.file_->find(name);
     if (t == nullptr) {
       throw InvalidArgument(where_ + name + ": tensor is missing (expected shape " +
@@ -299,10 +307,20 @@ class Model::Loader {
   }
   Model& m_;
   std::string where_;
+  std::vector<std::pair<std::string, std::vector<std::int64_t>>>* record_ = nullptr;
   std::unordered_map<std::string, std::size_t> converted_at_;
 };
 
 Model::~Model() = default;
+
+std::vector<std::pair<std::string, std::vector<std::int64_t>>> Model::expected_tensors(
+    const ModelConfig& config) {
+  std::vector<std::pair<std::string, std::vector<std::int64_t>>> out;
+  Model m;
+  m.config_ = config;
+  Loader(m, &out).bind();
+  return out;
+}
 
 std::size_t Model::mapped_bytes() const noexcept {
   return file_ ? file_->file_bytes() : 0;
@@ -321,7 +339,7 @@ std::shared_ptr<const Model> Model::load(const std::string& voice_dir) {
   text << in.rdbuf();
   try {
     const Json meta = parse_json(text.str());
-    m->config_ = parse_config(meta);
+    m->config_ = parse_model_config(meta);
   } catch (const InvalidArgument& e) {
     throw InvalidArgument(meta_path + ": voice.json:" + e.what());
   }

@@ -13,8 +13,10 @@
 // any number of Sessions and threads.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "emomix/safetensors.hpp"
@@ -118,8 +120,18 @@ struct VocoderW {
   ConvW head;
 };
 
+class Json;
+
+// Reads voice.json's model.config (the parsed document `meta`); throws InvalidArgument naming the
+// missing or invalid field ("model.config.denoiser.channels is missing").
+ModelConfig parse_model_config(const Json& meta);
+
 class Model {
  public:
+  // Every tensor (state-dict name, shape) Model::load binds for `config`, in load order.
+  static std::vector<std::pair<std::string, std::vector<std::int64_t>>> expected_tensors(
+      const ModelConfig& config);
+
   // Loads and checks dir/voice.json and dir/weights.safetensors (see above).
   static std::shared_ptr<const Model> load(const std::string& voice_dir);
 

@@ -1,0 +1,178 @@
+// The graphs end to end on a tiny random model written by the test: Model loading (float32 and
+// float16), thread-count independence, batching, streaming vocoder, the whole pipeline, and no
+// workspace allocation when a line repeats.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "emomix/error.hpp"
+#include "emomix/json.hpp"
+#include "emomix/model.hpp"
+#include "emomix/session.hpp"
+#include "harness.hpp"
+
+namespace {
+
+const char* kConfig = R"({"model": {"parameterisation": "flow", "config": {
+  "n_symbols": 12, "n_speakers": 2, "emotion_dim": 8, "speaker_dim": 6,
+  "parameterisation": "flow", "beta_min": 0.05, "beta_max": 20.0,
+  "audio": {"sample_rate": 22050, "n_fft": 64, "hop_length": 16, "win_length": 64, "n_mels": 10},
+  "encoder": {"hidden": 16, "prenet_layers": 1, "prenet_kernel": 3, "n_layers": 1, "n_heads": 2,
+              "ffn_dim": 24, "ffn_kernel": 3, "dp_hidden": 12, "dp_kernel": 3},
+  "denoiser": {"channels": [8, 12, 16], "n_res_blocks": 1, "n_transformer_blocks": 1,
+               "n_heads": 2, "ffn_mult": 2, "kernel_size": 3, "time_embed_dim": 8,
+               "time_scale": 1000.0, "cond_dim": 10},
+  "vocoder": {"dim": 12, "intermediate_dim": 20, "n_layers": 2, "kernel_size": 7,
+              "input_kernel": 7, "log_mag_max": 4.6}}}})";
+
+std::uint16_t to_half(float f) {  // round-to-nearest for normal values in range (test data only)
+  std::uint32_t b;
+  std::memcpy(&b, &f, 4);
+  const std::uint32_t sign = (b >> 16) & 0x8000u;
+  const int exp = static_cast<int>((b >> 23) & 0xFF) - 127 + 15;
+  if (exp <= 0) return static_cast<std::uint16_t>(sign);
+  const std::uint32_t man = b & 0x7FFFFFu;
+  std::uint32_t h = sign | static_cast<std::uint32_t>(exp) << 10 | (man >> 13);
+  if (man & 0x1000u) ++h;
+  return static_cast<std::uint16_t>(h);
+}
+
+// Writes voice.json and a random weights.safetensors (float32 or float16) into a fresh directory.
+std::string write_model(bool fp16) {
+  char tmpl[] = "/tmp/emomix_model_XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  std::ofstream(dir + "/voice.json") << kConfig;
+  const emomix::ModelConfig cfg = emomix::parse_model_config(emomix::parse_json(kConfig));
+  const auto tensors = emomix::Model::expected_tensors(cfg);
+  std::mt19937 g(7);
+  std::normal_distribution<float> nd(0.0f, 0.3f);
+  std::string header = "{";
+  std::string data;
+  for (const auto& [name, shape] : tensors) {
+    std::size_t n = 1;
+    std::string sh;
+    for (std::int64_t d : shape) {
+      n *= static_cast<std::size_t>(d);
+      sh += (sh.empty() ? "" : ",") + std::to_string(d);
+    }
+    const std::size_t begin = data.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      const float v = nd(g) + (name.find("norm") != std::string::npos && name.find("weight") != std::string::npos ? 1.0f : 0.0f);
+      if (fp16) {
+        const std::uint16_t h = to_half(v);
+        data.append(reinterpret_cast<const char*>(&h), 2);
+      } else {
+        data.append(reinterpret_cast<const char*>(&v), 4);
+      }
+    }
+    header += (header.size() > 1 ? "," : "") + std::string("\"") + name + "\": {\"dtype\": \"" +
+              (fp16 ? "F16" : "F32") + "\", \"shape\": [" + sh + "], \"data_offsets\": [" +
+              std::to_string(begin) + ", " + std::to_string(data.size()) + "]}";
+  }
+  header += "}";
+  while (header.size() % 8) header += ' ';
+  std::ofstream f(dir + "/weights.safetensors", std::ios::binary);
+  const std::uint64_t len = header.size();
+  for (int i = 0; i < 8; ++i) f.put(static_cast<char>((len >> (8 * i)) & 0xFF));
+  f << header << data;
+  return dir;
+}
+
+void remove_model(const std::string& dir) {
+  std::remove((dir + "/voice.json").c_str());
+  std::remove((dir + "/weights.safetensors").c_str());
+  rmdir(dir.c_str());
+}
+
+std::vector<float> randn(std::size_t n, unsigned seed) {
+  std::mt19937 g(seed);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(g);
+  return v;
+}
+
+double max_abs_diff(const float* a, const float* b, std::size_t n) {
+  double m = 0;
+  for (std::size_t i = 0; i < n; ++i) m = std::max(m, static_cast<double>(std::fabs(a[i] - b[i])));
+  return m;
+}
+
+}  // namespace
+
+TEST(session_pipeline_is_consistent) {
+  for (bool fp16 : {false, true}) {
+    const std::string dir = write_model(fp16);
+    auto model = emomix::Model::load(dir);
+    remove_model(dir);  // float16 weights were converted, float32 ones stay mapped: both survive
+    CHECK(model->storage_dtype() == (fp16 ? "F16" : "F32"));
+    const int C = model->config().audio.n_mels, hop = model->config().audio.hop_length;
+    emomix::Session one(model, 1), two(model, 3);
+
+    // A batch of B items equals each item alone (the [C][B*F] layout keeps items apart).
+    const int B = 3, F = 13;
+    auto x = randn(static_cast<std::size_t>(B) * C * F, 1), mu = randn(static_cast<std::size_t>(C) * F, 2);
+    auto emo = randn(B * 8, 3), spk = randn(B * 6, 4);
+    const std::vector<float> t = {0.9f, 0.5f, 0.1f};
+    std::vector<float> out(x.size()), item(static_cast<std::size_t>(C) * F), out2(x.size());
+    two.denoise(x.data(), t.data(), mu.data(), emo.data(), spk.data(), B, F, out.data());
+    one.denoise(x.data(), t.data(), mu.data(), emo.data(), spk.data(), B, F, out2.data());
+    CHECK(max_abs_diff(out.data(), out2.data(), out.size()) < 1e-5);
+    for (int b = 0; b < B; ++b) {
+      one.denoise(x.data() + static_cast<std::size_t>(b) * C * F, t.data() + b, mu.data(),
+                  emo.data() + b * 8, spk.data() + b * 6, 1, F, item.data());
+      CHECK(max_abs_diff(item.data(), out.data() + static_cast<std::size_t>(b) * C * F, item.size()) < 1e-5);
+    }
+
+    // The streaming vocoder equals the whole line.
+    const int Fm = 90;
+    auto mel = randn(static_cast<std::size_t>(C) * Fm, 5);
+    std::vector<float> whole(static_cast<std::size_t>(Fm) * hop), chunk(whole.size());
+    one.vocode(mel.data(), Fm, whole.data());
+    const int bounds[] = {0, 1, 17, 50, 89, 90};
+    for (int i = 0; i + 1 < 6; ++i)
+      two.vocode_range(mel.data(), Fm, bounds[i], bounds[i + 1], chunk.data() + bounds[i] * hop);
+    double peak = 0;
+    for (float v : whole) {
+      CHECK(std::isfinite(v));
+      peak = std::max(peak, static_cast<double>(std::fabs(v)));
+    }
+    CHECK(max_abs_diff(whole.data(), chunk.data(), whole.size()) <= 1e-5 * peak);
+
+    // The whole pipeline: same result on 1 and 3 threads; a repeat allocates no workspace.
+    const std::vector<std::int64_t> ids = {1, 5, 3, 11, 0, 7, 2};
+    const std::vector<float> W = {1, 0, 1, 0, 0.7f, 0.3f, 0.7f, 0.3f};
+    const emomix::WeightsView wv{W.data(), 4, 2, 0};
+    emomix::SamplerConfig sc;
+    sc.temperature = 0.7;
+    auto r1 = one.synthesize(ids.data(), 7, emo.data(), spk.data(), 1.0, wv, emo.data(), spk.data(), sc, 9);
+    const auto before = emomix::tensor_allocations();
+    auto r1b = one.synthesize(ids.data(), 7, emo.data(), spk.data(), 1.0, wv, emo.data(), spk.data(), sc, 9);
+    CHECK(emomix::tensor_allocations() == before);
+    auto r3 = two.synthesize(ids.data(), 7, emo.data(), spk.data(), 1.0, wv, emo.data(), spk.data(), sc, 9);
+    REQUIRE(r1.frames > 0 && r1.audio.size() == static_cast<std::size_t>(r1.frames) * hop);
+    CHECK(r1.audio == r1b.audio);
+    REQUIRE(r3.audio.size() == r1.audio.size());
+    CHECK(max_abs_diff(r1.audio.data(), r3.audio.data(), r1.audio.size()) < 1e-4);
+    CHECK(r1.durations == r3.durations);
+    CHECK_THROWS_WITH(emomix::InvalidArgument,
+                      one.encode_phones(std::vector<std::int64_t>{99}.data(), 1, emo.data(), spk.data(), mu.data(), mu.data()),
+                      "outside the symbol table");
+  }
+}
+
+TEST(session_model_rejects_mismatched_weights) {
+  const std::string dir = write_model(false);
+  std::ofstream(dir + "/voice.json")
+      << std::string(kConfig).replace(std::string(kConfig).find("\"hidden\": 16"), 12, "\"hidden\": 20");
+  CHECK_THROWS_WITH(emomix::InvalidArgument, emomix::Model::load(dir),
+                    "weights.safetensors:encoder.embedding.weight: shape [12, 16] but model.config "
+                    "implies [12, 20]");
+  remove_model(dir);
+}
