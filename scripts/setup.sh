@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up emomix from a fresh clone: Debian packages (espeak-ng, sox, a C++ toolchain),
+# Set up emomix from a fresh clone: Debian packages (espeak-ng, sox, a C++ toolchain, OpenBLAS),
 # a virtual environment in .venv, and emomix itself (compiled) with every extra.
 # Safe to run again: it only installs what is missing and rebuilds incrementally.
 set -euo pipefail
@@ -10,6 +10,9 @@ command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 command -v sox >/dev/null 2>&1 || missing+=(sox)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+# OpenBLAS for the native runtime's matrix products (without it a slower portable GEMM is built)
+compgen -G "/usr/lib/*/libopenblas.so" >/dev/null || compgen -G "/usr/lib/libopenblas.so" >/dev/null \
+  || missing+=(libopenblas-dev)
 # PortAudio for `emomix play` / emomix.audio.Player (without it playback reports a clear error)
 compgen -G "/usr/lib/*/libportaudio.so.2" >/dev/null || compgen -G "/usr/lib/libportaudio.so.2" \
   >/dev/null || missing+=(libportaudio2)
