@@ -71,7 +71,8 @@ void DenoiserGraph::reserve(int batch, int frames, int threads) {
   t1_.reserve(2 * static_cast<std::size_t>(d.cond_dim) * b);
   cond_.reserve(static_cast<std::size_t>(d.cond_dim) * b);
   ctmp_.reserve(static_cast<std::size_t>(d.cond_dim) * b);
-  film_.reserve(4 * static_cast<std::size_t>(maxc) * b);
+  film_.reserve(std::max(4 * static_cast<std::size_t>(maxc) * b,
+                         static_cast<std::size_t>(d.time_embed_dim)));
   emo_t_.reserve(static_cast<std::size_t>(c.emotion_dim) * b);
   spk_t_.reserve(static_cast<std::size_t>(c.speaker_dim) * b);
 }
