@@ -493,6 +493,15 @@ def test_ser_full_mask_equals_no_mask_and_reversal_stays_within_length(ser):
     assert idx.tolist() == [[3, 2, 1, 0, 4, 5], [0, 1, 2, 3, 4, 5], [5, 4, 3, 2, 1, 0]]
 
 
+@pytest.mark.parametrize("q", [80, 7])
+def test_ser_frequency_halving_equals_max_pool(q):
+    from emomix.models.ser import _halve_freq
+
+    h = torch.randn(2, 3, q, 11)
+    torch.testing.assert_close(_halve_freq(h), torch.nn.functional.max_pool2d(h, (2, 1)),
+                               rtol=0, atol=0)
+
+
 def test_ser_features_and_style_loss(ser):
     x = torch.randn(2, N_MELS, 25, requires_grad=True)
     feats = ser.cnn_features(x)

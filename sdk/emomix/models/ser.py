@@ -69,6 +69,12 @@ def _reverse_index(lengths: torch.Tensor, n: int) -> torch.Tensor:
     return torch.where(t <= last, last - t, t)
 
 
+def _halve_freq(h: torch.Tensor) -> torch.Tensor:
+    """``max_pool2d(h, (2, 1))`` as a max over frequency pairs (same values, far faster on CPU)."""
+    b, c, q, n = h.shape
+    return h[:, :, : q - q % 2].reshape(b, c, q // 2, 2, n).amax(dim=3)
+
+
 class _ConvBlock2d(nn.Module):
     def __init__(self, c_in: int, c_out: int, kernel: int) -> None:
         super().__init__()
@@ -125,7 +131,7 @@ class SER(nn.Module):
         for block in self.blocks:
             h = block(h)
             feats.append(h)
-            h = F.max_pool2d(h, kernel_size=(2, 1))
+            h = _halve_freq(h)
         return feats
 
     def forward(
@@ -144,7 +150,7 @@ class SER(nn.Module):
         """
         h = self._stack(logmel, mask)
         for block in self.blocks:
-            h = F.max_pool2d(block(h), kernel_size=(2, 1))
+            h = _halve_freq(block(h))
         b, c, q, n = h.shape
         h = torch.relu(self.frame_proj(h.reshape(b, c * q, n)))  # (B, D, F)
         h = self.drop(h).transpose(1, 2)  # (B, F, D)

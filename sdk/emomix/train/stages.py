@@ -199,7 +199,8 @@ def _crop(x: torch.Tensor, starts: np.ndarray, n: int) -> torch.Tensor:
 
 def acoustic_losses(model, b: Batch, emo_table: torch.Tensor, dev: torch.device,
                     rng: np.random.Generator, segment_frames: int = 128,
-                    style_weight: float = STYLE_WEIGHT) -> dict[str, torch.Tensor]:
+                    style_weight: float = STYLE_WEIGHT,
+                    style_items: int | None = None) -> dict[str, torch.Tensor]:
     """The acoustic-model losses of one batch (Grad-TTS + EmoMix style loss).
 
     1. ``μ_phone, log d̂ = encoder(ids, spk, emo)``; ``log_p = log N(mel_f; μ_t, I)``;
@@ -208,7 +209,8 @@ def acoustic_losses(model, b: Batch, emo_table: torch.Tensor, dev: torch.device,
     3. ``diff``: the parameterisation's denoiser loss on one random segment of
        ``segment_frames`` frames per item (bounds the U-Net's cost).
     4. ``style``: ``Σ_l mean((G_l(x̂) − G_l(mel))²)`` over the frozen SER's conv maps of the
-       one-step clean estimate ``x̂`` and the ground truth on the same segment, × ``style_weight``.
+       one-step clean estimate ``x̂`` and the ground truth on the same segment, × ``style_weight``,
+       on the first ``style_items`` segments of the batch (all when ``None``).
 
     ``loss = dur + prior + diff + style_weight · style``.
     """
@@ -230,10 +232,13 @@ def acoustic_losses(model, b: Batch, emo_table: torch.Tensor, dev: torch.device,
     diff, x0 = denoiser_loss_and_estimate(model, x_seg, mu_seg, emo, spk, m_seg)
     losses = {"dur": dur, "prior": prior, "diff": diff}
     if style_weight > 0:
-        feats_hat = model.ser.cnn_features(x0, m_seg)
+        # The SER's full-resolution 2-D maps dominate a CPU step, so the style loss looks at the
+        # first ``style_items`` segments (the batch is a random draw, so a random subset).
+        k = x0.shape[0] if style_items is None else max(1, min(style_items, x0.shape[0]))
+        feats_hat = model.ser.cnn_features(x0[:k], m_seg[:k])
         with torch.no_grad():
-            feats_ref = model.ser.cnn_features(x_seg, m_seg)
-        losses["style"] = gram_style_loss(feats_hat, feats_ref, m_seg)
+            feats_ref = model.ser.cnn_features(x_seg[:k], m_seg[:k])
+        losses["style"] = gram_style_loss(feats_hat, feats_ref, m_seg[:k])
     total = dur + prior + diff
     if "style" in losses:
         total = total + style_weight * losses["style"]
@@ -246,11 +251,13 @@ def train_acoustic(model, data: PreparedData, run_dir: Path, opts: StageOptions,
     """Train ``speakers``, ``encoder`` and ``denoiser`` with the SER frozen.
 
     ``emotion_table``: emotion name → mean SER embedding (from :func:`train_ser`).
-    ``opts.extra``: ``segment_frames`` (128), ``style_weight`` (1e-4).
+    ``opts.extra``: ``segment_frames`` (128), ``style_weight`` (1e-4), ``style_items`` (4;
+    ``None`` = the whole batch).
     """
     dev = pick_device(opts.device)
     seg = int(opts.extra.get("segment_frames", 128))
     style_weight = float(opts.extra.get("style_weight", STYLE_WEIGHT))
+    style_items = opts.extra.get("style_items", 4)
     torch.manual_seed(opts.seed)
     model.to(dev)
     for p in model.ser.parameters():
@@ -268,7 +275,7 @@ def train_acoustic(model, data: PreparedData, run_dir: Path, opts: StageOptions,
     pool = data.indices("train")
     while loop.running():
         b = data.batch(_sample(rng, pool, opts.batch_size))
-        losses = acoustic_losses(model, b, emo_table, dev, rng, seg, style_weight)
+        losses = acoustic_losses(model, b, emo_table, dev, rng, seg, style_weight, style_items)
         opt.zero_grad(set_to_none=True)
         losses["loss"].backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
