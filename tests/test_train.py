@@ -198,3 +198,40 @@ def test_train_voice_cli_writes_a_bundle_that_loads_and_speaks(corpus, tmp_path)
     assert meta["audio"]["mel_mean"] == pytest.approx(prov["data"]["mel_mean"])
     audio = voice.synthesize("Hello there.", {"happy": 0.5, "sad": 0.5}, seed=0)
     assert audio.ndim == 1 and audio.size > 0 and np.isfinite(audio).all()
+
+
+def test_eval_cli_reports_every_measure_on_the_held_out_split(corpus, tmp_path, capsys):
+    """``emomix eval`` on a 2-step voice: the numbers are poor, the report must be complete."""
+    from emomix.cli import main
+    from emomix.train.cli import add_train_commands
+
+    parser = argparse.ArgumentParser(prog="emomix")
+    add_train_commands(parser.add_subparsers(dest="command"))
+    out = tmp_path / "voice"
+    args = parser.parse_args([
+        "train", "voice", "--corpus", str(corpus), "--out", str(out), "--budget-minutes", "0",
+        "--max-steps", "2", "--threads", "2", "--quiet", "--config", json.dumps(TINY)])
+    assert args.func(args) == 0
+    report = tmp_path / "eval.json"
+    # the corpus comes from the voice's provenance
+    assert main(["eval", "--voice", str(out), "--sentences", "1", "--curve-sentences", "1",
+                 "--mcd-sentences", "2", "--json", "--quiet", "--out", str(report)]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res == json.loads(report.read_text())
+    assert res["split"] == "test"
+    emotions = ["neutral", "happy", "sad", "angry", "surprise"]
+    assert res["ser"]["clips"] == 5 and 0.0 <= res["ser"]["accuracy"] <= 1.0
+    assert sum(map(sum, res["ser"]["confusion"]["counts"])) == 5
+    assert set(res["mcd"]["by_steps_db"]) == {"2", "4", "8", "32"}
+    assert all(v > 0 for v in res["mcd"]["by_steps_db"].values())
+    assert res["mcd"]["ratio_4_to_32"] == pytest.approx(
+        res["mcd"]["by_steps_db"]["4"] / res["mcd"]["by_steps_db"]["32"])
+    assert {f"neutral->{e}" for e in emotions[1:]} <= set(res["curves"])
+    curve = res["curves"]["neutral->happy"]
+    assert len(curve["ser_prob"]) == len(curve["weights"]) == 6
+    assert all(0.0 <= p <= 1.0 for p in curve["ser_prob"])
+    assert set(curve["spearman"]) == {"ser_prob", "f0_mean_hz", "f0_range_st",
+                                      "rate_phones_per_s", "energy_db"}
+    assert curve["reference_f0_differs"] is True  # happy is pitched above neutral
+    assert "ser_accuracy>=0.90" in res["targets"]
+    assert main(["eval", "--voice", str(out), "--corpus", str(tmp_path / "nope")]) == 2

@@ -222,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_corpus_commands(sub)
     add_train_commands(sub)
     add_bench_command(sub)
+    from .evaluation import add_eval_command
+
+    add_eval_command(sub)
     try:  # the export tooling ships beside the SDK in the same wheel
         from emomix_export.cli import add_export_command
     except ImportError:  # pragma: no cover - only when installed without it

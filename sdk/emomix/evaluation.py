@@ -1,0 +1,485 @@
+"""Objective evaluation of a voice on held-out sentences of its corpus (``emomix eval``).
+
+DESIGN §11's measures, on sentences the voice never saw in training (the corpus's ``test`` split,
+``evaluation`` when there is none):
+
+- **MCD** (mel-cepstral distortion, dB) of synthesized speech against the reference rendering of
+  the same sentence by the same speaker in the same emotion, at several sampler step counts.
+  Cepstra are the DCT-II (orthonormal) of each frame's natural-log mel spectrum, in the voice's
+  own analysis (``emomix.features.log_mel``), coefficients 1‥24 (energy ``c0`` excluded); the two
+  sequences are aligned by DTW and ``MCD = (10 / ln 10) · sqrt(2 · Σ_d (c_d − ĉ_d)²)`` is averaged
+  over the aligned pairs. (SPTK's mel-cepstra would give different absolute values; the ratios
+  between step counts are what the targets use.)
+- **SER accuracy** of the voice's own SER on synthesized single-emotion clips (re-analysed from the
+  audio, not from the sampler's mel), beside its accuracy on the reference renderings.
+- **Curves** for intensity (``neutral → X``) and mixes (``X → Y``): for each weight ``w`` the
+  emotion mix ``{X: 1 − w, Y: w}`` is synthesized for a few sentences and seeds, and the mean SER
+  probability of ``Y`` and the prosody (F0 mean, F0 range, speaking rate, energy) are reported
+  with their Spearman correlation to ``w``.
+
+Needs the ``torch`` backend (the SER runs in PyTorch). Deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "EvalOptions",
+    "evaluate_voice",
+    "mel_cepstra",
+    "mel_cepstral_distortion",
+    "dtw_path",
+    "spearman",
+    "add_eval_command",
+]
+
+#: (10 / ln 10) · sqrt(2): the usual MCD scale for natural-log cepstra.
+_MCD_SCALE = 10.0 / math.log(10.0) * math.sqrt(2.0)
+
+
+@dataclass
+class EvalOptions:
+    """What ``evaluate_voice`` synthesizes.
+
+    Attributes:
+        sentences: held-out sentences per emotion for MCD and SER accuracy.
+        curve_sentences: sentences per point of each intensity/mix curve.
+        curve_seeds: seeds per sentence and point (results are averaged).
+        weights: the weight grid of the curves.
+        pairs: ``(X, Y)`` mixes; ``neutral → X`` for every other emotion is always added.
+        step_counts: sampler steps at which MCD is measured (the voice's default is used for
+            everything else).
+        mcd_sentences: sentences (of the ``sentences`` per emotion, all emotions) used for the
+            MCD-versus-steps sweep.
+        seed: base seed.
+    """
+
+    sentences: int = 20
+    curve_sentences: int = 6
+    curve_seeds: int = 1
+    weights: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    pairs: tuple[tuple[str, str], ...] = (
+        ("sad", "happy"), ("sad", "angry"), ("happy", "surprise"), ("angry", "surprise"),
+        ("sad", "surprise"), ("happy", "angry"))
+    step_counts: tuple[int, ...] = (2, 4, 8, 32)
+    mcd_sentences: int = 8
+    seed: int = 1234
+
+
+# ---------------------------------------------------------------- pure measures
+
+
+def mel_cepstra(audio: np.ndarray, audio_cfg: Any, n_coeffs: int = 24) -> np.ndarray:
+    """``(frames, n_coeffs)`` mel cepstra ``c1‥c_n`` of ``audio`` (see the module docstring)."""
+    from .features import log_mel
+
+    lm = log_mel(np.asarray(audio, np.float64), audio_cfg, normalise=False).astype(np.float64)
+    m = lm.shape[0]
+    if not 1 <= n_coeffs < m:
+        raise ValueError(f"n_coeffs must be in [1, {m - 1}], got {n_coeffs}")
+    k = np.arange(m)
+    basis = np.cos(np.pi / m * (k[None, :] + 0.5) * k[:, None]) * math.sqrt(2.0 / m)
+    basis[0] /= math.sqrt(2.0)
+    return (basis[1:n_coeffs + 1] @ lm).T
+
+
+def _trim_silence(audio: np.ndarray, sr: int, floor_db: float = -40.0) -> np.ndarray:
+    """Drop leading/trailing 10-ms frames quieter than ``floor_db`` below the loudest one."""
+    x = np.asarray(audio, np.float64)
+    hop = max(1, sr // 100)
+    n = len(x) // hop
+    if n == 0:
+        return x
+    db = 10 * np.log10(np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-20)
+    loud = np.flatnonzero(db > db.max() + floor_db)
+    return x[int(loud[0]) * hop:(int(loud[-1]) + 1) * hop]
+
+
+def dtw_path(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dynamic time warping of ``a (N, D)`` and ``b (M, D)`` (Euclidean cost, steps (1,0),
+    (0,1), (1,1)); returns the aligned index arrays ``(i, j)`` from (0, 0) to (N−1, M−1)."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or not len(a) or not len(b):
+        raise ValueError(f"dtw_path needs two non-empty (frames, dims) arrays with the same "
+                         f"dims, got {a.shape} and {b.shape}")
+    cost = np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1))
+    n, m = cost.shape
+    acc = np.full((n + 1, m + 1), np.inf)
+    acc[0, 0] = 0.0
+    for i in range(1, n + 1):
+        row, prev = acc[i], acc[i - 1]
+        c = cost[i - 1]
+        diag_up = np.minimum(prev[:-1], prev[1:])  # min(acc[i-1, j-1], acc[i-1, j]) for j=1..m
+        left = np.inf
+        for j in range(m):
+            left = c[j] + (diag_up[j] if diag_up[j] < left else left)
+            row[j + 1] = left
+    i, j = n, m
+    path_i, path_j = [n - 1], [m - 1]
+    while i > 1 or j > 1:
+        choices = (acc[i - 1, j - 1], acc[i - 1, j], acc[i, j - 1])
+        k = int(np.argmin(choices))
+        if k == 0:
+            i, j = i - 1, j - 1
+        elif k == 1:
+            i -= 1
+        else:
+            j -= 1
+        path_i.append(i - 1)
+        path_j.append(j - 1)
+    return np.asarray(path_i[::-1]), np.asarray(path_j[::-1])
+
+
+def mel_cepstral_distortion(synth: np.ndarray, reference: np.ndarray, audio_cfg: Any,
+                            sample_rate: int) -> float:
+    """DTW-aligned MCD in dB between two clips (leading/trailing silence trimmed)."""
+    ca = mel_cepstra(_trim_silence(synth, sample_rate), audio_cfg)
+    cb = mel_cepstra(_trim_silence(reference, sample_rate), audio_cfg)
+    i, j = dtw_path(ca, cb)
+    diff = ca[i] - cb[j]
+    return float(_MCD_SCALE * np.mean(np.sqrt((diff ** 2).sum(axis=1))))
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    order = np.argsort(x, kind="mergesort")
+    ranks = np.empty(len(x))
+    ranks[order] = np.arange(len(x), dtype=np.float64)
+    xs = x[order]
+    start = 0
+    for k in range(1, len(x) + 1):  # average the ranks of ties
+        if k == len(x) or xs[k] != xs[start]:
+            ranks[order[start:k]] = (start + k - 1) / 2.0
+            start = k
+    return ranks
+
+
+def spearman(x: Any, y: Any) -> float | None:
+    """Spearman rank correlation (ties get average ranks); ``None`` when either is constant."""
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    if x.shape != y.shape or x.ndim != 1 or len(x) < 2:
+        raise ValueError(f"spearman needs two 1-D arrays of the same length >= 2, got "
+                         f"{x.shape} and {y.shape}")
+    rx, ry = _ranks(x), _ranks(y)
+    rx -= rx.mean()
+    ry -= ry.mean()
+    den = math.sqrt(float((rx ** 2).sum() * (ry ** 2).sum()))
+    return None if den == 0.0 else float((rx * ry).sum() / den)
+
+
+# ---------------------------------------------------------------- the evaluation
+
+
+@dataclass
+class _Item:
+    path: Path
+    text: str
+    speaker: str
+    emotion: str
+    sentence: str
+
+
+def _held_out(corpus: Path, emotions: list[str], speakers: list[str]) -> tuple[str, list[_Item]]:
+    from .data import load_esd
+
+    utts = [u for u in load_esd(corpus) if u.known and u.emotion in emotions]
+    for split in ("test", "evaluation"):
+        items = [_Item(Path(u.path), u.text, u.speaker, u.emotion, u.text)
+                 for u in utts if u.split == split and u.speaker in speakers]
+        if items:
+            return split, items
+    raise ValueError(f"{corpus}: no test or evaluation utterances by the voice's speakers "
+                     f"({', '.join(speakers[:4])}…); evaluate on the corpus the voice was "
+                     "trained on")
+
+
+def _pick(items: list[_Item], emotion: str, n: int, rng: np.random.Generator) -> list[_Item]:
+    """``n`` items of ``emotion`` with distinct sentences, speakers cycling."""
+    by_sentence: dict[str, list[_Item]] = {}
+    for it in items:
+        if it.emotion == emotion:
+            by_sentence.setdefault(it.sentence, []).append(it)
+    sentences = sorted(by_sentence)
+    rng.shuffle(sentences)
+    out = []
+    for k, s in enumerate(sentences[:n]):
+        cands = sorted(by_sentence[s], key=lambda it: it.speaker)
+        out.append(cands[k % len(cands)])
+    return out
+
+
+def _read(path: Path, sr: int) -> np.ndarray:
+    from .audio import read_wav
+
+    audio, rate = read_wav(path)
+    if rate != sr:
+        raise ValueError(f"{path}: {rate} Hz, the voice uses {sr} Hz")
+    return np.asarray(audio, np.float64)
+
+
+class _Probe:
+    """SER probabilities and prosody of synthesized audio."""
+
+    def __init__(self, voice: Any) -> None:
+        import torch
+
+        from .config import AudioConfig
+
+        model = getattr(voice.backend, "model", None)
+        if model is None or not hasattr(model, "ser"):
+            raise ValueError("emomix eval needs the torch backend (the SER runs in PyTorch)")
+        self.torch = torch
+        self.ser = model.ser.eval()
+        self.audio_cfg = AudioConfig.from_dict(dict(voice.bundle.audio))
+        self.sr = voice.sample_rate
+        self.emotions = list(voice.emotions)
+
+    def probs(self, audio: np.ndarray) -> np.ndarray:
+        from .features import log_mel
+
+        mel = log_mel(np.asarray(audio, np.float64), self.audio_cfg)
+        with self.torch.inference_mode():
+            _, logits = self.ser(self.torch.from_numpy(mel)[None])
+        return self.torch.softmax(logits[0].double(), -1).numpy()
+
+    def prosody(self, audio: np.ndarray, n_phonemes: int, n_frames: int,
+                hop: int) -> dict[str, float]:
+        from .data.prosody import prosody_stats
+
+        st = prosody_stats(np.asarray(audio, np.float64), self.sr)
+        return {
+            "f0_mean_hz": st.f0_mean_hz,
+            "f0_range_st": st.f0_range_st,
+            "rate_phones_per_s": n_phonemes / max(n_frames * hop / self.sr, 1e-6),
+            "energy_db": st.rms_db,
+        }
+
+
+def _progress(msg: str, quiet: bool) -> None:
+    if not quiet:
+        print(f"[eval] {msg}", file=sys.stderr, flush=True)
+
+
+def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = None, *,
+                   quiet: bool = False) -> dict[str, Any]:
+    """Run every measure of the module docstring; returns a JSON-safe dict (see docs/eval.md)."""
+    opts = opts or EvalOptions()
+    corpus = Path(corpus)
+    t0 = time.monotonic()
+    probe = _Probe(voice)
+    emotions = probe.emotions
+    hop = int(voice.bundle.audio["hop_length"])
+    split, items = _held_out(corpus, emotions, list(voice.speakers))
+    rng = np.random.default_rng(opts.seed)
+    default_steps = int(voice.sampler_defaults.get("steps", 4))
+
+    # -- single emotions: SER accuracy (synth and reference) and MCD at the default steps
+    singles = {e: _pick(items, e, opts.sentences, rng) for e in emotions}
+    confusion = np.zeros((len(emotions), len(emotions)), np.int64)
+    ref_correct = ref_total = 0
+    mcd_default: list[float] = []
+    per_emotion_mcd: dict[str, list[float]] = {e: [] for e in emotions}
+    for ei, e in enumerate(emotions):
+        _progress(f"single emotion {e}: {len(singles[e])} sentences", quiet)
+        for k, it in enumerate(singles[e]):
+            ref = _read(it.path, probe.sr)
+            syn = voice.synthesize(it.text, {e: 1.0}, speaker=it.speaker,
+                                   seed=opts.seed + 17 * k + ei)
+            confusion[ei, int(np.argmax(probe.probs(syn)))] += 1
+            ref_correct += int(np.argmax(probe.probs(ref)) == ei)
+            ref_total += 1
+            mcd = mel_cepstral_distortion(syn, ref, probe.audio_cfg, probe.sr)
+            mcd_default.append(mcd)
+            per_emotion_mcd[e].append(mcd)
+    n_single = int(confusion.sum())
+    ser = {
+        "accuracy": float(np.trace(confusion) / max(n_single, 1)),
+        "clips": n_single,
+        "reference_accuracy": ref_correct / max(ref_total, 1),
+        "per_emotion": {e: float(confusion[i, i] / max(confusion[i].sum(), 1))
+                        for i, e in enumerate(emotions)},
+        "confusion": {"rows_true_cols_predicted": emotions, "counts": confusion.tolist()},
+    }
+
+    # -- MCD versus steps on a subset (same seeds across step counts)
+    sweep = [it for e in emotions for it in singles[e][: max(1, opts.mcd_sentences
+                                                               // len(emotions) + 1)]]
+    sweep = sweep[: opts.mcd_sentences] if opts.mcd_sentences else sweep
+    by_steps: dict[str, float] = {}
+    for steps in opts.step_counts:
+        _progress(f"MCD at {steps} steps: {len(sweep)} clips", quiet)
+        vals = []
+        for k, it in enumerate(sweep):
+            ref = _read(it.path, probe.sr)
+            syn = voice.synthesize(it.text, {it.emotion: 1.0}, speaker=it.speaker,
+                                   steps=steps, seed=opts.seed + 1000 + k)
+            vals.append(mel_cepstral_distortion(syn, ref, probe.audio_cfg, probe.sr))
+        by_steps[str(steps)] = float(np.mean(vals))
+    mcd = {
+        "db": float(np.mean(mcd_default)),
+        "steps": default_steps,
+        "clips": len(mcd_default),
+        "per_emotion_db": {e: float(np.mean(v)) for e, v in per_emotion_mcd.items() if v},
+        "by_steps_db": by_steps,
+        "by_steps_clips": len(sweep),
+    }
+    if "4" in by_steps and "32" in by_steps:
+        mcd["ratio_4_to_32"] = by_steps["4"] / by_steps["32"]
+
+    # -- curves
+    ref_f0 = _reference_f0(corpus)
+    curve_items = _pick(items, emotions[0], opts.curve_sentences, rng)
+    pairs = [("neutral", e) for e in emotions if e != "neutral"] if "neutral" in emotions else []
+    pairs += [p for p in opts.pairs if p[0] in emotions and p[1] in emotions]
+    curves: dict[str, Any] = {}
+    for x, y in pairs:
+        _progress(f"curve {x} -> {y}", quiet)
+        yi = emotions.index(y)
+        metrics: dict[str, list[float]] = {"ser_prob": [], "f0_mean_hz": [], "f0_range_st": [],
+                                           "rate_phones_per_s": [], "energy_db": []}
+        for w in opts.weights:
+            mix = {k: v for k, v in ((x, 1.0 - w), (y, w)) if v > 0}
+            acc: dict[str, list[float]] = {k: [] for k in metrics}
+            for k, it in enumerate(curve_items):
+                for s in range(opts.curve_seeds):
+                    res = voice.synthesize_full(it.text, mix, speaker=it.speaker,
+                                                seed=opts.seed + 7919 * s + k)
+                    acc["ser_prob"].append(float(probe.probs(res.audio)[yi]))
+                    pros = probe.prosody(res.audio, int(len(res.durations)),
+                                         int(res.mel.shape[-1]), hop)
+                    for name, v in pros.items():
+                        acc[name].append(v)
+            for name in metrics:
+                metrics[name].append(float(np.mean(acc[name])))
+        rho = {name: spearman(opts.weights, vals) for name, vals in metrics.items()}
+        differs = None
+        if x in ref_f0 and y in ref_f0:
+            differs = abs(ref_f0[y] - ref_f0[x]) / max(ref_f0[x], 1e-6) > 0.05
+        curves[f"{x}->{y}"] = {"weights": list(opts.weights), **metrics, "spearman": rho,
+                               "reference_f0_differs": differs}
+
+    out = {
+        "voice": str(voice.bundle.path),
+        "corpus": str(corpus),
+        "split": split,
+        "options": {**asdict(opts), "pairs": [list(p) for p in opts.pairs]},
+        "mcd": mcd,
+        "ser": ser,
+        "curves": curves,
+        "targets": _targets(ser, mcd, curves),
+        "seconds": round(time.monotonic() - t0, 1),
+    }
+    return out
+
+
+def _reference_f0(corpus: Path) -> dict[str, float]:
+    """Mean prosody-profile pitch per emotion from the corpus's ``metadata.csv`` (if any)."""
+    meta = corpus / "metadata.csv"
+    if not meta.exists():
+        return {}
+    sums: dict[str, list[float]] = {}
+    with meta.open(newline="") as f:
+        for row in csv.DictReader(f):
+            try:
+                sums.setdefault(row["emotion"], []).append(float(row["pitch_hz"]))
+            except (KeyError, ValueError):
+                return {}
+    return {e: float(np.mean(v)) for e, v in sums.items()}
+
+
+def _targets(ser: dict[str, Any], mcd: dict[str, Any], curves: dict[str, Any]) -> dict[str, Any]:
+    """The issue's targets, each with its measured value and whether it is met."""
+    neutral = {k: v for k, v in curves.items() if k.startswith("neutral->")}
+    mixes = {k: v for k, v in curves.items() if not k.startswith("neutral->")}
+
+    def ok(c: dict[str, Any]) -> bool:
+        rs = c["spearman"]
+        good = (rs["ser_prob"] or 0) >= 0.9
+        if c["reference_f0_differs"]:
+            good = good and (rs["f0_mean_hz"] or 0) >= 0.9
+        return good
+
+    out: dict[str, Any] = {
+        "ser_accuracy>=0.90": {"value": ser["accuracy"], "met": ser["accuracy"] >= 0.90},
+        "every_neutral_to_X_spearman>=0.9": {
+            "value": {k: v["spearman"] for k, v in neutral.items()},
+            "met": bool(neutral) and all(ok(c) for c in neutral.values())},
+        "at_least_4_mixes_spearman>=0.9": {
+            "value": sorted(k for k, c in mixes.items() if ok(c)),
+            "met": sum(ok(c) for c in mixes.values()) >= 4},
+    }
+    if "ratio_4_to_32" in mcd:
+        out["mcd_4_steps_within_10%_of_32"] = {"value": mcd["ratio_4_to_32"],
+                                               "met": mcd["ratio_4_to_32"] <= 1.10}
+    return out
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def add_eval_command(sub: Any) -> None:
+    """Register ``emomix eval`` on the top-level sub-parsers."""
+    p = sub.add_parser(
+        "eval", help="objective evaluation of a voice on held-out sentences",
+        description="MCD against the reference renderings (at several step counts), SER "
+        "accuracy on synthesized single emotions, and intensity/mix curves (SER probability and "
+        "prosody against the weight, with Spearman correlations) on the held-out sentences of "
+        "the voice's corpus. Example: emomix eval --voice voices/default --corpus corpus --json")
+    p.add_argument("--voice", default=None, help="voice directory (default: the default voice)")
+    p.add_argument("--corpus", default=None,
+                   help="the corpus the voice was trained on (default: the path recorded in "
+                   "the voice's provenance)")
+    p.add_argument("--sentences", type=int, default=EvalOptions.sentences,
+                   help="held-out sentences per emotion (default %(default)s)")
+    p.add_argument("--curve-sentences", type=int, default=EvalOptions.curve_sentences,
+                   help="sentences per curve point (default %(default)s)")
+    p.add_argument("--mcd-sentences", type=int, default=EvalOptions.mcd_sentences,
+                   help="clips in the MCD-versus-steps sweep (default %(default)s)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.add_argument("--seed", type=int, default=EvalOptions.seed)
+    p.add_argument("--json", action="store_true", help="print the full result as JSON")
+    p.add_argument("--out", default=None, help="also write the JSON to this file")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=_cmd_eval)
+
+
+def _cmd_eval(args: Any) -> int:
+    from .synthesis import load_voice
+
+    for name in ("sentences", "curve_sentences", "mcd_sentences"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 1")
+    voice = load_voice(args.voice, backend="torch", threads=args.threads)
+    corpus = args.corpus
+    if corpus is None:
+        corpus = ((voice.bundle.meta.get("provenance") or {}).get("data") or {}).get("corpus")
+        if not corpus:
+            raise ValueError("the voice records no corpus; pass --corpus DIR")
+    if not Path(corpus).is_dir():
+        raise FileNotFoundError(f"corpus {corpus} not found; render it with `emomix corpus "
+                                "synth` (see the voice's provenance for the recipe) or pass "
+                                "--corpus")
+    opts = EvalOptions(sentences=args.sentences, curve_sentences=args.curve_sentences,
+                       mcd_sentences=args.mcd_sentences, seed=args.seed)
+    result = evaluate_voice(voice, corpus, opts, quiet=args.quiet)
+    text = json.dumps(result, indent=1)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    if args.json:
+        print(text)
+    else:
+        for name, t in result["targets"].items():
+            print(f"{'PASS' if t['met'] else 'FAIL'}  {name}: {t['value']}")
+        print(f"MCD {result['mcd']['db']:.2f} dB; by steps {result['mcd']['by_steps_db']}")
+    return 0

@@ -1,0 +1,74 @@
+"""``emomix.evaluation``: the measures on known answers; the end-to-end run is in test_train.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emomix.config import AudioConfig
+from emomix.evaluation import dtw_path, mel_cepstra, mel_cepstral_distortion, spearman
+
+SR = 22050
+
+
+def _tone(f0: float, seconds: float = 0.6, sr: int = SR) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    return 0.3 * np.sign(np.sin(2 * np.pi * f0 * t)) * np.hanning(t.size)
+
+
+def test_spearman_on_known_cases():
+    assert spearman([0, 1, 2, 3], [1, 5, 6, 100]) == pytest.approx(1.0)
+    assert spearman([0, 1, 2, 3], [9, 4, 2, 1]) == pytest.approx(-1.0)
+    assert spearman([0, 1, 2], [3, 3, 3]) is None
+    # ties get average ranks: x ranks (0,1,2,3), y ranks (0.5,0.5,2,3)
+    rx, ry = np.array([0, 1, 2, 3.0]), np.array([0.5, 0.5, 2, 3])
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    expect = (rx @ ry) / np.sqrt((rx @ rx) * (ry @ ry))
+    assert spearman([1, 2, 3, 4], [7, 7, 8, 9]) == pytest.approx(expect)
+    with pytest.raises(ValueError, match="same length"):
+        spearman([1, 2], [1, 2, 3])
+
+
+def test_spearman_matches_scipy_on_random_data():
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=30), rng.normal(size=30)
+    y[:10] = y[10:20]  # some ties
+    assert spearman(x, y) == pytest.approx(stats.spearmanr(x, y).statistic)
+
+
+def test_dtw_aligns_a_stretched_sequence():
+    a = np.array([[0.0], [1.0], [2.0], [3.0]])
+    b = np.array([[0.0], [1.0], [1.0], [2.0], [3.0], [3.0]])
+    i, j = dtw_path(a, b)
+    assert (i[0], j[0]) == (0, 0) and (i[-1], j[-1]) == (3, 5)
+    assert np.all(np.diff(i) >= 0) and np.all(np.diff(j) >= 0)
+    assert np.all(a[i, 0] == b[j, 0])  # a perfect warp exists and DTW finds it
+    ii, jj = dtw_path(a, a)
+    assert ii.tolist() == jj.tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="non-empty"):
+        dtw_path(a, np.zeros((0, 1)))
+
+
+def test_mel_cepstra_are_the_orthonormal_dct_of_the_log_mel():
+    fft = pytest.importorskip("scipy.fft")
+    from emomix.features import log_mel
+
+    cfg = AudioConfig()
+    x = _tone(150.0)
+    c = mel_cepstra(x, cfg, n_coeffs=24)
+    lm = log_mel(x, cfg, normalise=False).astype(np.float64)
+    expect = fft.dct(lm, type=2, norm="ortho", axis=0)[1:25].T
+    np.testing.assert_allclose(c, expect, rtol=1e-9, atol=1e-9)
+
+
+def test_mcd_is_zero_for_the_same_clip_and_grows_with_the_difference():
+    cfg = AudioConfig()
+    a = _tone(150.0)
+    assert mel_cepstral_distortion(a, a, cfg, SR) == pytest.approx(0.0, abs=1e-9)
+    near = mel_cepstral_distortion(a, _tone(160.0), cfg, SR)
+    far = mel_cepstral_distortion(a, _tone(400.0), cfg, SR)
+    assert 0.0 < near < far
+    # a slower rendering of the same content aligns well: far below an unrelated clip
+    slow = _tone(150.0, seconds=0.9)
+    assert mel_cepstral_distortion(a, slow, cfg, SR) < far
