@@ -23,11 +23,16 @@ namespace emomix {
 
 namespace {
 
-// Runs fn(begin, end) over [0, n) split into at most pool->size() ranges of >= grain items.
+// Parallel loops are cut into this many chunks per thread, so that a thread the OS does not run
+// in time (busy cores) holds back at most a small share of the work.
+constexpr int kChunksPerThread = 2;
+
+// Runs fn(begin, end) over [0, n) split into at most kChunksPerThread * pool->size() ranges of
+// >= grain items.
 template <class Fn>
 void parallel_ranges(ThreadPool* pool, int n, int grain, Fn&& fn) {
   const int threads = pool ? pool->size() : 1;
-  int parts = std::min(threads, std::max(1, n / std::max(grain, 1)));
+  int parts = std::min(threads * kChunksPerThread, std::max(1, n / std::max(grain, 1)));
   if (parts <= 1) {
     fn(0, n);
     return;
@@ -116,9 +121,9 @@ void gemm(ThreadPool* pool, bool ta, bool tb, int m, int n, int k, float alpha, 
     gemm_serial(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  // Split the columns of C into one block per thread, in multiples of 16 columns.
+  // Split the columns of C into a few blocks per thread, in multiples of 16 columns.
   const int blocks = (n + 15) / 16;
-  const int parts = std::min(threads, blocks);
+  const int parts = std::min(threads * kChunksPerThread, blocks);
   pool->run(parts, [&](int part, int) {
     int b0, b1;
     split_range(blocks, parts, part, b0, b1);

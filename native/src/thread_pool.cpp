@@ -24,6 +24,9 @@ bool spin_until(Pred pred) {
     if ((i & 63) == 63 && std::chrono::steady_clock::now() > until) return false;
   }
 }
+
+constexpr std::uint32_t generation_of(std::uint64_t s) { return static_cast<std::uint32_t>(s >> 32); }
+constexpr int index_of(std::uint64_t s) { return static_cast<int>(s & 0xFFFFFFFFu); }
 }  // namespace
 
 ThreadPool::ThreadPool(int threads) {
@@ -36,60 +39,71 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
-    generation_.fetch_add(1, std::memory_order_release);
+    state_.fetch_add(std::uint64_t{1} << 32, std::memory_order_release);
   }
   wake_.notify_all();
   for (std::thread& t : workers_) t.join();
 }
 
-void ThreadPool::work(int thread) noexcept {
+void ThreadPool::work(std::uint32_t gen, int thread) noexcept {
+  std::uint64_t s = state_.load(std::memory_order_acquire);
   for (;;) {
-    const int task = next_.fetch_add(1, std::memory_order_relaxed);
-    if (task >= tasks_) break;
-    call_(ctx_, task, thread);
+    if (generation_of(s) != gen) return;
+    // Read the job before claiming: a successful CAS proves it still belongs to `gen`.
+    const int tasks = tasks_.load(std::memory_order_relaxed);
+    const Call call = call_.load(std::memory_order_relaxed);
+    void* ctx = ctx_.load(std::memory_order_relaxed);
+    const int task = index_of(s);
+    if (task >= tasks) return;
+    if (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+      continue;  // s was reloaded
+    }
+    call(ctx, task, thread);
+    if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == tasks) {
+      std::lock_guard<std::mutex> lock(mutex_);  // the caller may be asleep on done_cv_
+      done_cv_.notify_one();
+    }
+    s = state_.load(std::memory_order_acquire);
   }
 }
 
 void ThreadPool::dispatch(int tasks, Call call, void* ctx) {
+  std::uint32_t gen;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    tasks_ = tasks;
-    call_ = call;
-    ctx_ = ctx;
-    next_.store(0, std::memory_order_relaxed);
-    finished_.store(0, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+    tasks_.store(tasks, std::memory_order_relaxed);
+    call_.store(call, std::memory_order_relaxed);
+    ctx_.store(ctx, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    gen = generation_of(state_.load(std::memory_order_relaxed)) + 1;
+    state_.store(static_cast<std::uint64_t>(gen) << 32, std::memory_order_release);
   }
   wake_.notify_all();
-  work(0);
-  const int n = static_cast<int>(workers_.size());
-  if (!spin_until([&] { return finished_.load(std::memory_order_acquire) == n; })) {
+  work(gen, 0);
+  // Only tasks some thread has claimed are outstanding; wait for those (workers that never woke
+  // up do not matter).
+  auto finished = [&] { return done_.load(std::memory_order_acquire) == tasks; };
+  if (!spin_until(finished)) {
     std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [&] { return finished_.load(std::memory_order_acquire) == n; });
+    done_cv_.wait(lock, finished);
   }
 }
 
 void ThreadPool::worker_main(int thread) noexcept {
-  std::uint64_t seen = 0;
+  std::uint32_t seen = 0;
   for (;;) {
-    if (!spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; })) {
+    auto changed = [&] { return generation_of(state_.load(std::memory_order_acquire)) != seen; };
+    if (!spin_until(changed)) {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+      wake_.wait(lock, changed);
     }
-    bool stop;
     {
-      // The job fields were written under the mutex; taking it once per job orders the reads.
       std::lock_guard<std::mutex> lock(mutex_);
-      seen = generation_.load(std::memory_order_acquire);
-      stop = stop_;
+      if (stop_) return;
     }
-    if (stop) return;
-    work(thread);
-    if (finished_.fetch_add(1, std::memory_order_acq_rel) + 1 ==
-        static_cast<int>(workers_.size())) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      done_.notify_one();
-    }
+    seen = generation_of(state_.load(std::memory_order_acquire));
+    work(seen, thread);
   }
 }
 

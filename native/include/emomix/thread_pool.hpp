@@ -2,12 +2,14 @@
 //
 // A ThreadPool of size T runs parallel loops on the calling thread plus T - 1 workers it owns, so
 // a game decides how many cores speech may take (DESIGN §7). run() does not allocate: the
-// callable is passed by pointer and tasks are claimed from an atomic counter. Each run() is a
-// barrier: it returns when every task is done and every worker has left the loop.
+// callable is passed by pointer and tasks are claimed one at a time from an atomic counter.
+//
+// run() returns when every task has finished. The caller claims tasks too and never waits for a
+// worker that has not claimed one: on a machine whose cores are busy with other work, a worker
+// that is not scheduled in time simply does nothing, instead of stalling every parallel loop
+// until the OS runs it. Workers spin briefly (tens of microseconds) after a loop before sleeping.
 //
 // Thread safety: run() may be called by one thread at a time (the pool belongs to one Session).
-// Workers spin briefly (tens of microseconds) after a loop before sleeping, which keeps the
-// latency of back-to-back loops low without burning a core while idle.
 #pragma once
 
 #include <atomic>
@@ -47,20 +49,22 @@ class ThreadPool {
  private:
   using Call = void (*)(void*, int, int);
   void dispatch(int tasks, Call call, void* ctx);
-  void work(int thread) noexcept;
+  // Claims and runs tasks of generation `gen` until none are left or the job has moved on.
+  void work(std::uint32_t gen, int thread) noexcept;
   void worker_main(int thread) noexcept;
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::condition_variable done_;
-  std::atomic<std::uint64_t> generation_{0};
-  std::atomic<int> next_{0};
-  std::atomic<int> finished_{0};
-  int tasks_ = 0;
-  Call call_ = nullptr;
-  void* ctx_ = nullptr;
-  bool stop_ = false;
+  std::condition_variable done_cv_;
+  // (generation << 32) | next task index. A claim is a CAS that also checks the generation, so a
+  // late worker can never run a task of a job that has been replaced.
+  std::atomic<std::uint64_t> state_{0};
+  std::atomic<int> tasks_{0};
+  std::atomic<Call> call_{nullptr};
+  std::atomic<void*> ctx_{nullptr};
+  std::atomic<int> done_{0};
+  bool stop_ = false;  // guarded by mutex_
 };
 
 // Splits [0, n) into `parts` near-equal contiguous ranges; range i is [begin, end).
