@@ -7,8 +7,10 @@
 #include <cstring>
 
 // Hot element-wise loops get an AVX2+FMA clone picked at load time on x86-64 (GCC/Clang ifunc);
-// other targets and compilers build the portable version only.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+// other targets and compilers build the portable version only, and so do sanitizer builds (an
+// instrumented ifunc resolver runs before the sanitizer runtime is ready).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && \
+    !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
 #define EMOMIX_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define EMOMIX_SIMD_CLONES
