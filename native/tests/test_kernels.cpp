@@ -232,13 +232,13 @@ TEST(kernels_thread_pool_runs_every_task_once) {
     for (int round = 0; round < 200; ++round) {
       const int tasks = 1 + round % 9;
       std::vector<int> hits(static_cast<std::size_t>(tasks), 0);
-      bool thread_ok = true;
+      std::vector<int> by(static_cast<std::size_t>(tasks), -1);
       pool.run(tasks, [&](int t, int thread) {
         hits[static_cast<std::size_t>(t)] += 1;  // each task index is claimed by exactly one thread
-        thread_ok = thread_ok && thread >= 0 && thread < threads;
+        by[static_cast<std::size_t>(t)] = thread;
       });
       for (int h : hits) CHECK(h == 1);
-      CHECK(thread_ok);
+      for (int b : by) CHECK(b >= 0 && b < threads);
     }
   }
 }
