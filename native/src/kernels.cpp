@@ -26,6 +26,11 @@ namespace {
 // Parallel loops are cut into this many chunks per thread, so that a thread the OS does not run
 // in time (busy cores) holds back at most a small share of the work.
 constexpr int kChunksPerThread = 2;
+// GEMMs are split more coarsely: every block repacks the weight matrix.
+#ifndef EMOMIX_GEMM_CHUNKS
+#define EMOMIX_GEMM_CHUNKS 1
+#endif
+constexpr int kGemmChunksPerThread = EMOMIX_GEMM_CHUNKS;
 
 // Runs fn(begin, end) over [0, n) split into at most kChunksPerThread * pool->size() ranges of
 // >= grain items.
@@ -121,9 +126,9 @@ void gemm(ThreadPool* pool, bool ta, bool tb, int m, int n, int k, float alpha, 
     gemm_serial(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  // Split the columns of C into a few blocks per thread, in multiples of 16 columns.
+  // Split the columns of C into blocks (per thread), in multiples of 16 columns.
   const int blocks = (n + 15) / 16;
-  const int parts = std::min(threads * kChunksPerThread, blocks);
+  const int parts = std::min(threads * kGemmChunksPerThread, blocks);
   pool->run(parts, [&](int part, int) {
     int b0, b1;
     split_range(blocks, parts, part, b0, b1);
