@@ -58,6 +58,7 @@ def main() -> None:
             r = run_bench(voice, steps=args.steps, emotions=args.emotions, seconds=args.seconds,
                           repeats=args.repeats)
             r["load_rss_mb"] = round(current_rss_mb() - before, 1)
+            r["threads"] = args.threads
             results[name] = r
             del voice
 

@@ -192,6 +192,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     loaded_rss = current_rss_mb()
     result = run_bench(voice, steps=args.steps, emotions=args.emotions, seconds=args.seconds,
                        preset=args.preset, repeats=args.repeats)
+    if result["threads"] is None:
+        result["threads"] = args.threads
     result["voice"] = str(path)
     result["backend_load_rss_mb"] = round(loaded_rss - rss_before, 1)
     if args.json:
