@@ -391,3 +391,36 @@ def test_bench_prints_json(voice_dir, capsys):
     for key in ("rtf", "first_audio_ms", "peak_rss_mb", "fused_rtf"):
         assert result[key] > 0
     assert result["first_audio_ms"] <= result["synth_ms"]
+
+
+def test_native_calls_release_the_gil(session):
+    mel = np.random.default_rng(0).normal(size=(80, 2000)).astype(np.float32)
+    done = threading.Event()
+    ticks = 0
+
+    def vocode() -> None:
+        for _ in range(3):
+            session.vocode(mel)
+        done.set()
+
+    th = threading.Thread(target=vocode)
+    th.start()
+    while not done.is_set():  # runs only while the native call does not hold the GIL
+        ticks += 1
+    th.join()
+    assert ticks > 1000
+
+
+def test_session_pool_is_bounded_and_reused(voice_dir):
+    backend = create_backend("native", load_bundle(voice_dir), threads=1, max_sessions=2)
+    mel = np.random.default_rng(1).normal(size=(80, 300)).astype(np.float32)
+    ref = backend.vocode(mel)
+    out: list[np.ndarray] = []
+    threads = [threading.Thread(target=lambda: out.append(backend.vocode(mel))) for _ in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(out) == 6 and backend._created <= 2
+    for o in out:
+        np.testing.assert_array_equal(o, ref)
