@@ -424,3 +424,18 @@ def test_session_pool_is_bounded_and_reused(voice_dir):
     assert len(out) == 6 and backend._created <= 2
     for o in out:
         np.testing.assert_array_equal(o, ref)
+
+
+@pytest.mark.parametrize("frames", [1, 37, 250])
+def test_ser_matches_torch(session, torch_model, voice_dir, frames):
+    rng = np.random.default_rng(frames)
+    mel = rng.normal(size=(torch_model.cfg.audio.n_mels, frames)).astype(np.float32)
+    with torch.no_grad():
+        emb_t, logits_t = torch_model.ser(t(mel[None]))
+    emb, logits = session.ser(mel)
+    assert rel_l2(emb, emb_t[0].numpy()) <= TOL
+    assert rel_l2(logits, logits_t[0].numpy()) <= TOL
+    backend = create_backend("native", load_bundle(voice_dir), threads=1)
+    assert backend.model.has_ser
+    emb_b, logits_b = backend.ser(mel)
+    np.testing.assert_allclose(logits_b, logits, rtol=0, atol=1e-5)

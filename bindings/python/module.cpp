@@ -311,6 +311,7 @@ py::dict model_config_dict(const emomix::Model& m) {
   d["n_speakers"] = c.n_speakers;
   d["emotion_dim"] = c.emotion_dim;
   d["speaker_dim"] = c.speaker_dim;
+  d["n_emotions"] = c.n_emotions;
   d["n_mels"] = c.audio.n_mels;
   d["hop_length"] = c.audio.hop_length;
   d["n_fft"] = c.audio.n_fft;
@@ -344,6 +345,8 @@ void register_runtime(py::module_& m) {
       .def_property_readonly("config", [](const PyModel& p) { return model_config_dict(*p.model); },
                              "The hyperparameters the runtime read from voice.json.")
       .def_property_readonly("path", [](const PyModel& p) { return p.model->path(); })
+      .def_property_readonly("has_ser", [](const PyModel& p) { return p.model->has_ser(); },
+                             "True when the bundle's SER weights were loaded.")
       .def_property_readonly("storage_dtype", [](const PyModel& p) { return p.model->storage_dtype(); })
       .def_property_readonly("converted_bytes", [](const PyModel& p) { return p.model->converted_bytes(); },
                              "Bytes of weights converted to float32 in memory (float16 bundles).")
@@ -498,6 +501,24 @@ void register_runtime(py::module_& m) {
       "Streaming vocoder: the samples of frames [begin, end) of the line mel (C, F), computed "
       "from those frames plus vocoder_context frames each side; equals vocode(mel)[begin*hop : "
       "end*hop] within float rounding.")
+      .def("ser", [](PySession& s, const py::handle& mel_obj) {
+        const emomix::ModelConfig& c = cfg_of(s);
+        FloatArray mel = to_float_array(mel_obj, "logmel");
+        require_shape(mel, {c.audio.n_mels, -1}, "logmel", "(n_mels, F)");
+        const int F = as_int(mel.shape(1));
+        if (F < 1) throw emomix::InvalidArgument("logmel needs at least one frame");
+        py::array_t<float> emb(c.emotion_dim), logits(c.n_emotions);
+        float* e = emb.mutable_data();
+        float* l = logits.mutable_data();
+        {
+          py::gil_scoped_release release;
+          std::lock_guard<std::mutex> lock(s.mutex);
+          s.session->ser(mel.data(), F, e, l);
+        }
+        return py::make_tuple(emb, logits);
+      }, py::arg("logmel"),
+      "The speech-emotion recogniser: normalised log-mel (C, F) -> (embedding (E,), logits "
+      "(n_emotions,)). RuntimeError when the bundle has no SER weights.")
       .def("sample", [](PySession& s, const py::handle& mu_obj, const py::handle& w_obj,
                         const py::handle& emo_obj, const py::handle& spk_obj,
                         const std::string& solver, double temperature, const py::object& seed) {

@@ -74,4 +74,18 @@ class VocoderGraph {
   Tensor x_, h_, a_, col_, scratch_, spec_, frames_, fft_;
 };
 
+class SerGraph {
+ public:
+  explicit SerGraph(const Model& m) : m_(m) {}
+  // logmel [C, F] (normalised) -> embedding [E], logits [K].
+  void run(ThreadPool* pool, const float* logmel, int frames, float* embedding, float* logits);
+  std::size_t bytes() const noexcept;
+
+ private:
+  void lstm(const LstmW& w, const float* x, int frames, bool reverse, float* out, int out_ld);
+  const Model& m_;
+  Tensor a_, b_, col_, scratch_, gates_, seq_, att_;
+  std::vector<float> h_, c_, g_, pooled_;
+};
+
 }  // namespace emomix::detail

@@ -38,6 +38,7 @@ ModelConfig parse_model_config(const Json& meta) {
   cfg.n_speakers = positive(c, "n_speakers", p);
   cfg.emotion_dim = positive(c, "emotion_dim", p);
   cfg.speaker_dim = positive(c, "speaker_dim", p);
+  cfg.n_emotions = positive(c, "n_emotions", p);
   cfg.parameterisation = parse_parameterisation(c.get_string("parameterisation", p));
   cfg.beta_min = c.get_number("beta_min", p);
   cfg.beta_max = c.get_number("beta_max", p);
@@ -99,6 +100,23 @@ ModelConfig parse_model_config(const Json& meta) {
   cfg.vocoder.kernel_size = positive(v, "kernel_size", pv);
   cfg.vocoder.input_kernel = positive(v, "input_kernel", pv);
   cfg.vocoder.log_mag_max = static_cast<float>(v.get_number("log_mag_max", pv));
+
+  if (const Json* sr = c.find("ser")) {
+    const std::string ps = p + ".ser";
+    for (std::int64_t ch : sr->get_int_list("cnn_channels", ps)) {
+      if (ch < 1) throw InvalidArgument(ps + ".cnn_channels must be positive integers");
+      cfg.ser.cnn_channels.push_back(static_cast<int>(ch));
+    }
+    cfg.ser.cnn_kernel = positive(*sr, "cnn_kernel", ps);
+    cfg.ser.delta_width = positive(*sr, "delta_width", ps);
+    cfg.ser.lstm_input = positive(*sr, "lstm_input", ps);
+    cfg.ser.lstm_hidden = positive(*sr, "lstm_hidden", ps);
+    cfg.ser.attention_dim = positive(*sr, "attention_dim", ps);
+    if (cfg.audio.n_mels < (1 << cfg.ser.cnn_channels.size()) || cfg.ser.delta_width < 3 ||
+        cfg.ser.delta_width % 2 == 0) {
+      throw InvalidArgument(ps + ": n_mels must be >= 2^len(cnn_channels) and delta_width odd, >= 3");
+    }
+  }
   return cfg;
 }
 
@@ -113,14 +131,12 @@ class Model::Loader {
   void convert_all() {
     std::size_t total = 0;
     for (const TensorInfo& t : m_.file_->tensors()) {
-      if (t.name.rfind("ser.", 0) == 0) continue;
       if (needs_conversion(t)) total += t.elements();
     }
     m_.converted_.resize(total);
     std::size_t at = 0;
     bool any_f16 = false, any_f32 = false;
     for (const TensorInfo& t : m_.file_->tensors()) {
-      if (t.name.rfind("ser.", 0) == 0) continue;
       any_f16 |= t.dtype == "F16";
       any_f32 |= t.dtype == "F32";
       if (!needs_conversion(t)) continue;
@@ -298,6 +314,47 @@ class Model::Loader {
     }
     v.final_norm = norm("vocoder.final_norm", vp.dim);
     v.head = conv("vocoder.head", 2 * (c.audio.n_fft / 2 + 1), vp.dim, 1);
+
+    // SER, when the config and the file have it
+    const SerParams& sp = c.ser;
+    bool any_ser = record_ != nullptr;
+    if (!any_ser) {
+      for (const TensorInfo& t : m_.file_->tensors()) any_ser |= t.name.rfind("ser.", 0) == 0;
+    }
+    if (sp.cnn_channels.empty() || !any_ser) return;
+    SerW& s = m_.ser_;
+    int c_in = 3, q = c.audio.n_mels;
+    for (std::size_t i = 0; i < sp.cnn_channels.size(); ++i) {
+      const std::string p = "ser.blocks." + std::to_string(i);
+      const int co = sp.cnn_channels[i];
+      ConvW cv;
+      cv.out = co;
+      cv.in = c_in;
+      cv.kernel = sp.cnn_kernel;
+      cv.w = get(p + ".conv.weight", {co, c_in, sp.cnn_kernel, sp.cnn_kernel});
+      cv.b = get(p + ".conv.bias", {co});
+      s.conv.push_back(cv);
+      s.norm.push_back(norm(p + ".norm", co));
+      c_in = co;
+      q /= 2;
+    }
+    const int hdim = sp.lstm_hidden;
+    s.frame_proj = conv("ser.frame_proj", sp.lstm_input, c_in * q, 1);
+    auto lstm = [&](const std::string& p) {
+      LstmW l;
+      l.w_ih = get(p + ".weight_ih_l0", {4 * hdim, sp.lstm_input});
+      l.w_hh = get(p + ".weight_hh_l0", {4 * hdim, hdim});
+      l.b_ih = get(p + ".bias_ih_l0", {4 * hdim});
+      l.b_hh = get(p + ".bias_hh_l0", {4 * hdim});
+      return l;
+    };
+    s.fwd = lstm("ser.lstm_fwd");
+    s.bwd = lstm("ser.lstm_bwd");
+    s.attn_proj = linear("ser.attn_proj", sp.attention_dim, 2 * hdim);
+    s.attn_score = get("ser.attn_score.weight", {1, sp.attention_dim});
+    s.embedding = linear("ser.embedding", c.emotion_dim, 2 * hdim);
+    s.classifier = linear("ser.classifier", c.n_emotions, c.emotion_dim);
+    m_.has_ser_ = true;
   }
 
  private:

@@ -16,12 +16,18 @@ Session::Session(std::shared_ptr<const Model> model, int threads)
   encoder_ = std::make_unique<detail::EncoderGraph>(*model_);
   denoiser_ = std::make_unique<detail::DenoiserGraph>(*model_);
   vocoder_ = std::make_unique<detail::VocoderGraph>(*model_);
+  ser_ = std::make_unique<detail::SerGraph>(*model_);
+}
+
+void Session::ser(const float* logmel, int frames, float* embedding, float* logits) {
+  ser_->run(&pool_, logmel, frames, embedding, logits);
 }
 
 Session::~Session() = default;
 
 std::size_t Session::workspace_bytes() const noexcept {
-  return encoder_->bytes() + denoiser_->bytes() + vocoder_->bytes() + sampler_.bytes() +
+  return encoder_->bytes() + denoiser_->bytes() + vocoder_->bytes() + ser_->bytes() +
+         sampler_.bytes() +
          (emo_batch_.capacity() + spk_batch_.capacity()) * sizeof(float);
 }
 

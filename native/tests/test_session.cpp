@@ -20,7 +20,7 @@
 namespace {
 
 const char* kConfig = R"({"model": {"parameterisation": "flow", "config": {
-  "n_symbols": 12, "n_speakers": 2, "emotion_dim": 8, "speaker_dim": 6,
+  "n_symbols": 12, "n_speakers": 2, "emotion_dim": 8, "speaker_dim": 6, "n_emotions": 3,
   "parameterisation": "flow", "beta_min": 0.05, "beta_max": 20.0,
   "audio": {"sample_rate": 22050, "n_fft": 64, "hop_length": 16, "win_length": 64, "n_mels": 10},
   "encoder": {"hidden": 16, "prenet_layers": 1, "prenet_kernel": 3, "n_layers": 1, "n_heads": 2,
@@ -29,7 +29,9 @@ const char* kConfig = R"({"model": {"parameterisation": "flow", "config": {
                "n_heads": 2, "ffn_mult": 2, "kernel_size": 3, "time_embed_dim": 8,
                "time_scale": 1000.0, "cond_dim": 10},
   "vocoder": {"dim": 12, "intermediate_dim": 20, "n_layers": 2, "kernel_size": 7,
-              "input_kernel": 7, "log_mag_max": 4.6}}}})";
+              "input_kernel": 7, "log_mag_max": 4.6},
+  "ser": {"cnn_channels": [4, 6], "cnn_kernel": 3, "delta_width": 5, "lstm_input": 10,
+          "lstm_hidden": 7, "attention_dim": 5, "dropout": 0.1}}}})";
 
 std::uint16_t to_half(float f) {  // round-to-nearest for normal values in range (test data only)
   std::uint32_t b;
@@ -161,6 +163,13 @@ TEST(session_pipeline_is_consistent) {
     REQUIRE(r3.audio.size() == r1.audio.size());
     CHECK(max_abs_diff(r1.audio.data(), r3.audio.data(), r1.audio.size()) < 1e-4);
     CHECK(r1.durations == r3.durations);
+    // The SER runs and is thread-count independent.
+    REQUIRE(model->has_ser());
+    std::vector<float> e1(8), l1(3), e3(8), l3(3);
+    one.ser(mel.data(), Fm, e1.data(), l1.data());
+    two.ser(mel.data(), Fm, e3.data(), l3.data());
+    CHECK(max_abs_diff(e1.data(), e3.data(), 8) < 1e-5 && max_abs_diff(l1.data(), l3.data(), 3) < 1e-5);
+    for (float v : l1) CHECK(std::isfinite(v));
     CHECK_THROWS_WITH(emomix::InvalidArgument,
                       one.encode_phones(std::vector<std::int64_t>{99}.data(), 1, emo.data(), spk.data(), mu.data(), mu.data()),
                       "outside the symbol table");

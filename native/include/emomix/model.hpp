@@ -2,11 +2,11 @@
 //
 // Model::load(dir) reads dir/voice.json (model.config: every hyperparameter the graphs need, the
 // same dictionary emomix.config.ModelConfig.to_dict() wrote) and memory-maps
-// dir/weights.safetensors. Every tensor the encoder, denoiser and vocoder use is looked up by its
-// torch state-dict name and its shape is checked against the config; float32 tensors are used in
-// place (zero copy), float16 tensors are converted to float32 once at load. SER tensors are not
-// needed and not loaded. A bad bundle throws InvalidArgument naming the file and the field or
-// tensor, e.g. "<dir>/weights.safetensors: weights.safetensors:denoiser.input_conv.weight: shape
+// dir/weights.safetensors. Every tensor the encoder, denoiser, vocoder and SER use is looked up by
+// its torch state-dict name and its shape is checked against the config; float32 tensors are used
+// in place (zero copy), float16 tensors are converted to float32 once at load. The SER is loaded
+// when the file has "ser.*" tensors (has_ser()). A bad bundle throws InvalidArgument naming the
+// file and the field or tensor, e.g. "<dir>/weights.safetensors: weights.safetensors:denoiser.input_conv.weight: shape
 // [64, 160, 5] but model.config implies [64, 160, 3]". Sha256 checks are emomix.voice's job.
 //
 // Thread safety: a Model is immutable after load; share it (std::shared_ptr<const Model>) between
@@ -42,15 +42,20 @@ struct VocoderParams {
   int dim = 0, intermediate_dim = 0, n_layers = 0, kernel_size = 0, input_kernel = 0;
   float log_mag_max = 0.0f;
 };
+struct SerParams {
+  std::vector<int> cnn_channels;
+  int cnn_kernel = 0, delta_width = 0, lstm_input = 0, lstm_hidden = 0, attention_dim = 0;
+};
 // The hyperparameters of voice.json:model.config that the native graphs use.
 struct ModelConfig {
-  int n_symbols = 0, n_speakers = 0, emotion_dim = 0, speaker_dim = 0;
+  int n_symbols = 0, n_speakers = 0, emotion_dim = 0, speaker_dim = 0, n_emotions = 0;
   Parameterisation parameterisation = Parameterisation::flow;
   double beta_min = 0.05, beta_max = 20.0;
   AudioParams audio;
   EncoderParams encoder;
   DenoiserParams denoiser;
   VocoderParams vocoder;
+  SerParams ser;  // empty cnn_channels when the config has no SER
 };
 
 // Layer weights (views into the Model's storage). Conv weights are [out, in, kernel] as in torch.
@@ -120,6 +125,22 @@ struct VocoderW {
   ConvW head;
 };
 
+struct LstmW {
+  const float* w_ih = nullptr;  // [4H, in], gate rows i, f, g, o (torch order)
+  const float* w_hh = nullptr;  // [4H, H]
+  const float* b_ih = nullptr;  // [4H]
+  const float* b_hh = nullptr;  // [4H]
+};
+struct SerW {
+  std::vector<ConvW> conv;  // Conv2d [out, in, k, k]
+  std::vector<NormW> norm;
+  ConvW frame_proj;
+  LstmW fwd, bwd;
+  ConvW attn_proj;           // Linear(2H -> A)
+  const float* attn_score = nullptr;  // [A], no bias
+  ConvW embedding, classifier;
+};
+
 class Json;
 
 // Reads voice.json's model.config (the parsed document `meta`); throws InvalidArgument naming the
@@ -145,6 +166,9 @@ class Model {
   const EncoderW& encoder() const noexcept { return encoder_; }
   const DenoiserW& denoiser() const noexcept { return denoiser_; }
   const VocoderW& vocoder() const noexcept { return vocoder_; }
+  // The speech-emotion recogniser, when the bundle has its weights (every emomix bundle does).
+  bool has_ser() const noexcept { return has_ser_; }
+  const SerW& ser() const noexcept { return ser_; }
   // Bytes of weights this Model holds converted in memory (0 when every tensor is used in place).
   std::size_t converted_bytes() const noexcept { return converted_.size() * sizeof(float); }
   // Bytes of the memory-mapped weights file (0 once unmapped after a full conversion).
@@ -164,6 +188,8 @@ class Model {
   EncoderW encoder_;
   DenoiserW denoiser_;
   VocoderW vocoder_;
+  bool has_ser_ = false;
+  SerW ser_;
 };
 
 }  // namespace emomix

@@ -27,6 +27,7 @@ namespace detail {
 class EncoderGraph;
 class DenoiserGraph;
 class VocoderGraph;
+class SerGraph;
 }  // namespace detail
 
 // Everything one synthesize() call produced.
@@ -87,6 +88,10 @@ class Session {
                              const float* speakers, const SamplerConfig& config,
                              std::uint64_t seed);
 
+  // The speech-emotion recogniser: normalised log-mel [C, F] -> embedding [E], logits
+  // [n_emotions]. Throws Unavailable when the bundle has no SER weights.
+  void ser(const float* logmel, int frames, float* embedding, float* logits);
+
   // Bytes held by this Session's buffers.
   std::size_t workspace_bytes() const noexcept;
 
@@ -96,6 +101,7 @@ class Session {
   std::unique_ptr<detail::EncoderGraph> encoder_;
   std::unique_ptr<detail::DenoiserGraph> denoiser_;
   std::unique_ptr<detail::VocoderGraph> vocoder_;
+  std::unique_ptr<detail::SerGraph> ser_;
   SamplerWorkspace sampler_;
   std::vector<float> emo_batch_, spk_batch_;  // [M, E], [M, S]: the active conditions' embeddings
   std::vector<float> phone_mu_, log_dur_;     // encode()'s phone-level outputs

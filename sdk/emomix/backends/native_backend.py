@@ -14,7 +14,8 @@ exist; a caller beyond that waits for one to be returned.
 
 Beyond the :class:`~emomix.backends.base.Backend` interface it offers the whole pipeline in C++
 (:meth:`NativeBackend.synthesize_ids`, :meth:`NativeBackend.sample`: no Python in the sampler
-loop) and a streaming vocoder (:meth:`NativeBackend.vocode_stream`).
+loop), a streaming vocoder (:meth:`NativeBackend.vocode_stream`) and the speech-emotion
+recogniser (:meth:`NativeBackend.ser`, like the ONNX backend's).
 """
 
 from __future__ import annotations
@@ -154,6 +155,11 @@ class NativeBackend(Backend):
                 chunk = s.vocode_range(mel, begin, end)
             yield chunk
             begin, size = end, chunk_frames
+
+    def ser(self, logmel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Normalised log-mel ``(C, F)`` → emotion ``embedding (E,)`` and ``logits (K,)``."""
+        with self.session() as s:
+            return s.ser(logmel)
 
     def sample(self, mu: np.ndarray, W: np.ndarray, emotions: np.ndarray, speakers: np.ndarray,
                solver: str, temperature: float, seed: int) -> np.ndarray:
