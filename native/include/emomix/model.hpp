@@ -6,8 +6,9 @@
 // its torch state-dict name and its shape is checked against the config; float32 tensors are used
 // in place (zero copy), float16 tensors are converted to float32 once at load. The SER is loaded
 // when the file has "ser.*" tensors (has_ser()). A bad bundle throws InvalidArgument naming the
-// file and the field or tensor, e.g. "<dir>/weights.safetensors: weights.safetensors:denoiser.input_conv.weight: shape
-// [64, 160, 5] but model.config implies [64, 160, 3]". Sha256 checks are emomix.voice's job.
+// file and the field or tensor, e.g. "<dir>/weights.safetensors:
+// weights.safetensors:denoiser.input_conv.weight: shape [64, 160, 5] but model.config implies
+// [64, 160, 3]". Sha256 checks are emomix.voice's job.
 //
 // Thread safety: a Model is immutable after load; share it (std::shared_ptr<const Model>) between
 // any number of Sessions and threads.
