@@ -195,8 +195,9 @@ def _held_out(corpus: Path, emotions: list[str], speakers: list[str]) -> tuple[s
 
     utts = [u for u in load_esd(corpus) if u.known and u.emotion in emotions]
     for split in ("test", "evaluation"):
-        items = [_Item(Path(u.path), u.text, u.speaker, u.emotion, u.text)
-                 for u in utts if u.split == split and u.speaker in speakers]
+        # a voice names its speakers as the training data did, with ':' made '-'
+        items = [_Item(Path(u.path), u.text, u.speaker.replace(":", "-"), u.emotion, u.text)
+                 for u in utts if u.split == split and u.speaker.replace(":", "-") in speakers]
         if items:
             return split, items
     raise ValueError(f"{corpus}: no test or evaluation utterances by the voice's speakers "
