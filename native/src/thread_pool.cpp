@@ -38,8 +38,9 @@ ThreadPool::ThreadPool(int threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
-    state_.fetch_add(std::uint64_t{1} << 32, std::memory_order_release);
+    // No generation bump: a worker that read it as a new job would run a stale call and then
+    // sleep waiting for a generation that never comes (seen as a hang at join).
+    stop_.store(true, std::memory_order_release);
   }
   wake_.notify_all();
   for (std::thread& t : workers_) t.join();
@@ -86,22 +87,23 @@ void ThreadPool::dispatch(int tasks, Call call, void* ctx) {
   auto finished = [&] { return done_.load(std::memory_order_acquire) == tasks; };
   if (!spin_until(finished)) {
     std::unique_lock<std::mutex> lock(mutex_);
-    done_cv_.wait(lock, finished);
+    // Timed waits: a lost wake-up costs a millisecond, never a hang.
+    while (!finished()) done_cv_.wait_for(lock, std::chrono::milliseconds(1));
   }
 }
 
 void ThreadPool::worker_main(int thread) noexcept {
   std::uint32_t seen = 0;
   for (;;) {
-    auto changed = [&] { return generation_of(state_.load(std::memory_order_acquire)) != seen; };
+    auto changed = [&] {
+      return stop_.load(std::memory_order_acquire) ||
+             generation_of(state_.load(std::memory_order_acquire)) != seen;
+    };
     if (!spin_until(changed)) {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, changed);
+      while (!changed()) wake_.wait_for(lock, std::chrono::milliseconds(1));
     }
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (stop_) return;
-    }
+    if (stop_.load(std::memory_order_acquire)) return;
     seen = generation_of(state_.load(std::memory_order_acquire));
     work(seen, thread);
   }

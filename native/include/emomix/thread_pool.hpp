@@ -64,7 +64,7 @@ class ThreadPool {
   std::atomic<Call> call_{nullptr};
   std::atomic<void*> ctx_{nullptr};
   std::atomic<int> done_{0};
-  bool stop_ = false;  // guarded by mutex_
+  std::atomic<bool> stop_{false};  // set under mutex_ so a sleeping worker cannot miss it
 };
 
 // Splits [0, n) into `parts` near-equal contiguous ranges; range i is [begin, end).
