@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .emotions import DEFAULT_VAD
+from .emotions import DEFAULT_VAD, normalise_mix
 from .sampler import ALPHA_MAX
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -193,31 +193,12 @@ class EmotionState:
     # -- validation ---------------------------------------------------------------------------
     def _check_weights(self, weights: Mapping[str, float],
                        known: Iterable[str]) -> dict[str, float]:
-        known = list(known)
-        if not isinstance(weights, Mapping):
-            raise TypeError(f"emotion weights are a mapping name → weight, got {weights!r}")
-        if not weights:
-            raise ValueError("no emotion weights given; write e.g. set(happy=0.6, surprise=0.4)")
-        out: dict[str, float] = {}
-        for name, w in weights.items():
-            if name not in known:
-                raise ValueError(f"unknown emotion {name!r}; this voice has: {', '.join(known)} "
-                                 "(add a reference clip with add_reference for a new one)")
-            try:
-                value = float(w)
-            except (TypeError, ValueError):
-                raise ValueError(f"weight of {name!r} is {w!r}; weights are numbers") from None
-            if not math.isfinite(value):
-                raise ValueError(f"weight of {name!r} is {value}; weights must be finite numbers")
-            if value < 0:
-                raise ValueError(f"weight of {name!r} is negative ({value}); weights must be >= 0 "
-                                 "(raise intensity above 1 to exaggerate an emotion)")
-            out[name] = value
-        total = sum(out.values())
-        if total <= 0:
-            raise ValueError("all emotion weights are zero; give at least one a positive weight, "
-                             "e.g. set(neutral=1)")
-        return {k: v / total for k, v in out.items() if v > 0}
+        return normalise_mix(
+            weights, known,
+            empty="no emotion weights given; write e.g. set(happy=0.6, surprise=0.4)",
+            unknown_hint=" (add a reference clip with add_reference for a new one)",
+            negative_hint=" (raise intensity above 1 to exaggerate an emotion)",
+            zero_hint=", e.g. set(neutral=1)")
 
     @staticmethod
     def _check_intensity(intensity: float) -> float:

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import sampler as ref
 from .backends import Backend, create_backend
+from .emotions import normalise_mix
 from .voice import VoiceBundle, load_bundle
 
 #: Most phonemes accepted in one call; longer text must be split into sentences.
@@ -108,43 +109,14 @@ class Voice:
     # -- inputs -----------------------------------------------------------------------------
     def check_emotions(self, mix: Mapping[str, float]) -> dict[str, float]:
         """Validate a user's mix and return it normalised to sum to 1."""
-        if not mix:
-            raise ValueError("the emotion mix is empty; give e.g. {'neutral': 1.0}")
-        out = {}
-        for name, w in mix.items():
-            if name not in self.emotion_table:
-                raise ValueError(f"unknown emotion {name!r}; this voice has: "
-                                 f"{', '.join(self.emotions)}")
-            w = float(w)
-            if not np.isfinite(w):
-                raise ValueError(f"weight of {name!r} is {w}; weights must be finite numbers")
-            if w < 0:
-                raise ValueError(f"weight of {name!r} is negative ({w}); weights must be >= 0 "
-                                 "(use intensity > 1 to exaggerate an emotion)")
-            out[name] = w
-        total = sum(out.values())
-        if total <= 0:
-            raise ValueError("all emotion weights are zero; give at least one a positive weight")
-        return {k: v / total for k, v in out.items() if v > 0}
+        return normalise_mix(mix, self.emotions,
+                             empty="the emotion mix is empty; give e.g. {'neutral': 1.0}",
+                             negative_hint=" (use intensity > 1 to exaggerate an emotion)")
 
     def check_speakers(self, mix: Mapping[str, float]) -> dict[str, float]:
         """Validate a speaker blend ``{name: weight}`` and return it normalised to sum to 1."""
-        if not mix:
-            raise ValueError("the speaker blend is empty; give e.g. {'speaker0': 1.0}")
-        out = {}
-        for name, w in mix.items():
-            if name not in self.speaker_ids:
-                raise ValueError(f"unknown speaker {name!r}; this voice has: "
-                                 f"{', '.join(self.speakers)}")
-            w = float(w)
-            if not np.isfinite(w) or w < 0:
-                raise ValueError(f"weight of speaker {name!r} is {w}; speaker weights must be "
-                                 "finite numbers >= 0")
-            out[name] = w
-        total = sum(out.values())
-        if total <= 0:
-            raise ValueError("all speaker weights are zero; give at least one a positive weight")
-        return {k: v / total for k, v in out.items() if v > 0}
+        return normalise_mix(mix, self.speakers, kind="speaker",
+                             empty="the speaker blend is empty; give e.g. {'speaker0': 1.0}")
 
     def speaker_vector(self, speaker: str | Mapping[str, float] | np.ndarray | None
                        ) -> np.ndarray:
