@@ -223,10 +223,7 @@ def _pick(items: list[_Item], emotion: str, n: int, rng: np.random.Generator) ->
 def _read(path: Path, sr: int) -> np.ndarray:
     from .audio import read_wav
 
-    audio, rate = read_wav(path)
-    if rate != sr:
-        raise ValueError(f"{path}: {rate} Hz, the voice uses {sr} Hz")
-    return np.asarray(audio, np.float64)
+    return np.asarray(read_wav(path, sr)[0], np.float64)
 
 
 class _Probe:
