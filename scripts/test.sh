@@ -22,18 +22,14 @@ cmake --build build/asan -j 2 >/dev/null
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan --output-on-failure
 
-# The thread pool and the multi-threaded graphs under ThreadSanitizer: opt-in (EMOMIX_TSAN=1)
-# while an intermittent report on the pool's task hand-off (kernels_thread_pool_runs_every_task_once)
-# is open; see docs/native.md.
-if [ "${EMOMIX_TSAN:-0}" = "1" ]; then
-  echo "test: C++ thread tests with the thread sanitizer"
-  cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DEMOMIX_BUILD_TESTS=ON \
-    -DEMOMIX_BUILD_PYTHON=OFF -DEMOMIX_CUDA=OFF -DEMOMIX_BLAS=OFF \
-    -DCMAKE_CXX_FLAGS="-O1 -fsanitize=thread" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" >/dev/null
-  cmake --build build/tsan -j 2 --target emomix_core_tests >/dev/null
-  TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure \
-    -R "thread_pool|session_|gemm|attention|conv1d"
-fi
+# The thread pool and the multi-threaded graphs under ThreadSanitizer.
+echo "test: C++ thread tests with the thread sanitizer"
+cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DEMOMIX_BUILD_TESTS=ON \
+  -DEMOMIX_BUILD_PYTHON=OFF -DEMOMIX_CUDA=OFF -DEMOMIX_BLAS=OFF \
+  -DCMAKE_CXX_FLAGS="-O1 -fsanitize=thread" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" >/dev/null
+cmake --build build/tsan -j 2 --target emomix_core_tests >/dev/null
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure \
+  -R "thread_pool|session_|gemm|attention|conv1d"
 
 echo "test: Python tests"
 .venv/bin/python -m pytest -q tests "$@"

@@ -2,17 +2,16 @@
 //
 // A ThreadPool of size T runs parallel loops on the calling thread plus T - 1 workers it owns, so
 // a game decides how many cores speech may take (DESIGN §7). run() does not allocate: the
-// callable is passed by pointer and tasks are claimed one at a time from an atomic counter.
+// callable is passed by pointer and tasks are claimed one at a time under the pool's mutex.
 //
-// run() returns when every task has finished. The caller claims tasks too and never waits for a
-// worker that has not claimed one: on a machine whose cores are busy with other work, a worker
-// that is not scheduled in time simply does nothing, instead of stalling every parallel loop
-// until the OS runs it. Workers spin briefly (tens of microseconds) after a loop before sleeping.
+// run() returns when every task has finished. The caller claims tasks too, so a worker the OS
+// does not schedule in time simply runs nothing. Every job field is read and every task claimed
+// under one mutex: a late worker can only ever claim tasks of the job that is current, and a new
+// job cannot start before the last one's tasks have all finished.
 //
 // Thread safety: run() may be called by one thread at a time (the pool belongs to one Session).
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -49,22 +48,21 @@ class ThreadPool {
  private:
   using Call = void (*)(void*, int, int);
   void dispatch(int tasks, Call call, void* ctx);
-  // Claims and runs tasks of generation `gen` until none are left or the job has moved on.
-  void work(std::uint32_t gen, int thread) noexcept;
+  // Claims and runs tasks of the current job until none are left.
+  void work(int thread) noexcept;
   void worker_main(int thread) noexcept;
 
   std::vector<std::thread> workers_;
-  std::mutex mutex_;
+  std::mutex mutex_;  // guards everything below
   std::condition_variable wake_;
   std::condition_variable done_cv_;
-  // (generation << 32) | next task index. A claim is a CAS that also checks the generation, so a
-  // late worker can never run a task of a job that has been replaced.
-  std::atomic<std::uint64_t> state_{0};
-  std::atomic<int> tasks_{0};
-  std::atomic<Call> call_{nullptr};
-  std::atomic<void*> ctx_{nullptr};
-  std::atomic<int> done_{0};
-  std::atomic<bool> stop_{false};  // set under mutex_ so a sleeping worker cannot miss it
+  std::uint64_t generation_ = 0;  // bumped per job; wakes the workers
+  Call call_ = nullptr;
+  void* ctx_ = nullptr;
+  int tasks_ = 0;
+  int next_ = 0;       // next task index to claim
+  int remaining_ = 0;  // tasks of the current job not finished yet
+  bool stop_ = false;
 };
 
 // Splits [0, n) into `parts` near-equal contiguous ranges; range i is [begin, end).
