@@ -109,8 +109,9 @@ def test_lines_play_in_order_and_bit_exact():
         assert player.wait(timeout=60)
         heard = player.captured
         assert player.stats.lines == 2
-    sound = heard[np.flatnonzero(heard)[0]:][:a.size + b.size]
-    np.testing.assert_array_equal(sound, np.concatenate([a, b]))
+    # neither line holds a zero, so the silence around (or, on a starved machine, inside) them
+    # can be taken out and what remains must be both lines, in order, bit for bit
+    np.testing.assert_array_equal(heard[heard != 0], np.concatenate([a, b]))
 
 
 def test_underruns_are_counted_when_synthesis_falls_behind():

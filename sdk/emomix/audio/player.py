@@ -16,12 +16,15 @@ Three threads meet here:
   blocks: it reads plain attributes and calls :meth:`RingBuffer.read_into`.
 
 Every shared attribute has one writer: ``_paused``/``_generation`` the caller,
-``_flush_to``/``_producing`` the producer, the statistics the callback.
+``_flush_to``/``_producing`` and the underrun totals the producer, the other statistics the
+callback.
 
 An **underrun** is a callback that finds fewer samples than it needs while a line is being
 produced (synthesis fell behind playback); it is padded with silence and counted in
 :attr:`Player.stats`. Silence between lines, before a line's first chunk, or while paused is not
-an underrun.
+an underrun. The callback cannot tell a late chunk from the end of a line, so it only records
+short reads; the producer turns them into underruns when the line's next chunk arrives (there
+was a gap) and drops them when the line turns out to be over (that was the line's end).
 
 Where no audio device exists (CI, servers) ``output="auto"`` falls back to a
 :class:`NullOutputStream`, a thread that pulls the same callback at the real-time block rate (or
@@ -46,6 +49,9 @@ __all__ = ["AudioDeviceError", "NullOutputStream", "Player", "PlayerStats", "ope
 
 #: How long the producer sleeps when the ring is full, as a fraction of one callback block.
 _PRODUCER_POLL = 0.5
+# Player._shorts packs a count of short callbacks above the silence samples they padded.
+_SHORT_BITS = 40
+_SHORT_ONE = 1 << _SHORT_BITS
 
 
 class AudioDeviceError(EmomixError, RuntimeError):
@@ -206,9 +212,11 @@ class Player:
         self._lines_done = 0
         self._seen_generation = 0
         self.last_error: Exception | None = None
-        # callback-written
         self._underruns = 0
         self._underrun_samples = 0
+        self._shorts_seen = 0  # the value of _shorts already settled
+        # callback-written
+        self._shorts = 0  # short reads while producing: count << _SHORT_BITS | padded samples
         self._played = 0
         self._callbacks = 0
         self._device_underflows = 0
@@ -249,8 +257,8 @@ class Player:
         if n < frames:
             out[n:].fill(0.0)
             if self._producing:
-                self._underruns += 1
-                self._underrun_samples += frames - n
+                # one attribute, so the producer reads count and samples consistently
+                self._shorts += _SHORT_ONE + frames - n
 
     # -- the producer --------------------------------------------------------------------------
     def _produce(self) -> None:
@@ -274,6 +282,7 @@ class Player:
                 self.last_error = exc
             finally:
                 self._producing = False
+                self._settle_shorts(gap=False)
                 self._lines_done += 1
                 _close(line.chunks)
 
@@ -285,13 +294,27 @@ class Player:
             self._seen_generation = generation
             self._flush_to = self._ring.write_count
 
+    def _settle_shorts(self, *, gap: bool) -> None:
+        """Producer: the short reads since the last call were underruns (``gap``: more of the
+        line arrived after them) or the line's end (dropped)."""
+        shorts = self._shorts
+        if gap:
+            delta = shorts - self._shorts_seen
+            self._underruns += delta >> _SHORT_BITS
+            self._underrun_samples += delta & (_SHORT_ONE - 1)
+        self._shorts_seen = shorts
+
     def _play_line(self, line: _Line, wait: float) -> None:
+        first = True
         for chunk in line.chunks:
             if line.generation != self._generation or self._closed:
                 return
             data = np.clip(np.asarray(chunk, dtype=np.float32).reshape(-1), -1.0, 1.0)
             if not np.all(np.isfinite(data)):
                 raise ValueError("a chunk contains NaN or inf; refusing to play it")
+            # short reads before a line's first chunk belong to the silence between lines
+            self._settle_shorts(gap=not first)
+            first = False
             self._producing = True
             done = 0
             while done < data.size:
@@ -360,9 +383,10 @@ class Player:
     @property
     def speaking(self) -> bool:
         """Whether a line is queued, being produced, or still buffered for playback."""
-        pending_flush = self._flush_to > self._ring.read_count
+        # samples up to _flush_to are cut (the callback skips them); only what follows is heard
+        heard_from = max(self._flush_to, self._ring.read_count)
         return (self._lines_done + self._dropped < self._submitted
-                or (self._ring.readable > 0 and not pending_flush))
+                or self._ring.write_count > heard_from)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every queued line has been played (or cut); returns False on timeout.
