@@ -302,6 +302,30 @@ void require_shape(const py::array& a, std::initializer_list<py::ssize_t> shape,
   }
 }
 
+// The encoder's inputs, converted and checked: phonemes (T,) int, an emotion (E,) and a speaker
+// (S,) vector. `emotion_name` names the emotion argument in errors.
+struct EncoderInputs {
+  Int64Array ids;
+  FloatArray emotion;
+  FloatArray speaker;
+  int phonemes() const { return as_int(ids.shape(0)); }
+};
+
+EncoderInputs encoder_inputs(const emomix::ModelConfig& c, const py::handle& ids_obj,
+                             const py::handle& emo_obj, const py::handle& spk_obj,
+                             const char* emotion_name) {
+  EncoderInputs in{Int64Array::ensure(ids_obj), FloatArray(), FloatArray()};
+  if (!in.ids || in.ids.ndim() != 1 || in.ids.shape(0) < 1) {
+    PyErr_Clear();
+    throw emomix::InvalidArgument("phonemes must be a non-empty 1-D integer array");
+  }
+  in.emotion = to_float_array(emo_obj, emotion_name);
+  in.speaker = to_float_array(spk_obj, "speaker");
+  require_shape(in.emotion, {c.emotion_dim}, emotion_name, "(E,)");
+  require_shape(in.speaker, {c.speaker_dim}, "speaker", "(S,)");
+  return in;
+}
+
 const emomix::ModelConfig& cfg_of(PySession& s) { return s.model->config(); }
 
 py::dict model_config_dict(const emomix::Model& m) {
@@ -383,16 +407,8 @@ void register_runtime(py::module_& m) {
       .def("encode_phones", [](PySession& s, const py::handle& ids_obj, const py::handle& emo_obj,
                                const py::handle& spk_obj) {
         const emomix::ModelConfig& c = cfg_of(s);
-        Int64Array ids = Int64Array::ensure(ids_obj);
-        FloatArray emo = to_float_array(emo_obj, "emotion");
-        FloatArray spk = to_float_array(spk_obj, "speaker");
-        if (!ids || ids.ndim() != 1 || ids.shape(0) < 1) {
-          PyErr_Clear();
-          throw emomix::InvalidArgument("phonemes must be a non-empty 1-D integer array");
-        }
-        require_shape(emo, {c.emotion_dim}, "emotion", "(E,)");
-        require_shape(spk, {c.speaker_dim}, "speaker", "(S,)");
-        const int T = as_int(ids.shape(0));
+        const EncoderInputs in = encoder_inputs(c, ids_obj, emo_obj, spk_obj, "emotion");
+        const int T = in.phonemes();
         py::array_t<float> mu({c.audio.n_mels, T});
         py::array_t<float> log_dur(T);
         float* mp = mu.mutable_data();
@@ -400,7 +416,7 @@ void register_runtime(py::module_& m) {
         {
           py::gil_scoped_release release;
           std::lock_guard<std::mutex> lock(s.mutex);
-          s.session->encode_phones(ids.data(), T, emo.data(), spk.data(), mp, lp);
+          s.session->encode_phones(in.ids.data(), T, in.emotion.data(), in.speaker.data(), mp, lp);
         }
         return py::make_tuple(mu, log_dur);
       }, py::arg("phonemes"), py::arg("emotion"), py::arg("speaker"),
@@ -409,22 +425,14 @@ void register_runtime(py::module_& m) {
       .def("encode", [](PySession& s, const py::handle& ids_obj, const py::handle& emo_obj,
                         const py::handle& spk_obj, double length_scale) {
         const emomix::ModelConfig& c = cfg_of(s);
-        Int64Array ids = Int64Array::ensure(ids_obj);
-        FloatArray emo = to_float_array(emo_obj, "emotion");
-        FloatArray spk = to_float_array(spk_obj, "speaker");
-        if (!ids || ids.ndim() != 1 || ids.shape(0) < 1) {
-          PyErr_Clear();
-          throw emomix::InvalidArgument("phonemes must be a non-empty 1-D integer array");
-        }
-        require_shape(emo, {c.emotion_dim}, "emotion", "(E,)");
-        require_shape(spk, {c.speaker_dim}, "speaker", "(S,)");
+        const EncoderInputs in = encoder_inputs(c, ids_obj, emo_obj, spk_obj, "emotion");
         std::vector<float> mu;
         std::vector<std::int64_t> durations;
         {
           py::gil_scoped_release release;
           std::lock_guard<std::mutex> lock(s.mutex);
-          s.session->encode(ids.data(), as_int(ids.shape(0)), emo.data(), spk.data(), length_scale,
-                            mu, durations);
+          s.session->encode(in.ids.data(), in.phonemes(), in.emotion.data(), in.speaker.data(),
+                            length_scale, mu, durations);
         }
         const py::ssize_t frames = static_cast<py::ssize_t>(mu.size()) / c.audio.n_mels;
         py::array_t<float> mu_out({static_cast<py::ssize_t>(c.audio.n_mels), frames});
@@ -552,18 +560,10 @@ void register_runtime(py::module_& m) {
                             const py::handle& emo_obj, const py::handle& spks_obj,
                             const std::string& solver, double temperature, const py::object& seed) {
         const emomix::ModelConfig& c = cfg_of(s);
-        Int64Array ids = Int64Array::ensure(ids_obj);
-        if (!ids || ids.ndim() != 1 || ids.shape(0) < 1) {
-          PyErr_Clear();
-          throw emomix::InvalidArgument("phonemes must be a non-empty 1-D integer array");
-        }
-        FloatArray enc = to_float_array(enc_obj, "enc_emotion");
-        FloatArray spk = to_float_array(spk_obj, "speaker");
+        const EncoderInputs in = encoder_inputs(c, ids_obj, enc_obj, spk_obj, "enc_emotion");
         FloatArray w = to_float_array(w_obj, "W");
         FloatArray emo = to_float_array(emo_obj, "emotions");
         FloatArray spks = to_float_array(spks_obj, "speakers");
-        require_shape(enc, {c.emotion_dim}, "enc_emotion", "(E,)");
-        require_shape(spk, {c.speaker_dim}, "speaker", "(S,)");
         emomix::WeightsView view = weights_view(w);
         require_shape(emo, {view.conditions, c.emotion_dim}, "emotions", "(M, E)");
         require_shape(spks, {view.conditions, c.speaker_dim}, "speakers", "(M, S)");
@@ -573,8 +573,8 @@ void register_runtime(py::module_& m) {
         {
           py::gil_scoped_release release;
           std::lock_guard<std::mutex> lock(s.mutex);
-          r = s.session->synthesize(ids.data(), as_int(ids.shape(0)), enc.data(), spk.data(),
-                                    length_scale, view, emo.data(), spks.data(), config, sd);
+          r = s.session->synthesize(in.ids.data(), in.phonemes(), in.emotion.data(),
+                                    in.speaker.data(), length_scale, view, emo.data(), spks.data(), config, sd);
         }
         auto plane = [&](const std::vector<float>& v) {
           py::array_t<float> a({static_cast<py::ssize_t>(c.audio.n_mels),
