@@ -232,7 +232,9 @@ def test_eval_cli_reports_every_measure_on_the_held_out_split(corpus, tmp_path, 
     assert len(curve["ser_prob"]) == len(curve["weights"]) == 6
     assert all(0.0 <= p <= 1.0 for p in curve["ser_prob"])
     assert set(curve["spearman"]) == {"ser_prob", "f0_mean_hz", "f0_range_st",
-                                      "rate_phones_per_s", "energy_db"}
+                                      "rate_phones_per_s", "energy_db", "voiced_fraction"}
+    assert 0.0 <= res["voicing"]["synthesized"] <= 1.0
+    assert 0.0 < res["voicing"]["reference"] <= 1.0  # espeak-ng's clips are periodic speech
     assert curve["reference_f0_differs"] is True  # happy is pitched above neutral
     assert "ser_accuracy>=0.90" in res["targets"]
     assert main(["eval", "--voice", str(out), "--corpus", str(tmp_path / "nope")]) == 2

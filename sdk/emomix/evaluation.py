@@ -251,6 +251,11 @@ class _Probe:
             _, logits = self.ser(self.torch.from_numpy(mel)[None])
         return self.torch.softmax(logits[0].double(), -1).numpy()
 
+    def voiced_fraction(self, audio: np.ndarray) -> float:
+        from .data.prosody import prosody_stats
+
+        return prosody_stats(np.asarray(audio, np.float64), self.sr).voiced_fraction
+
     def prosody(self, audio: np.ndarray, n_phonemes: int, n_frames: int,
                 hop: int) -> dict[str, float]:
         from .data.prosody import prosody_stats
@@ -261,6 +266,7 @@ class _Probe:
             "f0_range_st": st.f0_range_st,
             "rate_phones_per_s": n_phonemes / max(n_frames * hop / self.sr, 1e-6),
             "energy_db": st.rms_db,
+            "voiced_fraction": st.voiced_fraction,
         }
 
 
@@ -286,6 +292,7 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
     singles = {e: _pick(items, e, opts.sentences, rng) for e in emotions}
     confusion = np.zeros((len(emotions), len(emotions)), np.int64)
     ref_correct = ref_total = 0
+    voiced = {"synthesized": [], "reference": []}
     mcd_default: list[float] = []
     per_emotion_mcd: dict[str, list[float]] = {e: [] for e in emotions}
     for ei, e in enumerate(emotions):
@@ -297,6 +304,8 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
             confusion[ei, int(np.argmax(probe.probs(syn)))] += 1
             ref_correct += int(np.argmax(probe.probs(ref)) == ei)
             ref_total += 1
+            voiced["synthesized"].append(probe.voiced_fraction(syn))
+            voiced["reference"].append(probe.voiced_fraction(ref))
             mcd = mel_cepstral_distortion(syn, ref, probe.audio_cfg, probe.sr)
             mcd_default.append(mcd)
             per_emotion_mcd[e].append(mcd)
@@ -309,6 +318,8 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
                         for i, e in enumerate(emotions)},
         "confusion": {"rows_true_cols_predicted": emotions, "counts": confusion.tolist()},
     }
+    # how much of the speech YIN finds periodic: F0 statistics mean little where this is low
+    voicing = {k: float(np.mean(v)) if v else 0.0 for k, v in voiced.items()}
 
     # -- MCD versus steps on a subset (same seeds across step counts)
     sweep = [it for e in emotions for it in singles[e][: max(1, opts.mcd_sentences
@@ -345,7 +356,8 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
         _progress(f"curve {x} -> {y}", quiet)
         yi = emotions.index(y)
         metrics: dict[str, list[float]] = {"ser_prob": [], "f0_mean_hz": [], "f0_range_st": [],
-                                           "rate_phones_per_s": [], "energy_db": []}
+                                           "rate_phones_per_s": [], "energy_db": [],
+                                           "voiced_fraction": []}
         for w in opts.weights:
             mix = {k: v for k, v in ((x, 1.0 - w), (y, w)) if v > 0}
             acc: dict[str, list[float]] = {k: [] for k in metrics}
@@ -374,6 +386,7 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
         "options": {**asdict(opts), "pairs": [list(p) for p in opts.pairs]},
         "mcd": mcd,
         "ser": ser,
+        "voicing": voicing,
         "curves": curves,
         "targets": _targets(ser, mcd, curves),
         "seconds": round(time.monotonic() - t0, 1),
