@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from emomix.config import AudioConfig
-from emomix.evaluation import dtw_path, mel_cepstra, mel_cepstral_distortion, spearman
+from emomix.evaluation import (dtw_path, mel_cepstra, mel_cepstral_distortion,
+                               sentence_identification, spearman)
 
 SR = 22050
 
@@ -72,3 +73,18 @@ def test_mcd_is_zero_for_the_same_clip_and_grows_with_the_difference():
     # a slower rendering of the same content aligns well: far below an unrelated clip
     slow = _tone(150.0, seconds=0.9)
     assert mel_cepstral_distortion(a, slow, cfg, SR) < far
+
+
+def test_sentence_identification_finds_each_clip_among_the_others():
+    cfg = AudioConfig()
+    refs = [_tone(f) for f in (120.0, 200.0, 330.0)]
+    # slower renderings of the same "sentences", listed in the same order
+    synths = [_tone(f, seconds=0.9) for f in (120.0, 200.0, 330.0)]
+    res = sentence_identification(synths, refs, cfg, SR)
+    assert res["sentences"] == 3 and res["correct"] == 3
+    assert res["own_mcd_db"] < res["other_mcd_db"]
+    swapped = sentence_identification(synths[::-1], refs, cfg, SR)
+    assert swapped["correct"] == 1  # only the middle one still lines up
+    assert sentence_identification(refs, refs, cfg, SR)["own_mcd_db"] == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ValueError, match="same number"):
+        sentence_identification(synths[:2], refs, cfg, SR)

@@ -235,6 +235,7 @@ def test_eval_cli_reports_every_measure_on_the_held_out_split(corpus, tmp_path, 
                                       "rate_phones_per_s", "energy_db", "voiced_fraction"}
     assert 0.0 <= res["voicing"]["synthesized"] <= 1.0
     assert 0.0 < res["voicing"]["reference"] <= 1.0  # espeak-ng's clips are periodic speech
+    assert res["sentence_id"] is None  # one sentence per emotion: nothing to tell apart
     assert curve["reference_f0_differs"] is True  # happy is pitched above neutral
     assert "ser_accuracy>=0.90" in res["targets"]
     assert main(["eval", "--voice", str(out), "--corpus", str(tmp_path / "nope")]) == 2

@@ -38,6 +38,7 @@ __all__ = [
     "evaluate_voice",
     "mel_cepstra",
     "mel_cepstral_distortion",
+    "sentence_identification",
     "dtw_path",
     "spearman",
     "add_eval_command",
@@ -149,6 +150,26 @@ def mel_cepstral_distortion(synth: np.ndarray, reference: np.ndarray, audio_cfg:
     i, j = dtw_path(ca, cb)
     diff = ca[i] - cb[j]
     return float(_MCD_SCALE * np.mean(np.sqrt((diff ** 2).sum(axis=1))))
+
+
+def sentence_identification(synths: list[np.ndarray], references: list[np.ndarray],
+                            audio_cfg: Any, sample_rate: int) -> dict[str, Any]:
+    """Match each synthesized sentence against every reference rendering by DTW-aligned MCD.
+
+    ``synths[i]`` says the sentence of ``references[i]``. A synthesis is *identified* when its
+    own reference is the closest of all; a listening-equivalent check that the words survive.
+    Returns ``sentences``, ``correct``, ``own_mcd_db`` (mean of the matching pairs) and
+    ``other_mcd_db`` (mean over the mismatched pairs).
+    """
+    n = len(synths)
+    if n != len(references) or n < 2:
+        raise ValueError(f"need the same number (>= 2) of syntheses and references, got "
+                         f"{n} and {len(references)}")
+    m = np.array([[mel_cepstral_distortion(s, r, audio_cfg, sample_rate) for r in references]
+                  for s in synths])
+    own = np.eye(n, dtype=bool)
+    return {"sentences": n, "correct": int((m.argmin(axis=1) == np.arange(n)).sum()),
+            "own_mcd_db": float(m[own].mean()), "other_mcd_db": float(m[~own].mean())}
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:
@@ -293,6 +314,8 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
     confusion = np.zeros((len(emotions), len(emotions)), np.int64)
     ref_correct = ref_total = 0
     voiced = {"synthesized": [], "reference": []}
+    first_syn: list[np.ndarray] = []  # the first emotion's clips, for sentence identification
+    first_ref: list[np.ndarray] = []
     mcd_default: list[float] = []
     per_emotion_mcd: dict[str, list[float]] = {e: [] for e in emotions}
     for ei, e in enumerate(emotions):
@@ -306,6 +329,9 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
             ref_total += 1
             voiced["synthesized"].append(probe.voiced_fraction(syn))
             voiced["reference"].append(probe.voiced_fraction(ref))
+            if ei == 0:
+                first_syn.append(syn)
+                first_ref.append(ref)
             mcd = mel_cepstral_distortion(syn, ref, probe.audio_cfg, probe.sr)
             mcd_default.append(mcd)
             per_emotion_mcd[e].append(mcd)
@@ -320,6 +346,8 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
     }
     # how much of the speech YIN finds periodic: F0 statistics mean little where this is low
     voicing = {k: float(np.mean(v)) if v else 0.0 for k, v in voiced.items()}
+    sentence_id = (sentence_identification(first_syn, first_ref, probe.audio_cfg, probe.sr)
+                   if len(first_syn) >= 2 else None)
 
     # -- MCD versus steps on a subset (same seeds across step counts)
     sweep = [it for e in emotions for it in singles[e][: max(1, opts.mcd_sentences
@@ -387,6 +415,7 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
         "mcd": mcd,
         "ser": ser,
         "voicing": voicing,
+        "sentence_id": sentence_id,
         "curves": curves,
         "targets": _targets(ser, mcd, curves),
         "seconds": round(time.monotonic() - t0, 1),
