@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 
 from emomix.config import AudioConfig
-from emomix.evaluation import (dtw_path, mel_cepstra, mel_cepstral_distortion,
-                               sentence_identification, spearman)
+from emomix.evaluation import (
+    dtw_path,
+    mel_cepstra,
+    mel_cepstral_distortion,
+    sentence_identification,
+    spearman,
+)
 
 SR = 22050
 
@@ -85,6 +90,7 @@ def test_sentence_identification_finds_each_clip_among_the_others():
     assert res["own_mcd_db"] < res["other_mcd_db"]
     swapped = sentence_identification(synths[::-1], refs, cfg, SR)
     assert swapped["correct"] == 1  # only the middle one still lines up
-    assert sentence_identification(refs, refs, cfg, SR)["own_mcd_db"] == pytest.approx(0.0, abs=1e-9)
+    same = sentence_identification(refs, refs, cfg, SR)
+    assert same["own_mcd_db"] == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(ValueError, match="same number"):
         sentence_identification(synths[:2], refs, cfg, SR)

@@ -574,7 +574,8 @@ void register_runtime(py::module_& m) {
           py::gil_scoped_release release;
           std::lock_guard<std::mutex> lock(s.mutex);
           r = s.session->synthesize(in.ids.data(), in.phonemes(), in.emotion.data(),
-                                    in.speaker.data(), length_scale, view, emo.data(), spks.data(), config, sd);
+                                    in.speaker.data(), length_scale, view, emo.data(), spks.data(),
+                                    config, sd);
         }
         auto plane = [&](const std::vector<float>& v) {
           py::array_t<float> a({static_cast<py::ssize_t>(c.audio.n_mels),

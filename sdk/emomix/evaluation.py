@@ -27,7 +27,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -212,13 +212,13 @@ class _Item:
 
 
 def _held_out(corpus: Path, emotions: list[str], speakers: list[str]) -> tuple[str, list[_Item]]:
-    from .data import load_esd
+    from .data import load_esd, voice_speaker_name
 
-    utts = [u for u in load_esd(corpus) if u.known and u.emotion in emotions]
+    utts = [(u, voice_speaker_name(u.speaker)) for u in load_esd(corpus)
+            if u.known and u.emotion in emotions]
     for split in ("test", "evaluation"):
-        # a voice names its speakers as the training data did, with ':' made '-'
-        items = [_Item(Path(u.path), u.text, u.speaker.replace(":", "-"), u.emotion, u.text)
-                 for u in utts if u.split == split and u.speaker.replace(":", "-") in speakers]
+        items = [_Item(Path(u.path), u.text, name, u.emotion, u.text)
+                 for u, name in utts if u.split == split and name in speakers]
         if items:
             return split, items
     raise ValueError(f"{corpus}: no test or evaluation utterances by the voice's speakers "

@@ -33,12 +33,19 @@ __all__ = [
     "load_esd",
     "load_iemocap",
     "load_ravdess",
+    "voice_speaker_name",
     "RAVDESS_STATEMENTS",
 ]
 
 #: the emomix emotion names that corpus labels are mapped onto
 EMOTIONS = DEFAULT_EMOTIONS
 SPLITS = ("train", "evaluation", "test")
+
+
+def voice_speaker_name(speaker: str) -> str:
+    """The name a voice trained on a corpus gives that corpus's speaker id: ``':'`` becomes
+    ``'-'`` (``"espeak:0001"`` → ``"espeak-0001"``)."""
+    return speaker.replace(":", "-")
 
 
 class CorpusLayoutError(EmomixError, ValueError):

@@ -184,6 +184,7 @@ def write_bundle(run: Run, out: str | Path, *, recipe: Recipe | None = None,
                  name: str = "emomix-trained", description: str | None = None,
                  extra_provenance: dict[str, Any] | None = None, dtype: str = "float16"):
     """Write the voice bundle of a run whose SER stage has finished."""
+    from ..data import voice_speaker_name
     from ..text import default_symbol_table
     from ..voice import save_bundle
     from .init_voice import voice_meta
@@ -192,7 +193,7 @@ def write_bundle(run: Run, out: str | Path, *, recipe: Recipe | None = None,
     if ser is None:
         raise RuntimeError(f"{run.dir}: no SER stage yet; the bundle needs its emotion embeddings")
     table = {k: np.asarray(v, np.float32) for k, v in ser["outputs"]["emotion_embeddings"].items()}
-    speakers = [s.replace(":", "-") for s in run.data.speakers]
+    speakers = [voice_speaker_name(s) for s in run.data.speakers]
     stages = {s: {k: v for k, v in r.items() if k != "outputs" or s != "ser"}
               for s, r in run.results.items()}
     provenance = {
