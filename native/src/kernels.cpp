@@ -289,12 +289,12 @@ void silu_inplace(float* x, std::size_t n) noexcept {
 
 EMOMIX_SIMD_CLONES
 void gelu_inplace(float* x, std::size_t n) noexcept {
-  // 0.5 x (1 + erf(x / sqrt 2)) = x (1 - erfc(z) / 2) for x >= 0, x erfc(z) / 2 for x < 0, z = |x| / sqrt 2
+  // 0.5 x (1 + erf(x / sqrt 2)), erf odd: erf(-z) = -erf(z)
   constexpr float kInvSqrt2 = 0.70710678118654752440f;
   for (std::size_t i = 0; i < n; ++i) {
     const float v = x[i];
-    const float ec = vmath::erfc_pos((v < 0.0f ? -v : v) * kInvSqrt2);
-    x[i] = v < 0.0f ? 0.5f * v * ec : v - 0.5f * v * ec;
+    const float e = vmath::erf_pos((v < 0.0f ? -v : v) * kInvSqrt2);
+    x[i] = 0.5f * v * (1.0f + (v < 0.0f ? -e : e));
   }
 }
 

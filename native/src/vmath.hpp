@@ -1,6 +1,6 @@
 // Internal: branch-free float32 exp / erfc / sin / cos that compilers vectorise (libm calls do
 // not). Accuracy: exp and sin/cos within ~2 ulp (Cephes polynomials, |x| < 8192 for sin/cos);
-// erfc relative error < 1.2e-7 (Numerical Recipes' Chebyshev fit).
+// erf absolute error < 4e-7 (see erf_pos).
 #pragma once
 
 #include <cstdint>
@@ -40,21 +40,24 @@ inline float exp(float x) {
   return y * bits_to_float((k + 127) << 23);
 }
 
-// erfc(z) for z >= 0. z is clamped at 9 (erfc(9) = 4e-37, so the absolute error is below 1e-36)
-// so that no denormal is ever computed: denormal arithmetic is very slow on many CPUs.
-inline float erfc_pos(float z) {
-  z = z < 9.0f ? z : 9.0f;
-  const float t = 1.0f / (1.0f + 0.5f * z);
-  const float poly =
-      -1.26551223f +
-      t * (1.00002368f +
-           t * (0.37409196f +
-                t * (0.09678418f +
-                     t * (-0.18628806f +
-                          t * (0.27886807f +
-                               t * (-1.13520398f +
-                                    t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f))))))));
-  return t * exp(-z * z + poly);
+// erf(z) for z >= 0: z P(z^2) / Q(z^2), a rational fit (degrees 5 and 5, Q >= 1 so no poles)
+// made for this runtime by reweighted least squares on [0, 4]; absolute error < 4e-7 evaluated
+// in float32. From z = 3.9 on, erf(z) rounds to 1 in float32 (erf(3.9) = 1 - 3.5e-8), so that
+// is returned there.
+inline float erf_pos(float z) {
+  const float zc = z < 3.9f ? z : 3.9f;
+  const float t = zc * zc;
+  const float p =
+      1.1283790e+00f +
+      t * (1.9616997e-01f + t * (5.3456821e-02f + t * (4.0001823e-03f + t * (2.8794989e-04f +
+                                                                          t * 1.9752702e-06f))));
+  const float q =
+      1.0f + t * (5.07182300e-01f + t * (1.16443560e-01f + t * (1.54375285e-02f +
+                                                                t * (1.21549284e-03f +
+                                                                     t * 3.74806041e-05f))));
+  const float r = zc * p / q;
+  const float capped = r < 1.0f ? r : 1.0f;
+  return z < 3.9f ? capped : 1.0f;
 }
 
 // sin and cos of x by quadrant: z = x - j pi/2 in [-pi/4, pi/4].

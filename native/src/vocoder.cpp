@@ -1,8 +1,9 @@
 // The Vocos-style vocoder (emomix.models.vocoder.Vocoder): ConvNeXt blocks at frame rate, then
 // magnitude/phase and an inverse STFT. torch applies a dense windowed iDFT basis (one 1x1 conv);
-// here the same frames come from a radix-2 complex FFT of the Hermitian spectrum (n_fft a power
-// of two) or, for other sizes, the dense basis as a matrix product. Overlap-add and the
-// squared-window normalisation follow InverseSTFT ("same" padding: F frames -> F * hop samples).
+// here the same frames come from a radix-2 complex FFT of the Hermitian spectra, 16 frames per
+// transform (n_fft a power of two), or, for other sizes, the dense basis as a matrix product.
+// Overlap-add and the squared-window normalisation follow InverseSTFT ("same" padding: F frames
+// -> F * hop samples).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -17,21 +18,62 @@ namespace {
 constexpr float kEps = 1e-6f;
 constexpr double kPi = 3.14159265358979323846;
 
-// One radix-2 stage on a block: (p, q = p + half) -> (p + w q, p - w q), w = tw[j].
+// The inverse FFT runs on kLanes frames at once: every complex value is a vector of kLanes floats
+// (one per frame), so each butterfly is one SIMD operation whatever the stage's length. Two
+// real frames share one complex transform: Z = X_a + i X_b gives z = x_a + i x_b.
+constexpr int kLanes = 8;
+
+// One radix-2 stage over a whole lane-vector array of n_fft complex vectors. The lane vectors
+// are GCC/Clang vector types (one AVX register; two SSE registers in the portable build); other
+// compilers take the scalar loop.
+#if defined(__GNUC__)
+typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
+// Loads and stores through memcpy (unaligned; passing Lanes by value would warn -Wpsabi in the
+// portable build).
+inline void load(Lanes& v, const float* p) { std::memcpy(&v, p, sizeof v); }
+inline void store(float* p, const Lanes& v) { std::memcpy(p, &v, sizeof v); }
+
 EMOMIX_SIMD_CLONES
-void butterflies(float* __restrict re, float* __restrict im, const float* __restrict twr,
-                 const float* __restrict twi, int half) {
-  float* __restrict qr = re + half;
-  float* __restrict qi = im + half;
-  for (int j = 0; j < half; ++j) {
-    const float xr = qr[j] * twr[j] - qi[j] * twi[j];
-    const float xi = qr[j] * twi[j] + qi[j] * twr[j];
-    qr[j] = re[j] - xr;
-    qi[j] = im[j] - xi;
-    re[j] += xr;
-    im[j] += xi;
+void lane_stage(float* re, float* im, const float* twr, const float* twi, int n, int half) {
+  const std::size_t step = static_cast<std::size_t>(half) * kLanes;
+  for (int s = 0; s < n; s += 2 * half) {
+    for (int j = 0; j < half; ++j) {
+      const float wr = twr[j], wi = twi[j];
+      float* pr = re + static_cast<std::size_t>(s + j) * kLanes;
+      float* pi = im + static_cast<std::size_t>(s + j) * kLanes;
+      Lanes ar, ai, br, bi;
+      load(ar, pr);
+      load(ai, pi);
+      load(br, pr + step);
+      load(bi, pi + step);
+      const Lanes xr = br * wr - bi * wi, xi = br * wi + bi * wr;
+      const Lanes sr = ar + xr, si = ai + xi, dr = ar - xr, di = ai - xi;
+      store(pr, sr);
+      store(pi, si);
+      store(pr + step, dr);
+      store(pi + step, di);
+    }
   }
 }
+#else
+void lane_stage(float* re, float* im, const float* twr, const float* twi, int n, int half) {
+  const std::size_t step = static_cast<std::size_t>(half) * kLanes;
+  for (int s = 0; s < n; s += 2 * half) {
+    for (int j = 0; j < half; ++j) {
+      float* pr = re + static_cast<std::size_t>(s + j) * kLanes;
+      float* pi = im + static_cast<std::size_t>(s + j) * kLanes;
+      for (int l = 0; l < kLanes; ++l) {
+        const float xr = pr[step + l] * twr[j] - pi[step + l] * twi[j];
+        const float xi = pr[step + l] * twi[j] + pi[step + l] * twr[j];
+        pr[step + l] = pr[l] - xr;
+        pi[step + l] = pi[l] - xi;
+        pr[l] += xr;
+        pi[l] += xi;
+      }
+    }
+  }
+}
+#endif
 }  // namespace
 
 VocoderGraph::VocoderGraph(const Model& m) : m_(m) {
@@ -48,8 +90,8 @@ VocoderGraph::VocoderGraph(const Model& m) : m_(m) {
     window_sq_[static_cast<std::size_t>(i)] = static_cast<float>(w * w);
   }
   if (use_fft_) {
-    // Twiddles of every stage stored contiguously (stage len at offset len / 2 - 1), so the
-    // butterfly loop reads them with unit stride and vectorises. Inverse: e^{+2 pi i j / len}.
+    // Twiddles of every stage stored contiguously (stage len at offset len / 2 - 1). Inverse:
+    // e^{+2 pi i j / len}.
     tw_re_.resize(static_cast<std::size_t>(n_fft_));
     tw_im_.resize(static_cast<std::size_t>(n_fft_));
     for (int len = 2; len <= n_fft_; len <<= 1) {
@@ -106,41 +148,58 @@ void VocoderGraph::spectrum_to_frames(ThreadPool* pool, const float* spec, int n
       for (int i = 0; i < N; ++i) frames[static_cast<std::size_t>(f) * N + i] = ft[static_cast<std::size_t>(i) * n + f];
     return;
   }
+  // Blocks of 2 kLanes frames: frames [f, f + kLanes) are the real parts, the next kLanes the
+  // imaginary parts of one lane-vector transform.
   const int threads = pool ? pool->size() : 1;
-  float* work = fft_.reshape(threads, 2 * N);
+  const int block = 2 * kLanes;
+  const int blocks = (n + block - 1) / block;
+  float* work = fft_.reshape(threads, 2 * N * kLanes);
   const float inv_n = 1.0f / static_cast<float>(N);
-  auto one = [&](int f0, int f1, int thread) {
-    float* re = work + static_cast<std::size_t>(thread) * 2 * N;
-    float* im = re + N;
-    for (int f = f0; f < f1; ++f) {
-      // Hermitian spectrum, bit-reversed order; DC and Nyquist imaginary parts are ignored, as the
-      // torch basis (sin 0 = sin(pi n) = 0) ignores them.
+  auto one = [&](int b0, int b1, int thread) {
+    float* re = work + static_cast<std::size_t>(thread) * 2 * N * kLanes;
+    float* im = re + static_cast<std::size_t>(N) * kLanes;
+    for (int blk = b0; blk < b1; ++blk) {
+      const int fa = blk * block;
+      const int na = std::min(kLanes, n - fa);                 // frames in the real half
+      const int nb = std::max(0, std::min(kLanes, n - fa - kLanes));  // ... in the imaginary half
+      // Hermitian spectra in bit-reversed order; DC and Nyquist imaginary parts are ignored, as
+      // the torch basis (sin 0 = sin(pi n) = 0) ignores them. Missing frames are zero.
       for (int k = 0; k < N; ++k) {
         const int kk = k <= N / 2 ? k : N - k;
-        float r = spec[static_cast<std::size_t>(kk) * n + f];
-        float i = spec[static_cast<std::size_t>(bins_ + kk) * n + f];
-        if (k == 0 || k == N / 2) i = 0.0f;
-        if (k > N / 2) i = -i;
-        const int dst = bitrev_[static_cast<std::size_t>(k)];
-        re[dst] = r;
-        im[dst] = i;
+        const float sign = k > N / 2 ? -1.0f : (k == 0 || k == N / 2 ? 0.0f : 1.0f);
+        const float* sr = spec + static_cast<std::size_t>(kk) * n + fa;
+        const float* si = spec + static_cast<std::size_t>(bins_ + kk) * n + fa;
+        float* zr = re + static_cast<std::size_t>(bitrev_[static_cast<std::size_t>(k)]) * kLanes;
+        float* zi = im + static_cast<std::size_t>(bitrev_[static_cast<std::size_t>(k)]) * kLanes;
+        for (int l = 0; l < kLanes; ++l) {
+          const float ar = l < na ? sr[l] : 0.0f, ai = l < na ? sign * si[l] : 0.0f;
+          const float br = l < nb ? sr[kLanes + l] : 0.0f;
+          const float bi = l < nb ? sign * si[kLanes + l] : 0.0f;
+          zr[l] = ar - bi;  // Z = A + i B
+          zi[l] = ai + br;
+        }
       }
-      for (int len = 2; len <= N; len <<= 1) {
-        const int half = len >> 1;
-        const float* twr = tw_re_.data() + half - 1;
-        const float* twi = tw_im_.data() + half - 1;
-        for (int s = 0; s < N; s += len) butterflies(re + s, im + s, twr, twi, half);
+      for (int half = 1; half < N; half <<= 1) {
+        lane_stage(re, im, tw_re_.data() + half - 1, tw_im_.data() + half - 1, N, half);
       }
-      float* out = frames + static_cast<std::size_t>(f) * N;
-      for (int i = 0; i < N; ++i) out[i] = re[i] * inv_n * window_[static_cast<std::size_t>(i)];
+      for (int l = 0; l < na; ++l) {
+        float* out = frames + static_cast<std::size_t>(fa + l) * N;
+        for (int i = 0; i < N; ++i)
+          out[i] = re[static_cast<std::size_t>(i) * kLanes + l] * inv_n * window_[static_cast<std::size_t>(i)];
+      }
+      for (int l = 0; l < nb; ++l) {
+        float* out = frames + static_cast<std::size_t>(fa + kLanes + l) * N;
+        for (int i = 0; i < N; ++i)
+          out[i] = im[static_cast<std::size_t>(i) * kLanes + l] * inv_n * window_[static_cast<std::size_t>(i)];
+      }
     }
   };
-  if (threads <= 1 || n < 8) {
-    one(0, n, 0);
+  if (threads <= 1 || blocks < 2) {
+    one(0, blocks, 0);
   } else {
     pool->run(threads, [&](int part, int thread) {
       int b, e;
-      split_range(n, threads, part, b, e);
+      split_range(blocks, threads, part, b, e);
       if (b < e) one(b, e, thread);
     });
   }
