@@ -160,22 +160,64 @@ def test_float16_bundle_loads_converted(voice_dir, tmp_path):
     assert rel_l2(wav, wav_ref) <= TOL
 
 
-def test_streaming_vocoder_equals_whole_line(session, torch_model):
-    rng = np.random.default_rng(5)
-    frames = 180
-    mel = rng.normal(size=(80, frames)).astype(np.float32)
-    whole = session.vocode(mel)
-    hop = torch_model.cfg.audio.hop_length
-    assert session.vocoder_context >= 4
-    for bounds in ([0, 16, 80, 144, frames], [0, 1, 2, 100, 179, frames], [0, frames]):
-        spans = list(zip(bounds[:-1], bounds[1:], strict=True))
-        chunks = [session.vocode_range(mel, a, b) for a, b in spans]
-        for (a, b), c in zip(spans, chunks, strict=True):
-            assert c.shape == ((b - a) * hop,)
-        joined = np.concatenate(chunks)
-        np.testing.assert_allclose(joined, whole, rtol=0, atol=1e-5 * np.abs(whole).max())
-    with pytest.raises(ValueError, match="begin"):
-        session.vocode_range(mel, 10, 10)
+def _pull_all(stream, pushes, mel, max_frames):
+    """Push mel in the given pieces, pulling what is ready after each; returns the chunks."""
+    chunks = []
+    for a, b in zip(pushes[:-1], pushes[1:], strict=True):
+        stream.push(mel[:, a:b])
+        while (c := stream.pull(max_frames)).size:
+            chunks.append(c)
+        assert stream.done == max(0, b - stream.lookahead)  # exactly what the mel determines
+    stream.finish()
+    while (c := stream.pull(max_frames)).size:
+        chunks.append(c)
+    return chunks
+
+
+@pytest.mark.parametrize("kind", ["native", "windowed"])
+def test_streaming_vocoder_equals_whole_line(voice_dir, kind):
+    from emomix.vocoder_stream import WindowedVocoderStream, vocoder_context
+
+    voice = emomix.load_voice(voice_dir, backend="native", threads=2)
+    backend = voice.backend
+    mel = np.random.default_rng(5).normal(size=(80, 180)).astype(np.float32)
+    whole = backend.vocode(mel)
+    hop = backend.hop_length
+
+    def make():
+        if kind == "native":
+            return backend.vocoder_stream()
+        return WindowedVocoderStream(backend.vocode, 80, hop,
+                                     vocoder_context(voice.bundle.model_config, voice.bundle.audio))
+
+    for pushes, max_frames in (([0, 16, 80, 144, 180], 7), ([0, 1, 2, 100, 179, 180], None),
+                               ([0, 180], 16)):
+        stream = make()
+        assert stream.lookahead >= 4
+        chunks = _pull_all(stream, pushes, mel, max_frames)
+        assert all(c.dtype == np.float32 and c.size % hop == 0 for c in chunks)
+        if max_frames is not None:
+            assert max(c.size for c in chunks) <= max_frames * hop
+        assert stream.done == stream.pushed == 180 and stream.ready == 0
+        np.testing.assert_allclose(np.concatenate(chunks), whole, rtol=0,
+                                   atol=1e-5 * np.abs(whole).max())
+        with pytest.raises(ValueError, match="after finish"):
+            stream.push(mel[:, :1])
+
+
+def test_streaming_vocoder_rejects_bad_use(voice_dir, session):
+    voice = emomix.load_voice(voice_dir, backend="native", threads=1)
+    stream = voice.backend.vocoder_stream()
+    with pytest.raises(ValueError, match=r"mel must have shape \(n_mels, frames\), got \(79, 4\)"):
+        stream.push(np.zeros((79, 4), np.float32))
+    with pytest.raises(ValueError, match="max_frames must be >= 1"):
+        session.vocode_pull(stream._stream, 0)
+    with pytest.raises(ValueError, match="another Model"):  # a Session of a second Model
+        session.vocode_pull(stream._stream, 4)
+    stream.push(np.zeros((80, 3), np.float32))
+    assert stream.pull().size == 0  # 3 frames determine nothing yet: no audio, no error
+    stream.finish()
+    assert stream.pull().size == 3 * voice.backend.hop_length
 
 
 @pytest.fixture(scope="module")
@@ -439,3 +481,13 @@ def test_ser_matches_torch(session, torch_model, voice_dir, frames):
     assert backend.model.has_ser
     emb_b, logits_b = backend.ser(mel)
     np.testing.assert_allclose(logits_b, logits, rtol=0, atol=1e-5)
+
+
+@pytest.mark.usefixtures("needs_espeak")
+def test_character_streams_through_the_native_vocoder_stream(voices):
+    _, voice = voices
+    npc = emomix.Character(voice, speaker="speaker1")
+    npc.emotion.set(happy=0.5, sad=0.5)
+    chunks = list(npc.speak(LINE, seed=2))
+    assert len(chunks) > 1
+    assert snr_db(npc.say(LINE, seed=2), np.concatenate(chunks)) >= 60

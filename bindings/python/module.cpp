@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -288,6 +289,13 @@ struct PySession {
   std::mutex mutex;
 };
 
+// A streaming vocoder state plus a mutex (pulls from several Python threads are serialised; the
+// stream lock is always taken before a Session's).
+struct PyVocoderStream {
+  std::unique_ptr<emomix::VocoderStream> stream;
+  std::mutex mutex;
+};
+
 void require_shape(const py::array& a, std::initializer_list<py::ssize_t> shape, const char* what,
                    const char* expected) {
   bool ok = a.ndim() == static_cast<py::ssize_t>(shape.size());
@@ -384,6 +392,37 @@ void register_runtime(py::module_& m) {
         return out;
       }, "(n_speakers, S) float32 copy of the speaker embeddings.");
 
+  py::class_<PyVocoderStream>(m, "VocoderStream",
+      "One line's streaming vocoder state: push(mel) as the sampler makes it, finish() at the "
+      "line's end, and Session.vocode_pull(stream) for the audio the mel pushed so far "
+      "determines (all but the last `lookahead` frames until finish()).")
+      .def(py::init([](const PyModel& model) {
+             auto s = std::make_unique<PyVocoderStream>();
+             s->stream = std::make_unique<emomix::VocoderStream>(model.model);
+             return s;
+           }), py::arg("model"))
+      .def("push", [](PyVocoderStream& vs, const py::handle& mel_obj) {
+        const emomix::ModelConfig& c = vs.stream->model()->config();
+        FloatArray mel = to_float_array(mel_obj, "mel");
+        require_shape(mel, {c.audio.n_mels, -1}, "mel", "(n_mels, frames)");
+        py::gil_scoped_release release;
+        std::lock_guard<std::mutex> lock(vs.mutex);
+        vs.stream->push(mel.data(), as_int(mel.shape(1)));
+      }, py::arg("mel"), "Appends mel frames (C, n) float32 (normalised, as the sampler makes them).")
+      .def("finish", [](PyVocoderStream& vs) {
+        std::lock_guard<std::mutex> lock(vs.mutex);
+        vs.stream->finish();
+      }, "Marks the line's mel complete: its last frames become ready.")
+      .def_property_readonly("finished", [](PyVocoderStream& vs) { return vs.stream->finished(); })
+      .def_property_readonly("pushed", [](PyVocoderStream& vs) { return vs.stream->pushed(); },
+                             "Mel frames pushed.")
+      .def_property_readonly("done", [](PyVocoderStream& vs) { return vs.stream->done(); },
+                             "Frames whose samples were pulled.")
+      .def_property_readonly("ready", [](PyVocoderStream& vs) { return vs.stream->ready(); },
+                             "Frames whose samples vocode_pull() can return now.")
+      .def_property_readonly("lookahead", [](PyVocoderStream& vs) { return vs.stream->lookahead(); },
+                             "Mel frames past a frame that its samples depend on.");
+
   m.def("load_model", &py_load_model, py::arg("path"),
         "Loads a voice bundle directory's networks. Raises ValueError naming the file and the "
         "field or tensor when voice.json or weights.safetensors is malformed or does not match.");
@@ -398,8 +437,6 @@ void register_runtime(py::module_& m) {
              return s;
            }), py::arg("model"), py::arg("threads") = 1)
       .def_property_readonly("threads", [](PySession& s) { return s.session->threads(); })
-      .def_property_readonly("vocoder_context", [](PySession& s) { return s.session->vocoder_context(); },
-                             "Frames of context vocode_range() uses on each side.")
       .def("workspace_bytes", [](PySession& s) {
         std::lock_guard<std::mutex> lock(s.mutex);
         return s.session->workspace_bytes();
@@ -487,28 +524,28 @@ void register_runtime(py::module_& m) {
         }
         return out;
       }, py::arg("mel"), "mel (C, F) -> waveform (F * hop,) float32.")
-      .def("vocode_range", [](PySession& s, const py::handle& mel_obj, int begin, int end) {
-        const emomix::ModelConfig& c = cfg_of(s);
-        FloatArray mel = to_float_array(mel_obj, "mel");
-        require_shape(mel, {c.audio.n_mels, -1}, "mel", "(n_mels, F)");
-        const int F = as_int(mel.shape(1));
-        if (begin < 0 || end > F || begin >= end) {
-          throw emomix::InvalidArgument("need 0 <= begin < end <= F = " + std::to_string(F) +
-                                        ", got begin " + std::to_string(begin) + ", end " +
-                                        std::to_string(end));
+      .def("vocode_pull", [](PySession& s, PyVocoderStream& vs, int max_frames) {
+        if (max_frames < 1) {
+          throw emomix::InvalidArgument("max_frames must be >= 1, got " + std::to_string(max_frames));
         }
-        py::array_t<float> out(static_cast<py::ssize_t>(end - begin) * c.audio.hop_length);
-        float* o = out.mutable_data();
+        const int hop = cfg_of(s).audio.hop_length;
+        std::vector<float> audio;
         {
           py::gil_scoped_release release;
+          std::lock_guard<std::mutex> stream_lock(vs.mutex);
           std::lock_guard<std::mutex> lock(s.mutex);
-          s.session->vocode_range(mel.data(), F, begin, end, o);
+          const int k = std::min(std::max(vs.stream->ready(), 0), max_frames);
+          audio.resize(static_cast<std::size_t>(k) * hop);
+          const int got = s.session->vocode_pull(*vs.stream, k, audio.data());
+          audio.resize(static_cast<std::size_t>(got) * hop);
         }
+        py::array_t<float> out(static_cast<py::ssize_t>(audio.size()));
+        std::memcpy(out.mutable_data(), audio.data(), sizeof(float) * audio.size());
         return out;
-      }, py::arg("mel"), py::arg("begin"), py::arg("end"),
-      "Streaming vocoder: the samples of frames [begin, end) of the line mel (C, F), computed "
-      "from those frames plus vocoder_context frames each side; equals vocode(mel)[begin*hop : "
-      "end*hop] within float rounding.")
+      }, py::arg("stream"), py::arg("max_frames") = std::numeric_limits<int>::max(),
+      "Streaming vocoder: the samples of the stream's next frames that its pushed mel determines "
+      "(at most max_frames frames; an empty array when it needs more mel or is done). Joined, the "
+      "pulls equal vocode() on the whole mel within float rounding; each frame is computed once.")
       .def("ser", [](PySession& s, const py::handle& mel_obj) {
         const emomix::ModelConfig& c = cfg_of(s);
         FloatArray mel = to_float_array(mel_obj, "logmel");

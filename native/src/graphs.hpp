@@ -52,26 +52,66 @@ class DenoiserGraph {
   Tensor temb_, t1_, cond_, ctmp_, film_, emo_t_, spk_t_;
 };
 
+// Frames [lo, lo + len) of a [rows][frames] signal, each row stored with stride cap: what a
+// streaming layer keeps of its input between calls.
+struct FrameWindow {
+  std::vector<float> data;
+  int rows = 0, cap = 0, lo = 0, len = 0;
+  int hi() const noexcept { return lo + len; }
+  void reset(int r) noexcept {
+    rows = r;
+    lo = 0;
+    len = 0;
+  }
+  // Appends n frames: src rows with stride ld.
+  void append(const float* src, std::size_t ld, int n);
+  // Forgets the frames before `frame`.
+  void drop_before(int frame) noexcept;
+  // Frames [a, b) into dst (rows with stride ld); frames before 0 or from hi() on are zeros (the
+  // line's padding), frames already dropped must not be asked for.
+  void read(int a, int b, float* dst, std::size_t ld) const noexcept;
+};
+
+// One line's streaming vocoder state: the mel not yet consumed, each ConvNeXt level's recent
+// frames and the inverse-STFT frames still overlapping unsent samples.
+struct VocoderState {
+  FrameWindow mel;                  // [n_mels] frames pushed, from what level 0 still needs
+  std::vector<FrameWindow> levels;  // levels[l]: input of block l ([dim] rows)
+  std::vector<float> ola;           // time-domain frames [ola_lo, ola_lo + ola_len), n_fft each
+  int ola_lo = 0, ola_len = 0;
+  int done = 0;                     // frames whose samples were pulled
+  bool ended = false;               // no more mel will come
+  void reset(int n_mels, int dim, int n_layers);
+};
+
+// Mel frames past frame f that f's samples depend on: the convolutions' reach to the right plus
+// the inverse STFT's.
+int vocoder_lookahead(const ModelConfig& c) noexcept;
+
 class VocoderGraph {
  public:
   explicit VocoderGraph(const Model& m);
-  // The network on mel columns [a, b) of mel [C, F] (zero padding outside [a, b)), then the
-  // inverse STFT for the samples of frames [out_begin, out_end) (a <= out_begin, out_end <= b).
-  void run(ThreadPool* pool, const float* mel, int frames, int a, int b, int out_begin,
-           int out_end, float* out);
-  int context() const noexcept;
+  // Whole line: mel [C, F] -> out [F * hop] (a stream pushed, ended and pulled at once).
+  void run(ThreadPool* pool, const float* mel, int frames, float* out);
+  // Streaming: the samples of frames [s.done, s.done + k) where k <= max_frames is as many as
+  // the mel pushed so far determines (all remaining ones once s.ended); returns k. Every frame of
+  // every layer is computed once, so chunked output equals run() up to float rounding.
+  int pull(ThreadPool* pool, VocoderState& s, int max_frames, float* out);
   std::size_t bytes() const noexcept;
+  const Model& model() const noexcept { return m_; }
 
  private:
   void spectrum_to_frames(ThreadPool* pool, const float* spec, int n, float* frames);
   const Model& m_;
-  int n_fft_, hop_, bins_;
+  int n_fft_, hop_, bins_, trim_;
   bool use_fft_;
   std::vector<float> window_, window_sq_;
   std::vector<float> tw_re_, tw_im_;    // FFT twiddles of every stage, n_fft - 1 used
   std::vector<int> bitrev_;
   std::vector<float> basis_;            // dense iDFT basis [n_fft][2 bins] when n_fft is not 2^k
-  Tensor x_, h_, a_, col_, scratch_, spec_, frames_, fft_;
+  Tensor x_, h_, a_, col_, scratch_, spec_, fft_;
+  std::vector<int> targets_;            // pull(): frames each level must reach
+  VocoderState whole_;                  // run()'s state, kept for its buffers
 };
 
 class SerGraph {

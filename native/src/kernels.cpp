@@ -197,22 +197,17 @@ void conv1d(ThreadPool* pool, const float* w, const float* bias, int out, int in
 namespace {
 EMOMIX_SIMD_CLONES
 void depthwise_rows(const float* w, const float* bias, int c0, int c1, int kernel, const float* x,
-                    int items, int frames, float* y) {
-  const int pad = kernel / 2;
-  const std::size_t ld = static_cast<std::size_t>(items) * frames;
+                    std::size_t ld_x, int frames_out, float* y) {
   for (int c = c0; c < c1; ++c) {
     const float* wc = w + static_cast<std::size_t>(c) * kernel;
+    const float* xr = x + c * ld_x;
+    float* yr = y + static_cast<std::size_t>(c) * frames_out;
     const float bc = bias ? bias[c] : 0.0f;
-    for (int b = 0; b < items; ++b) {
-      const float* xr = x + c * ld + static_cast<std::size_t>(b) * frames;
-      float* yr = y + c * ld + static_cast<std::size_t>(b) * frames;
-      for (int f = 0; f < frames; ++f) yr[f] = bc;
-      for (int j = 0; j < kernel; ++j) {
-        const float wj = wc[j];
-        const int shift = j - pad;  // y[f] += w[j] x[f + shift]
-        const int f0 = std::max(0, -shift), f1 = std::min(frames, frames - shift);
-        for (int f = f0; f < f1; ++f) yr[f] += wj * xr[f + shift];
-      }
+    for (int f = 0; f < frames_out; ++f) yr[f] = bc;
+    for (int j = 0; j < kernel; ++j) {
+      const float wj = wc[j];
+      const float* xj = xr + j;
+      for (int f = 0; f < frames_out; ++f) yr[f] += wj * xj[f];
     }
   }
 }
@@ -262,10 +257,11 @@ void softmax_rows(float* s, int rows, int cols) {
 }
 }  // namespace
 
-void depthwise_conv1d(ThreadPool* pool, const float* w, const float* bias, int channels,
-                      int kernel, const float* x, int items, int frames, float* y) {
+void depthwise_conv1d_valid(ThreadPool* pool, const float* w, const float* bias, int channels,
+                            int kernel, const float* x, std::size_t ld_x, int frames_out,
+                            float* y) {
   parallel_ranges(pool, channels, 16, [&](int c0, int c1) {
-    depthwise_rows(w, bias, c0, c1, kernel, x, items, frames, y);
+    depthwise_rows(w, bias, c0, c1, kernel, x, ld_x, frames_out, y);
   });
 }
 

@@ -77,22 +77,43 @@ void Session::denoise(const float* x, const float* t, const float* mu, const flo
   denoiser_->run(&pool_, x, t, mu, emotions, speakers, batch, frames, out);
 }
 
-int Session::vocoder_context() const noexcept { return vocoder_->context(); }
-
 void Session::vocode(const float* mel, int frames, float* out) {
   if (frames < 1) throw InvalidArgument("vocode needs at least one frame");
-  vocoder_->run(&pool_, mel, frames, 0, frames, 0, frames, out);
+  vocoder_->run(&pool_, mel, frames, out);
 }
 
-void Session::vocode_range(const float* mel, int frames, int begin, int end, float* out) {
-  if (frames < 1 || begin < 0 || end > frames || begin >= end) {
-    throw InvalidArgument("vocode_range needs 0 <= begin < end <= frames, got begin " +
-                          std::to_string(begin) + ", end " + std::to_string(end) + ", frames " +
-                          std::to_string(frames));
+int Session::vocode_pull(VocoderStream& stream, int max_frames, float* out) {
+  if (stream.model_.get() != model_.get()) {
+    throw InvalidArgument("this VocoderStream belongs to another Model; pull it with a Session "
+                          "of the Model it was made for");
   }
-  const int ctx = vocoder_->context();
-  const int a = std::max(0, begin - ctx), b = std::min(frames, end + ctx);
-  vocoder_->run(&pool_, mel, frames, a, b, begin, end, out);
+  return vocoder_->pull(&pool_, *stream.state_, max_frames, out);
+}
+
+VocoderStream::VocoderStream(std::shared_ptr<const Model> model)
+    : model_(std::move(model)), state_(std::make_unique<detail::VocoderState>()) {
+  if (!model_) throw InvalidArgument("VocoderStream needs a Model (got null)");
+  const ModelConfig& c = model_->config();
+  state_->reset(c.audio.n_mels, c.vocoder.dim, c.vocoder.n_layers);
+  lookahead_ = detail::vocoder_lookahead(c);
+}
+
+VocoderStream::~VocoderStream() = default;
+
+void VocoderStream::push(const float* mel, int frames, int ld) {
+  if (state_->ended) throw InvalidArgument("push after finish(): this stream's line is complete");
+  if (frames < 0) throw InvalidArgument("push needs frames >= 0, got " + std::to_string(frames));
+  state_->mel.append(mel, static_cast<std::size_t>(ld < 0 ? frames : ld), frames);
+}
+
+void VocoderStream::finish() noexcept { state_->ended = true; }
+bool VocoderStream::finished() const noexcept { return state_->ended; }
+int VocoderStream::pushed() const noexcept { return state_->mel.hi(); }
+int VocoderStream::done() const noexcept { return state_->done; }
+
+int VocoderStream::ready() const noexcept {
+  const int pushed = state_->mel.hi();
+  return (state_->ended ? pushed : std::max(0, pushed - lookahead_)) - state_->done;
 }
 
 void Session::sample(const float* mu, int frames, const WeightsView& weights,

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "emomix/error.hpp"
 #include "graphs.hpp"
@@ -81,6 +82,8 @@ VocoderGraph::VocoderGraph(const Model& m) : m_(m) {
   n_fft_ = a.n_fft;
   hop_ = a.hop_length;
   bins_ = n_fft_ / 2 + 1;
+  trim_ = (n_fft_ - hop_) / 2;
+  targets_.resize(static_cast<std::size_t>(m.config().vocoder.n_layers) + 1);
   use_fft_ = n_fft_ >= 4 && (n_fft_ & (n_fft_ - 1)) == 0;
   window_.resize(static_cast<std::size_t>(n_fft_));
   window_sq_.resize(static_cast<std::size_t>(n_fft_));
@@ -126,15 +129,27 @@ VocoderGraph::VocoderGraph(const Model& m) : m_(m) {
   }
 }
 
-int VocoderGraph::context() const noexcept {
-  const VocoderParams& v = m_.config().vocoder;
-  return v.input_kernel / 2 + v.n_layers * (v.kernel_size / 2) + (n_fft_ + hop_ - 1) / hop_;
+namespace {
+// STFT frames [0, k) that the samples of frames [0, end) use: the last sample of frame end - 1 is
+// OLA sample end hop - 1 + trim, in frames up to (end hop - 1 + trim) / hop.
+int spec_frames_for(int end, int hop, int trim) noexcept {
+  return end <= 0 ? 0 : (end * hop - 1 + trim) / hop + 1;
+}
+}  // namespace
+
+int vocoder_lookahead(const ModelConfig& c) noexcept {
+  const VocoderParams& v = c.vocoder;
+  const int trim = (c.audio.n_fft - c.audio.hop_length) / 2;
+  return v.input_kernel / 2 + v.n_layers * (v.kernel_size / 2) +
+         (spec_frames_for(1, c.audio.hop_length, trim) - 1);
 }
 
 std::size_t VocoderGraph::bytes() const noexcept {
-  return (x_.capacity() + h_.capacity() + a_.capacity() + col_.capacity() + scratch_.capacity() +
-          spec_.capacity() + frames_.capacity() + fft_.capacity() + basis_.size()) *
-         sizeof(float);
+  std::size_t n = x_.capacity() + h_.capacity() + a_.capacity() + col_.capacity() +
+                  scratch_.capacity() + spec_.capacity() + fft_.capacity() +
+                  basis_.size() + whole_.mel.data.capacity() + whole_.ola.capacity();
+  for (const FrameWindow& l : whole_.levels) n += l.data.capacity();
+  return n * sizeof(float);
 }
 
 // spec [2 bins][n] (real rows, then imaginary rows) -> frames [n][n_fft], windowed.
@@ -205,71 +220,183 @@ void VocoderGraph::spectrum_to_frames(ThreadPool* pool, const float* spec, int n
   }
 }
 
-void VocoderGraph::run(ThreadPool* pool, const float* mel, int frames, int a, int b,
-                       int out_begin, int out_end, float* out) {
+void FrameWindow::append(const float* src, std::size_t ld, int n) {
+  if (n <= 0) return;
+  if (len + n > cap) {
+    const int new_cap = std::max(len + n, 2 * cap);
+    std::vector<float> grown(static_cast<std::size_t>(rows) * new_cap);
+    for (int r = 0; r < rows; ++r)
+      std::memcpy(grown.data() + static_cast<std::size_t>(r) * new_cap,
+                  data.data() + static_cast<std::size_t>(r) * cap, sizeof(float) * len);
+    data.swap(grown);
+    cap = new_cap;
+  }
+  for (int r = 0; r < rows; ++r)
+    std::memcpy(data.data() + static_cast<std::size_t>(r) * cap + len, src + r * ld,
+                sizeof(float) * static_cast<std::size_t>(n));
+  len += n;
+}
+
+void FrameWindow::drop_before(int frame) noexcept {
+  const int k = std::min(std::max(frame - lo, 0), len);
+  if (k == 0) return;
+  for (int r = 0; r < rows; ++r) {
+    float* row = data.data() + static_cast<std::size_t>(r) * cap;
+    std::memmove(row, row + k, sizeof(float) * static_cast<std::size_t>(len - k));
+  }
+  lo += k;
+  len -= k;
+}
+
+void FrameWindow::read(int a, int b, float* dst, std::size_t ld) const noexcept {
+  // [a, b) = zeros before max(a, 0), stored frames, zeros from hi() on
+  const int s0 = std::min(std::max(a, 0), b), s1 = std::max(std::min(b, hi()), s0);
+  for (int r = 0; r < rows; ++r) {
+    float* d = dst + r * ld;
+    std::fill(d, d + (s0 - a), 0.0f);
+    if (s1 > s0)
+      std::memcpy(d + (s0 - a), data.data() + static_cast<std::size_t>(r) * cap + (s0 - lo),
+                  sizeof(float) * static_cast<std::size_t>(s1 - s0));
+    std::fill(d + (s1 - a), d + (b - a), 0.0f);
+  }
+}
+
+void VocoderState::reset(int n_mels, int dim, int n_layers) {
+  mel.reset(n_mels);
+  levels.resize(static_cast<std::size_t>(n_layers));
+  for (FrameWindow& l : levels) l.reset(dim);
+  ola_lo = ola_len = done = 0;
+  ended = false;
+}
+
+void VocoderGraph::run(ThreadPool* pool, const float* mel, int frames, float* out) {
+  const ModelConfig& cfg = m_.config();
+  whole_.reset(cfg.audio.n_mels, cfg.vocoder.dim, cfg.vocoder.n_layers);
+  whole_.mel.append(mel, static_cast<std::size_t>(frames), frames);
+  whole_.ended = true;
+  pull(pool, whole_, frames, out);
+}
+
+int VocoderGraph::pull(ThreadPool* pool, VocoderState& s, int max_frames, float* out) {
   const ModelConfig& cfg = m_.config();
   const VocoderParams& vp = cfg.vocoder;
   const VocoderW& w = m_.vocoder();
   const int C = cfg.audio.n_mels;
-  const int n = b - a;
-  const std::size_t nn = static_cast<std::size_t>(n);
   const int dim = vp.dim;
+  const int L = static_cast<int>(w.blocks.size());
+  const int pushed = s.mel.hi();
+  const int ready = s.ended ? pushed : std::max(0, pushed - vocoder_lookahead(cfg));
+  const int begin = s.done;
+  const int end = std::min(ready, begin + std::max(max_frames, 0));
+  if (end <= begin) return 0;
 
-  float* x = rows(x_, C, nn);
-  for (int c = 0; c < C; ++c)
-    std::memcpy(x + c * nn, mel + static_cast<std::size_t>(c) * frames + a, sizeof(float) * nn);
-  const int max_rows = std::max({dim, vp.intermediate_dim, 2 * bins_});
-  float* h = rows(h_, dim, nn);
-  float* t = a_.reshape(max_rows, n);
-  col_.reshape(std::max(C * vp.input_kernel, dim), n);
-  float* scr = scratch_.reshape(2, n);
+  // What each level must reach: STFT frames for the samples of [0, end), and each level the
+  // frames the next one reads (its kernel's reach to the right); never past the line's end.
+  const int limit = s.ended ? pushed : std::numeric_limits<int>::max();
+  const int spec_hi = s.ola_lo + s.ola_len;
+  const int rk = vp.input_kernel / 2;
+  std::vector<int>& target = targets_;  // sized n_layers + 1 at construction
+  target[static_cast<std::size_t>(L)] = std::min(spec_frames_for(end, hop_, trim_), limit);
+  int max_new = target[static_cast<std::size_t>(L)] - spec_hi, reach = rk;
+  for (int l = L - 1; l >= 0; --l) {
+    const std::size_t i = static_cast<std::size_t>(l);
+    const int r = w.blocks[i].dwconv.kernel / 2;
+    target[i] = std::max(std::min(target[i + 1] + r, limit), s.levels[i].hi());
+    max_new = std::max(max_new, target[i] - s.levels[i].hi());
+    reach = std::max(reach, r);
+  }
+  const int max_cols = std::max(max_new, 1) + 2 * reach;
+  float* win = x_.reshape(std::max(C, dim), max_cols);
+  float* h = h_.reshape(dim, max_cols);
+  float* t = a_.reshape(std::max(vp.intermediate_dim, dim), max_cols);
+  col_.reshape(std::max(C * vp.input_kernel, dim), max_cols);
+  float* scr = scratch_.reshape(2, max_cols);
 
-  conv1d(pool, w.embed.w, w.embed.b, dim, C, vp.input_kernel, 1, vp.input_kernel / 2, x, 1, n, h,
-         col_.data());
-  channel_layer_norm(pool, h, w.norm.w, w.norm.b, dim, n, kEps, h, scr);
-  for (const VocoderBlockW& blk : w.blocks) {
-    float* d = x_.reshape(dim, n);
-    depthwise_conv1d(pool, blk.dwconv.w, blk.dwconv.b, dim, blk.dwconv.kernel, h, 1, n, d);
-    channel_layer_norm(pool, d, blk.norm.w, blk.norm.b, dim, n, kEps, d, scr);
-    linear(pool, blk.pw1.w, blk.pw1.b, vp.intermediate_dim, dim, d, n, t);
+  // Level 0 = LayerNorm(embed(mel)) for its new frames, from the mel with rk frames each side.
+  int at = L > 0 ? s.levels[0].hi() : spec_hi;
+  int n = target[0] - at;
+  if (n > 0) {
+    const int wn = n + 2 * rk;
+    s.mel.read(at - rk, at + n + rk, win, static_cast<std::size_t>(wn));
+    conv1d(pool, w.embed.w, w.embed.b, dim, C, vp.input_kernel, 1, 0, win, 1, wn, h, col_.data());
+    channel_layer_norm(pool, h, w.norm.w, w.norm.b, dim, n, kEps, h, scr);
+  }
+  // Block l: h_{l+1} = h_l + gamma pw2(GELU(pw1(LN(dwconv(h_l))))) for its new frames. h holds
+  // the frames [at, at + n) just made; they join level l's window, which the block reads with
+  // r frames each side.
+  for (int l = 0; l < L; ++l) {
+    const VocoderBlockW& blk = w.blocks[static_cast<std::size_t>(l)];
+    FrameWindow& in = s.levels[static_cast<std::size_t>(l)];
+    in.append(h, static_cast<std::size_t>(n), n);
+    const int r = blk.dwconv.kernel / 2;
+    at = l + 1 < L ? s.levels[static_cast<std::size_t>(l) + 1].hi() : spec_hi;
+    n = target[l + 1] - at;
+    if (n <= 0) {
+      n = 0;
+      continue;
+    }
+    const int wn = n + 2 * r;
+    const std::size_t nn = static_cast<std::size_t>(n);
+    in.read(at - r, at + n + r, win, static_cast<std::size_t>(wn));
+    depthwise_conv1d_valid(pool, blk.dwconv.w, blk.dwconv.b, dim, blk.dwconv.kernel, win,
+                           static_cast<std::size_t>(wn), n, h);
+    channel_layer_norm(pool, h, blk.norm.w, blk.norm.b, dim, n, kEps, h, scr);
+    linear(pool, blk.pw1.w, blk.pw1.b, vp.intermediate_dim, dim, h, n, t);
     gelu_inplace(t, static_cast<std::size_t>(vp.intermediate_dim) * nn);
-    linear(pool, blk.pw2.w, blk.pw2.b, dim, vp.intermediate_dim, t, n, d);
-    for (int c = 0; c < dim; ++c) {
+    linear(pool, blk.pw2.w, blk.pw2.b, dim, vp.intermediate_dim, t, n, h);
+    for (int c = 0; c < dim; ++c) {  // residual: the block's input at the same frames
       const float g = blk.gamma[c];
       float* hr = h + c * nn;
-      const float* dr = d + c * nn;
-      for (std::size_t i = 0; i < nn; ++i) hr[i] += g * dr[i];
+      const float* xr = win + static_cast<std::size_t>(c) * wn + r;
+      for (std::size_t i = 0; i < nn; ++i) hr[i] = xr[i] + g * hr[i];
     }
+    in.drop_before(at + n - r);  // the next call starts at at + n and reads r frames before it
   }
-  channel_layer_norm(pool, h, w.final_norm.w, w.final_norm.b, dim, n, kEps, t, scr);
-  float* spec = spec_.reshape(2 * bins_, n);
-  linear(pool, w.head.w, w.head.b, 2 * bins_, dim, t, n, spec);
-  // mag = exp(min(log_mag, log_mag_max)); (real, imag) = mag (cos phase, sin phase), in place.
-  polar_inplace(spec, spec + static_cast<std::size_t>(bins_) * nn, static_cast<std::size_t>(bins_) * nn,
-                vp.log_mag_max);
-  float* fr = frames_.reshape(n, n_fft_);
-  spectrum_to_frames(pool, spec, n, fr);
+  s.mel.drop_before((L > 0 ? s.levels[0].hi() : spec_hi) - rk);
 
-  // Overlap-add. Local frame l (global a + l) covers local OLA samples [l hop, l hop + N); the
-  // output sample s (global) is OLA sample s + trim - a hop, divided by the summed squared
-  // window of the same frames.
-  const int trim = (n_fft_ - hop_) / 2;
-  const long long first = static_cast<long long>(out_begin) * hop_;
-  const long long count = static_cast<long long>(out_end - out_begin) * hop_;
+  // Head: LayerNorm -> linear -> polar -> windowed inverse FFT, appended to the OLA frames.
+  if (n > 0) {
+    const std::size_t nn = static_cast<std::size_t>(n);
+    channel_layer_norm(pool, h, w.final_norm.w, w.final_norm.b, dim, n, kEps, t, scr);
+    float* spec = spec_.reshape(2 * bins_, n);
+    linear(pool, w.head.w, w.head.b, 2 * bins_, dim, t, n, spec);
+    // mag = exp(min(log_mag, log_mag_max)); (real, imag) = mag (cos phase, sin phase), in place.
+    polar_inplace(spec, spec + static_cast<std::size_t>(bins_) * nn,
+                  static_cast<std::size_t>(bins_) * nn, vp.log_mag_max);
+    const std::size_t old = static_cast<std::size_t>(s.ola_len) * n_fft_;
+    s.ola.resize(old + nn * n_fft_);
+    spectrum_to_frames(pool, spec, n, s.ola.data() + old);
+    s.ola_len += n;
+  }
+
+  // Overlap-add. STFT frame l covers OLA samples [l hop, l hop + N); output sample i is OLA
+  // sample i + trim, divided by the summed squared window of the frames that cover it.
+  const int last = s.ended ? pushed - 1 : std::numeric_limits<int>::max();
+  const long long first = static_cast<long long>(begin) * hop_;
+  const long long count = static_cast<long long>(end - begin) * hop_;
   for (long long i = 0; i < count; ++i) {
-    const long long u = first + i + trim - static_cast<long long>(a) * hop_;
-    long long l1 = u / hop_;                      // last frame starting at or before u
-    long long l0 = (u - n_fft_) / hop_ + 1;       // first frame still covering u
-    if (u - n_fft_ < 0) l0 = 0;
-    l1 = std::min<long long>(l1, n - 1);
+    const long long u = first + i + trim_;
+    const long long l1 = std::min<long long>(u / hop_, last);  // last frame starting at or before u
+    const long long l0 = u - n_fft_ < 0 ? 0 : (u - n_fft_) / hop_ + 1;  // first still covering u
     float y = 0.0f, env = 0.0f;
     for (long long l = l0; l <= l1; ++l) {
       const long long o = u - l * hop_;
-      y += fr[l * n_fft_ + o];
+      y += s.ola[static_cast<std::size_t>(l - s.ola_lo) * n_fft_ + static_cast<std::size_t>(o)];
       env += window_sq_[static_cast<std::size_t>(o)];
     }
     out[i] = y / env;
   }
+  s.done = end;
+  // Keep the STFT frames that still cover samples of frames from `end` on.
+  const long long u_next = static_cast<long long>(end) * hop_ + trim_;
+  const int keep = static_cast<int>(u_next - n_fft_ < 0 ? 0 : (u_next - n_fft_) / hop_ + 1);
+  const int k = std::min(std::max(keep - s.ola_lo, 0), s.ola_len);
+  if (k > 0) {
+    s.ola.erase(s.ola.begin(), s.ola.begin() + static_cast<std::ptrdiff_t>(k) * n_fft_);
+    s.ola_lo += k;
+    s.ola_len -= k;
+  }
+  return end - begin;
 }
 
 }  // namespace emomix::detail

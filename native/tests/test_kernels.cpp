@@ -106,7 +106,19 @@ TEST(kernels_depthwise_norm_film_upsample) {
   const int C = 5, items = 2, F = 9, K = 7;
   auto w = randn(C * K, 7), bias = randn(C, 8), x = randn(C * items * F, 9);
   std::vector<float> y(x.size());
-  emomix::depthwise_conv1d(nullptr, w.data(), bias.data(), C, K, x.data(), items, F, y.data());
+  // "same" padding per item through the valid kernel: each item's row zero-padded by K / 2
+  const int P = K / 2, ld = F + 2 * P;
+  std::vector<float> padded(static_cast<std::size_t>(C) * items * ld, 0.0f), yi(static_cast<std::size_t>(C) * F);
+  for (int c = 0; c < C; ++c)
+    for (int b = 0; b < items; ++b)
+      for (int f = 0; f < F; ++f) padded[(c * items + b) * ld + P + f] = x[c * items * F + b * F + f];
+  for (int b = 0; b < items; ++b) {
+    // item b's rows are every items-th padded row: pass them with row stride items * ld
+    emomix::depthwise_conv1d_valid(nullptr, w.data(), bias.data(), C, K, padded.data() + b * ld,
+                                   static_cast<std::size_t>(items) * ld, F, yi.data());
+    for (int c = 0; c < C; ++c)
+      for (int f = 0; f < F; ++f) y[c * items * F + b * F + f] = yi[c * F + f];
+  }
   std::vector<double> ref(y.size());
   for (int c = 0; c < C; ++c)
     for (int b = 0; b < items; ++b)

@@ -132,20 +132,39 @@ TEST(session_pipeline_is_consistent) {
       CHECK(max_abs_diff(item.data(), out.data() + static_cast<std::size_t>(b) * C * F, item.size()) < 1e-5);
     }
 
-    // The streaming vocoder equals the whole line.
+    // The streaming vocoder equals the whole line: mel pushed in uneven pieces, audio pulled as
+    // soon as it is ready, in chunks of at most 7 frames (then all that is left).
     const int Fm = 90;
     auto mel = randn(static_cast<std::size_t>(C) * Fm, 5);
     std::vector<float> whole(static_cast<std::size_t>(Fm) * hop), chunk(whole.size());
     one.vocode(mel.data(), Fm, whole.data());
+    emomix::VocoderStream stream(model);
+    const int la = stream.lookahead();
+    CHECK(la > 0);
     const int bounds[] = {0, 1, 17, 50, 89, 90};
-    for (int i = 0; i + 1 < 6; ++i)
-      two.vocode_range(mel.data(), Fm, bounds[i], bounds[i + 1], chunk.data() + bounds[i] * hop);
+    int pulled = 0;
+    for (int i = 0; i + 1 < 6; ++i) {
+      stream.push(mel.data() + bounds[i], bounds[i + 1] - bounds[i], Fm);
+      CHECK(stream.pushed() == bounds[i + 1]);
+      CHECK(stream.ready() == std::max(0, bounds[i + 1] - la) - pulled);
+      for (int k; (k = two.vocode_pull(stream, 7, chunk.data() + static_cast<std::size_t>(pulled) * hop)) > 0;) {
+        CHECK(k <= 7);
+        pulled += k;
+      }
+      CHECK(pulled == std::max(0, bounds[i + 1] - la));  // nothing beyond what the mel determines
+    }
+    stream.finish();
+    CHECK(stream.ready() == Fm - pulled);
+    pulled += one.vocode_pull(stream, Fm, chunk.data() + static_cast<std::size_t>(pulled) * hop);
+    CHECK(pulled == Fm && stream.done() == Fm && stream.ready() == 0);
+    CHECK(one.vocode_pull(stream, Fm, chunk.data()) == 0);
     double peak = 0;
     for (float v : whole) {
       CHECK(std::isfinite(v));
       peak = std::max(peak, static_cast<double>(std::fabs(v)));
     }
     CHECK(max_abs_diff(whole.data(), chunk.data(), whole.size()) <= 1e-5 * peak);
+    CHECK_THROWS_WITH(emomix::InvalidArgument, stream.push(mel.data(), 1), "after finish()");
 
     // The whole pipeline: same result on 1 and 3 threads; a repeat allocates no workspace.
     const std::vector<std::int64_t> ids = {1, 5, 3, 11, 0, 7, 2};

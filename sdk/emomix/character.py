@@ -16,8 +16,10 @@ How a line is made (see docs/sdk.md, "Streaming"):
    frame will be heard (line start + frame position), giving per-frame weights
    ``W (steps, M, frames)``: a transition running during the line, or a change that lands
    while it is being made, shapes the frames not yet produced.
-3. The vocoder runs on chunks of committed mel with ``vocoder_context_frames`` of real mel on
-   each side (trimmed), so streamed audio equals vocoding the whole mel at once.
+3. The committed mel goes into the voice's streaming vocoder (:meth:`Voice.vocoder_stream`),
+   which returns audio as soon as the mel determines it: the native backend computes every
+   frame once; other backends vocode chunks with ``vocoder_context_frames`` of real mel on each
+   side (trimmed). Either way streamed audio equals vocoding the whole mel at once.
 
 ``say`` runs the same blocks and vocodes the whole mel in one call, so ``say`` and the joined
 chunks of ``speak`` agree (same seed, same emotion timeline) up to float rounding.
@@ -38,6 +40,7 @@ import numpy as np
 from . import sampler as ref
 from .state import EmotionState
 from .synthesis import Voice, check_seed, clamp_intensity, schedule_weights
+from .vocoder_stream import vocoder_context as _vocoder_context
 
 __all__ = ["BlockInfo", "Character", "Line", "Speech", "StreamConfig", "vocoder_context"]
 
@@ -48,9 +51,11 @@ class StreamConfig:
 
     ``block_frames=None`` samples the whole line as one block (the mel then equals
     :meth:`Voice.synthesize`'s for a constant emotion; the first audio waits for all of it).
-    ``vocoder_context_frames=None`` derives the context from the voice's vocoder
-    (:func:`vocoder_context`). The first audio chunk has ``vocoder_chunk_frames`` frames; later
-    ones double up to four times that (fewer vocoder calls once playback has started).
+    ``vocoder_context_frames`` (backends without a native streaming vocoder only: the native
+    one knows its exact reach) is the mel each vocoder chunk reads on each side; ``None``
+    derives it from the voice's vocoder (:func:`vocoder_context`). The first audio chunk has
+    ``vocoder_chunk_frames`` frames; later ones double up to four times that (fewer vocoder
+    calls once playback has started).
     """
 
     first_block_frames: int = 64
@@ -86,15 +91,7 @@ class StreamConfig:
 def vocoder_context(voice: Voice) -> int:
     """Mel frames on each side that one vocoder output frame depends on, from the voice's
     vocoder config (convolution receptive field + inverse-STFT overlap); 32 when unknown."""
-    cfg = voice.bundle.model_config.get("vocoder", {}) if isinstance(
-        voice.bundle.model_config, Mapping) else {}
-    audio = voice.bundle.audio
-    try:
-        conv = int(cfg["input_kernel"]) // 2 + int(cfg["n_layers"]) * (int(cfg["kernel_size"]) // 2)
-        overlap = -(-int(audio["n_fft"]) // int(audio["hop_length"]))
-    except (KeyError, TypeError, ValueError):
-        return 32
-    return conv + overlap
+    return _vocoder_context(voice.bundle.model_config, voice.bundle.audio)
 
 
 @dataclass
@@ -244,20 +241,15 @@ class Character:
 
     def _stream(self, text: str, seed: int) -> Iterator[np.ndarray]:
         line = _LineRenderer(self, text, seed)
-        hop, chunk, ctx = self._hop, self.stream.vocoder_chunk_frames, self._voc_ctx
-        done = 0
+        chunk = self.stream.vocoder_chunk_frames
+        vocoder = self.voice.vocoder_stream(self._voc_ctx)
         for committed in line.blocks():
-            final = committed == line.frames
-            while done < line.frames:
-                end = min(done + chunk, line.frames if final else committed - ctx)
+            vocoder.push(line.mel[:, vocoder.pushed:committed])
+            if committed == line.frames:
+                vocoder.finish()
+            while (audio := vocoder.pull(chunk)).size:
                 chunk = min(2 * chunk, 4 * self.stream.vocoder_chunk_frames)  # fewer calls later
-                if end <= done:
-                    break
-                lo, hi = max(0, done - ctx), min(committed, end + ctx)
-                audio = self.voice.vocode(line.mel[:, lo:hi])
-                yield np.ascontiguousarray(audio[(done - lo) * hop:(end - lo) * hop],
-                                           dtype=np.float32)
-                done = end
+                yield audio
 
 
 class _LineRenderer:

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -298,10 +299,25 @@ class Voice:
 
     def vocode(self, mel: np.ndarray) -> np.ndarray:
         """Mel ``(C, F)`` → waveform ``(F * hop_length,)`` float32; NaN/inf is an error."""
-        audio = self.backend.vocode(np.ascontiguousarray(mel, np.float32))
-        if not np.all(np.isfinite(audio)):
-            raise FloatingPointError("the vocoder produced NaN/inf; the voice weights are broken")
-        return audio
+        from .vocoder_stream import check_audio
+
+        return check_audio(self.backend.vocode(np.ascontiguousarray(mel, np.float32)))
+
+    def vocoder_stream(self, context: int | None = None) -> Any:
+        """A streaming vocoder for one line: ``push(mel)`` as it is made, ``finish()`` at its
+        end, ``pull(max_frames)`` for the audio the pushed mel determines (see
+        :mod:`emomix.vocoder_stream`). The native backend computes every frame once; other
+        backends vocode windows with ``context`` frames of mel on each side (default: the
+        vocoder's receptive field)."""
+        from .vocoder_stream import WindowedVocoderStream, vocoder_context
+
+        native = getattr(self.backend, "vocoder_stream", None)
+        if native is not None:
+            return native()
+        ctx = vocoder_context(self.bundle.model_config, self.bundle.audio) if context is None \
+            else int(context)
+        return WindowedVocoderStream(self.vocode, int(self.bundle.audio["n_mels"]),
+                                     self.backend.hop_length, ctx)
 
     def embed_reference(self, audio: np.ndarray | str | os.PathLike,
                         sample_rate: int | None = None) -> np.ndarray:

@@ -45,10 +45,13 @@ int conv_out_frames(int frames_in, int kernel, int stride, int pad) noexcept;
 void conv1d(ThreadPool* pool, const float* w, const float* bias, int out, int in, int kernel,
             int stride, int pad, const float* x, int items, int frames_in, float* y, float* col);
 
-// Depthwise conv (groups == channels), "same" zero padding kernel / 2, stride 1.
-// w [channels, 1, kernel]; x, y [channels][items * frames]; y must not alias x.
-void depthwise_conv1d(ThreadPool* pool, const float* w, const float* bias, int channels,
-                      int kernel, const float* x, int items, int frames, float* y);
+// Depthwise conv (groups == channels), stride 1, no padding (callers pad the input):
+//   y[c, f] = bias[c] + sum_j w[c, j] x[c, f + j],  f in [0, frames_out).
+// w [channels, 1, kernel]; x [channels][>= frames_out + kernel - 1] with row stride ld_x;
+// y [channels][frames_out], must not alias x.
+void depthwise_conv1d_valid(ThreadPool* pool, const float* w, const float* bias, int channels,
+                            int kernel, const float* x, std::size_t ld_x, int frames_out,
+                            float* y);
 
 // Layer norm over channels for every column (ChannelLayerNorm): in place allowed (y == x).
 // x, y [channels][cols]; weight, bias [channels]. `scratch` holds 2 * cols floats.

@@ -27,6 +27,7 @@ namespace detail {
 class EncoderGraph;
 class DenoiserGraph;
 class VocoderGraph;
+struct VocoderState;
 class SerGraph;
 }  // namespace detail
 
@@ -37,6 +38,36 @@ struct SynthesisOutput {
   std::vector<float> audio;             // [F * hop]
   std::vector<std::int64_t> durations;  // [T]
   int frames = 0;
+};
+
+// One line's streaming vocoder state: push the mel as it is made, pull audio with any Session of
+// the same Model (Session::vocode_pull) as soon as the mel pushed determines it. The state is the
+// mel not yet consumed and a few frames of each layer, so memory stays bounded by the chunk size.
+// One thread at a time.
+class VocoderStream {
+ public:
+  explicit VocoderStream(std::shared_ptr<const Model> model);
+  ~VocoderStream();
+  VocoderStream(const VocoderStream&) = delete;
+  VocoderStream& operator=(const VocoderStream&) = delete;
+
+  // Appends mel frames [C][frames] (row stride ld; ld < 0 means frames). Throws after finish().
+  void push(const float* mel, int frames, int ld = -1);
+  // The line's mel is complete: the last frames become ready.
+  void finish() noexcept;
+  bool finished() const noexcept;
+  int pushed() const noexcept;  // mel frames pushed
+  int done() const noexcept;    // frames whose samples were pulled
+  int ready() const noexcept;   // frames whose samples vocode_pull() can return now
+  // Mel frames past frame f that f's samples depend on (convolutions' and inverse STFT's reach).
+  int lookahead() const noexcept { return lookahead_; }
+  const std::shared_ptr<const Model>& model() const noexcept { return model_; }
+
+ private:
+  friend class Session;
+  std::shared_ptr<const Model> model_;
+  std::unique_ptr<detail::VocoderState> state_;
+  int lookahead_ = 0;
 };
 
 class Session {
@@ -66,13 +97,11 @@ class Session {
 
   // Vocoder on a whole line: mel [C, F] -> out [F * hop].
   void vocode(const float* mel, int frames, float* out);
-  // Streaming vocoder: the samples of frames [begin, end) of the line mel [C, F], i.e. out
-  // [(end - begin) * hop], computed from frames [begin - context, end + context) only. Equal to
-  // the same slice of vocode() up to float rounding (the context covers the receptive field).
-  void vocode_range(const float* mel, int frames, int begin, int end, float* out);
-  // Frames of context on each side vocode_range() uses (receptive field of the convolutions plus
-  // the iSTFT overlap).
-  int vocoder_context() const noexcept;
+  // Streaming vocoder: the samples of the next frames of `stream` that its pushed mel
+  // determines, at most max_frames of them, into out [k * hop]; returns k (0 when the stream
+  // needs more mel, or is done). Every layer computes each frame once, so the pulled chunks joined
+  // equal vocode() on the whole mel up to float rounding.
+  int vocode_pull(VocoderStream& stream, int max_frames, float* out);
 
   // The mixed sampler (emomix/sampler.hpp) with this Session's denoiser: mu [C, F]; W of M
   // conditions; emotions [M, E] and speakers [M, S] give condition i's embedding; out [C, F].

@@ -14,7 +14,8 @@ exist; a caller beyond that waits for one to be returned.
 
 Beyond the :class:`~emomix.backends.base.Backend` interface it offers the whole pipeline in C++
 (:meth:`NativeBackend.synthesize_ids`, :meth:`NativeBackend.sample`: no Python in the sampler
-loop), a streaming vocoder (:meth:`NativeBackend.vocode_stream`) and the speech-emotion
+loop), a streaming vocoder (:meth:`NativeBackend.vocoder_stream`, every frame computed once)
+and the speech-emotion
 recogniser (:meth:`NativeBackend.ser`, like the ONNX backend's).
 """
 
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ..vocoder_stream import check_audio
 from ..voice import VoiceBundle
 from .base import Backend
 
@@ -109,12 +111,6 @@ class NativeBackend(Backend):
                 self._idle.append(sess)
                 self._cond.notify()
 
-    @property
-    def vocoder_context(self) -> int:
-        """Frames of context each side :meth:`vocode_stream` computes around a chunk."""
-        with self.session() as s:
-            return int(s.vocoder_context)
-
     # -- Backend --------------------------------------------------------------------------------
     def speaker_table(self) -> np.ndarray:
         return self._speakers.copy()
@@ -134,27 +130,28 @@ class NativeBackend(Backend):
             return s.vocode(mel)
 
     # -- beyond the interface -------------------------------------------------------------------
+    def vocoder_stream(self) -> NativeVocoderStream:
+        """A streaming vocoder for one line (see :mod:`emomix.vocoder_stream`): every frame of
+        every layer is computed once, however the line is chunked."""
+        return NativeVocoderStream(self)
+
     def vocode_stream(self, mel: np.ndarray, chunk_frames: int = 256,
                       first_chunk_frames: int | None = 16) -> Iterator[np.ndarray]:
-        """Yield the waveform of ``mel (C, F)`` in chunks (``first_chunk_frames`` frames first,
-        for a short time to first audio, then ``chunk_frames``). Each chunk is computed from its
-        frames plus :attr:`vocoder_context` frames each side (recomputed, so small chunks cost
-        more in total: 16 then 256 frames adds about a third to a 3-second line's vocoder time);
-        concatenated, the chunks equal :meth:`vocode` within float rounding."""
+        """Yield the waveform of a whole ``mel (C, F)`` in chunks: ``first_chunk_frames`` frames
+        first (a short time to first audio), then ``chunk_frames``. Concatenated, the chunks
+        equal :meth:`vocode` within float rounding, for about the same total work."""
         mel = np.ascontiguousarray(mel, np.float32)
         if mel.ndim != 2 or mel.shape[0] != self.n_mels or mel.shape[1] < 1:
             raise ValueError(f"mel must have shape ({self.n_mels}, F) with F >= 1, got {mel.shape}")
         if chunk_frames < 1 or (first_chunk_frames is not None and first_chunk_frames < 1):
             raise ValueError("chunk sizes must be >= 1 frame")
-        frames = mel.shape[1]
-        begin = 0
+        stream = self.vocoder_stream()
+        stream.push(mel)
+        stream.finish()
         size = first_chunk_frames or chunk_frames
-        while begin < frames:
-            end = min(frames, begin + size)
-            with self.session() as s:
-                chunk = s.vocode_range(mel, begin, end)
+        while (chunk := stream.pull(size)).size:
             yield chunk
-            begin, size = end, chunk_frames
+            size = chunk_frames
 
     def ser(self, logmel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Normalised log-mel ``(C, F)`` → emotion ``embedding (E,)`` and ``logits (K,)``."""
@@ -179,3 +176,45 @@ class NativeBackend(Backend):
             return s.synthesize(np.asarray(phonemes, np.int64), enc_emotion, speaker,
                                 float(length_scale), W, emotions, speakers, solver,
                                 float(temperature), int(seed))
+
+
+class NativeVocoderStream:
+    """One line's streaming vocoder in the C++ runtime (:class:`emomix._native.VocoderStream`):
+    ``push(mel)``, ``finish()``, ``pull(max_frames)``; each pull borrows a session of the
+    backend. Used by one thread at a time (concurrent pulls are serialised)."""
+
+    def __init__(self, backend: NativeBackend):
+        self._backend = backend
+        self._stream = backend._native.VocoderStream(backend.model)
+        self.n_mels, self.hop_length = backend.n_mels, backend.hop_length
+        self.lookahead = int(self._stream.lookahead)
+
+    @property
+    def pushed(self) -> int:
+        return int(self._stream.pushed)
+
+    @property
+    def done(self) -> int:
+        return int(self._stream.done)
+
+    @property
+    def ready(self) -> int:
+        return int(self._stream.ready)
+
+    @property
+    def finished(self) -> bool:
+        return bool(self._stream.finished)
+
+    def push(self, mel: np.ndarray) -> None:
+        self._stream.push(np.ascontiguousarray(mel, np.float32))
+
+    def finish(self) -> None:
+        self._stream.finish()
+
+    def pull(self, max_frames: int | None = None) -> np.ndarray:
+        if max_frames is not None and int(max_frames) < 1:
+            return np.zeros(0, np.float32)
+        with self._backend.session() as s:
+            audio = s.vocode_pull(self._stream) if max_frames is None else \
+                s.vocode_pull(self._stream, int(max_frames))
+        return check_audio(audio)
