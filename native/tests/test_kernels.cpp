@@ -67,6 +67,8 @@ TEST(kernels_gemm_matches_reference) {
         CHECK(gemm_case(ta, tb, 7, 5, 3, fb, nullptr) < 1e-6);
         CHECK(gemm_case(ta, tb, 64, 300, 96, fb, &pool) < 1e-6);  // split over the pool
         CHECK(gemm_case(ta, tb, 1, 130, 1, fb, &pool) < 1e-6);
+        CHECK(gemm_case(ta, tb, 13, 37, 50, fb, nullptr) < 1e-6);  // partial row and column blocks
+        CHECK(gemm_case(ta, tb, 80, 484, 480, fb, &pool) < 1e-6);  // a denoiser convolution's size
       }
 }
 
