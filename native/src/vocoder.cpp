@@ -225,7 +225,7 @@ void FrameWindow::append(const float* src, std::size_t ld, int n) {
   if (len + n > cap) {
     const int new_cap = std::max(len + n, 2 * cap);
     std::vector<float> grown(static_cast<std::size_t>(rows) * new_cap);
-    for (int r = 0; r < rows; ++r)
+    for (int r = 0; r < rows && len > 0; ++r)
       std::memcpy(grown.data() + static_cast<std::size_t>(r) * new_cap,
                   data.data() + static_cast<std::size_t>(r) * cap, sizeof(float) * len);
     data.swap(grown);
