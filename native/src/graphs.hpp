@@ -82,6 +82,10 @@ struct VocoderState {
   int done = 0;                     // frames whose samples were pulled
   bool ended = false;               // no more mel will come
   void reset(int n_mels, int dim, int n_layers);
+  // Frames [0, k) whose samples the mel pushed determines, for a vocoder with this lookahead.
+  int ready_end(int lookahead) const noexcept {
+    return ended ? mel.hi() : (mel.hi() > lookahead ? mel.hi() - lookahead : 0);
+  }
 };
 
 // Mel frames past frame f that f's samples depend on: the convolutions' reach to the right plus
@@ -111,6 +115,7 @@ class VocoderGraph {
   std::vector<float> basis_;            // dense iDFT basis [n_fft][2 bins] when n_fft is not 2^k
   Tensor x_, h_, a_, col_, scratch_, spec_, fft_;
   std::vector<int> targets_;            // pull(): frames each level must reach
+  int lookahead_ = 0;                   // vocoder_lookahead(config)
   VocoderState whole_;                  // run()'s state, kept for its buffers
 };
 

@@ -112,8 +112,7 @@ int VocoderStream::pushed() const noexcept { return state_->mel.hi(); }
 int VocoderStream::done() const noexcept { return state_->done; }
 
 int VocoderStream::ready() const noexcept {
-  const int pushed = state_->mel.hi();
-  return (state_->ended ? pushed : std::max(0, pushed - lookahead_)) - state_->done;
+  return state_->ready_end(lookahead_) - state_->done;
 }
 
 void Session::sample(const float* mu, int frames, const WeightsView& weights,

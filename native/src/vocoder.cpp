@@ -84,6 +84,7 @@ VocoderGraph::VocoderGraph(const Model& m) : m_(m) {
   bins_ = n_fft_ / 2 + 1;
   trim_ = (n_fft_ - hop_) / 2;
   targets_.resize(static_cast<std::size_t>(m.config().vocoder.n_layers) + 1);
+  lookahead_ = vocoder_lookahead(m.config());
   use_fft_ = n_fft_ >= 4 && (n_fft_ & (n_fft_ - 1)) == 0;
   window_.resize(static_cast<std::size_t>(n_fft_));
   window_sq_.resize(static_cast<std::size_t>(n_fft_));
@@ -285,9 +286,8 @@ int VocoderGraph::pull(ThreadPool* pool, VocoderState& s, int max_frames, float*
   const int dim = vp.dim;
   const int L = static_cast<int>(w.blocks.size());
   const int pushed = s.mel.hi();
-  const int ready = s.ended ? pushed : std::max(0, pushed - vocoder_lookahead(cfg));
   const int begin = s.done;
-  const int end = std::min(ready, begin + std::max(max_frames, 0));
+  const int end = std::min(s.ready_end(lookahead_), begin + std::max(max_frames, 0));
   if (end <= begin) return 0;
 
   // What each level must reach: STFT frames for the samples of [0, end), and each level the
