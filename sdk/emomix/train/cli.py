@@ -69,7 +69,12 @@ def add_train_commands(subparsers: argparse._SubParsersAction) -> argparse.Argum
         p.add_argument("--steps", type=int, default=None, help="total steps (ceiling)")
         p.add_argument("--minutes", type=float, default=None, help="wall-clock budget")
         p.add_argument("--batch-size", type=int, default=None)
-        p.add_argument("--lr", type=float, default=None)
+        p.add_argument("--lr", type=float, default=None,
+                       help="learning rate (also on --resume: the saved optimizer keeps its "
+                       "moments, not its old rate)")
+        p.add_argument("--ema", type=float, default=None,
+                       help="decay of the weights' moving average the voice uses (acoustic and "
+                       "vocoder default 0.999; 0 turns it off)")
         _common(p)
         p.set_defaults(func=cmd_train_stage, stage=stage)
 
@@ -119,6 +124,9 @@ def cmd_train_stage(args: argparse.Namespace) -> int:
         opts.batch_size = args.batch_size
     if args.lr is not None:
         opts.lr = args.lr
+    if args.ema is not None:
+        opts.ema = args.ema or None
+        opts.__post_init__()
     res = run_stage(run, args.stage, opts)
     out = res.to_dict()
     out["outputs"].pop("emotion_embeddings", None)

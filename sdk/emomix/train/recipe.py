@@ -66,10 +66,10 @@ class Recipe:
         "max_steps": 3000, "batch_size": 16, "lr": 1e-3, "max_frames": 256})
     acoustic: dict[str, Any] = field(default_factory=lambda: {
         "max_steps": 100000, "batch_size": 16, "lr": 2e-4, "segment_frames": 128,
-        "style_weight": 1e-4, "style_items": 4})
+        "style_weight": 1e-4, "style_items": 4, "ema": 0.999})
     vocoder: dict[str, Any] = field(default_factory=lambda: {
         "max_steps": 100000, "batch_size": 16, "lr": 5e-4, "segment_frames": 32,
-        "mel_weight": 1.0})
+        "mel_weight": 1.0, "ema": 0.999})
     config_overrides: dict[str, Any] = field(default_factory=dict)
     max_utterances: int | None = None
     log_every: int = 10
@@ -78,7 +78,7 @@ class Recipe:
     def stage_options(self, stage: str, *, budget_s: float | None, resume: bool,
                       progress: bool) -> StageOptions:
         d = dict(getattr(self, stage))
-        base = {k: d.pop(k) for k in ("max_steps", "batch_size", "lr") if k in d}
+        base = {k: d.pop(k) for k in ("max_steps", "batch_size", "lr", "ema") if k in d}
         return StageOptions(budget_s=budget_s, resume=resume, device=self.device,
                             progress=progress, seed=self.seed, log_every=self.log_every,
                             checkpoint_every=self.checkpoint_every, extra=d, **base)
