@@ -67,6 +67,19 @@ def test_whole_line_character_equals_voice_synthesize(voice):
     np.testing.assert_array_equal(npc.say("Hello there.", seed=5), expected)
 
 
+def test_character_lines_use_the_emotion_scale(voice):
+    assert emomix.Character(voice).emotion_scale == voice.emotion_scale == 1.0
+    npc = emomix.Character(voice, stream=StreamConfig(block_frames=None), emotion_scale=1.4)
+    npc.emotion.set(angry=1.0)
+    line = npc.say_full("Hello there.", seed=6)
+    expected = voice.synthesize_full("Hello there.", {"angry": 1.0}, seed=6, emotion_scale=1.4)
+    assert line.blocks[0].conditions == expected.conditions == ["angry", "neutral"]
+    np.testing.assert_allclose(line.blocks[0].weights[-1], [1.4, -0.4], atol=1e-6)
+    np.testing.assert_array_equal(line.audio, expected.audio)
+    with pytest.raises(ValueError, match="emotion_scale"):
+        emomix.Character(voice, emotion_scale=3.0)
+
+
 def test_streamed_chunks_join_to_say_with_a_transition_running(voice):
     clock = FakeClock()
     npc = emomix.Character(voice, speaker="speaker1", stream=SMALL_BLOCKS, clock=clock)

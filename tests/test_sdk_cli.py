@@ -36,11 +36,25 @@ def test_say_valence_arousal_and_reference(random_voice_dir, tmp_path, capsys):
     (["--valence", "0", "--arousal", "0", "--emotion", "sad"], "give only one"),
     (["--speaker", "speaker0=0.5,ghost=0.5"], "unknown speaker"),
     (["--intensity", "3"], "intensity"),
+    (["--emotion-scale", "2"], "emotion_scale"),
 ])
 def test_say_bad_emotion_options(random_voice_dir, tmp_path, capsys, extra, message):
     code = main(["say", "Hi.", "--voice", str(random_voice_dir), "-o", str(tmp_path / "x.wav"),
                  *extra])
     assert code == 2 and message in capsys.readouterr().err
+
+
+def test_say_emotion_scale_is_the_voices_call_option(random_voice_dir, tmp_path):
+    import emomix
+
+    out = tmp_path / "scaled.wav"
+    assert main(["say", "Hello there.", "--voice", str(random_voice_dir), "--emotion", "angry",
+                 "--emotion-scale", "1.3", "--seed", "4", "-o", str(out)]) == 0
+    voice = emomix.load_voice(random_voice_dir)
+    expected = voice.synthesize("Hello there.", {"angry": 1.0}, seed=4, emotion_scale=1.3)
+    audio, rate = read_wav(out)
+    assert rate == voice.sample_rate and audio.shape == expected.shape
+    np.testing.assert_allclose(audio, expected, atol=2 / 32768)
 
 
 def test_say_reference_at_the_wrong_rate(random_voice_dir, tmp_path, capsys):

@@ -75,6 +75,44 @@ def test_intensity_adds_neutral_with_extrapolating_weights(voice):
     np.testing.assert_allclose(calm.mel, neutral.mel, atol=1e-4)
 
 
+def test_emotion_scale_extrapolates_the_denoiser_weights_only(voice):
+    assert voice.emotion_scale == 1.0  # the bundle has none: no extrapolation
+    plain = voice.synthesize_full("Oh no.", {"sad": 1.0}, preset="blend", seed=2)
+    assert plain.conditions == ["sad"]
+    r = voice.synthesize_full("Oh no.", {"sad": 1.0}, preset="blend", seed=2, emotion_scale=1.3)
+    assert r.conditions == ["sad", "neutral"]
+    np.testing.assert_allclose(r.weights[0], [1.3, -0.3], atol=1e-6)
+    np.testing.assert_array_equal(r.durations, plain.durations)  # the encoder is not scaled
+    half = voice.synthesize_full("Oh no.", {"sad": 1.0}, intensity=0.5, preset="blend", seed=2,
+                                 emotion_scale=1.3)
+    np.testing.assert_allclose(half.weights[0], [0.65, 0.35], atol=1e-6)
+    # neutral alone stays neutral alone
+    n = voice.synthesize_full("Oh no.", {"neutral": 1.0}, preset="blend", seed=2,
+                              emotion_scale=1.3)
+    assert n.conditions == ["neutral"]
+    np.testing.assert_allclose(n.weights, 1.0)
+    for bad in (0.9, 1.6, float("nan"), "strong"):
+        with pytest.raises(ValueError, match="emotion_scale"):
+            voice.synthesize("Fine.", emotion_scale=bad)
+
+
+def test_a_bundles_emotion_scale_is_the_default(random_voice_dir, tmp_path):
+    import json
+    import shutil
+
+    d = tmp_path / "scaled"
+    shutil.copytree(random_voice_dir, d)
+    meta = json.loads((d / "voice.json").read_text())
+    meta["sampler"]["emotion_scale"] = 1.25
+    (d / "voice.json").write_text(json.dumps(meta))
+    v = emomix.load_voice(d, backend="torch", threads=1)
+    assert v.emotion_scale == 1.25
+    r = v.synthesize_full("Oh no.", {"sad": 1.0}, preset="blend", seed=2)
+    np.testing.assert_allclose(r.weights[0], [1.25, -0.25], atol=1e-6)
+    r = v.synthesize_full("Oh no.", {"sad": 1.0}, preset="blend", seed=2, emotion_scale=1.0)
+    assert r.conditions == ["sad"]
+
+
 def test_speakers_and_emotions_change_the_audio(voice):
     base = voice.synthesize("Good morning.", {"happy": 1.0}, seed=3)
     assert not np.array_equal(base, voice.synthesize("Good morning.", {"happy": 1.0},

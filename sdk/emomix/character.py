@@ -151,7 +151,8 @@ class Character:
             embedding is the weighted mix of the voice's speaker table), or ``None`` (the first).
         emotion: an :class:`EmotionState` to use (default: a new neutral one on ``clock``).
         stream: block and chunk sizes (:class:`StreamConfig`).
-        steps, preset, solver, temperature: sampler settings (default: the voice's).
+        steps, preset, solver, temperature, emotion_scale: sampler settings (default: the
+            voice's; ``emotion_scale`` as in :meth:`Voice.synthesize_full`).
         length_scale: speaking-rate factor (> 1 slower), in ``[0.25, 4]``.
         clock: seconds, monotonic; the time base of emotion transitions (default: the clock
             of ``npc.emotion``, which is :func:`time.monotonic` unless given).
@@ -161,7 +162,8 @@ class Character:
                  emotion: EmotionState | None = None, stream: StreamConfig | None = None,
                  steps: int | None = None, preset: str | None = None, solver: str | None = None,
                  temperature: float | None = None, length_scale: float = 1.0,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None,
+                 emotion_scale: float | None = None) -> None:
         if not isinstance(voice, Voice):
             raise TypeError(f"Character needs an emomix.Voice (emomix.load_voice(...)), got "
                             f"{type(voice).__name__}")
@@ -172,6 +174,7 @@ class Character:
         self.stream = stream or StreamConfig()
         self.spec = voice.sampler_spec(steps=steps, solver=solver, temperature=temperature)
         self.preset = voice.check_preset(preset)
+        self.emotion_scale = voice.check_emotion_scale(emotion_scale)
         if not (np.isfinite(length_scale) and 0.25 <= length_scale <= 4.0):
             raise ValueError(f"length_scale must be in [0.25, 4], got {length_scale}")
         self.length_scale = float(length_scale)
@@ -291,7 +294,8 @@ class _LineRenderer:
 
     def _weights(self, lo: int, hi: int) -> tuple[list[str], np.ndarray]:
         names, w, alpha = self.state.frames(self.times[lo:hi])
-        alpha = np.clip(alpha, 0.0, ref.ALPHA_MAX)
+        # the denoiser's intensity: the state's, times the voice's emotion scale
+        alpha = np.clip(alpha, 0.0, ref.ALPHA_MAX) * self.npc.emotion_scale
         if np.any(alpha != 1.0) and "neutral" not in names:
             names = [*names, "neutral"]
             w = np.vstack([w, np.zeros((1, w.shape[1]))])

@@ -22,6 +22,9 @@ def _add_say(sub: argparse._SubParsersAction) -> None:
                    help="emotion mix as name=weight pairs, e.g. happy=0.6,surprise=0.4")
     p.add_argument("--intensity", type=float, default=1.0,
                    help="blend with neutral: 0 neutral, 1 the mix, up to 1.5 exaggerated")
+    p.add_argument("--emotion-scale", type=float, default=None,
+                   help="the denoiser's extrapolation from neutral, 1 to 1.5 (default: the "
+                   "voice's; 1 = none)")
     _add_emotion_sources(p)
     p.add_argument("--speaker", default=None,
                    help="speaker name or blend, e.g. speaker0 or speaker0=0.7,speaker1=0.3 "
@@ -88,7 +91,7 @@ def _character(args: argparse.Namespace, voice, **options):
 
     return Character(voice, speaker=_speaker_arg(args.speaker),
                      emotion=_emotion_state(args, voice), steps=args.steps, preset=args.preset,
-                     solver=args.solver, **options)
+                     solver=args.solver, emotion_scale=args.emotion_scale, **options)
 
 
 def cmd_say(args: argparse.Namespace) -> int:
@@ -119,6 +122,9 @@ def _add_play(sub: argparse._SubParsersAction) -> None:
                    help="emotion mix as name=weight pairs, e.g. happy=0.6,surprise=0.4")
     p.add_argument("--intensity", type=float, default=1.0,
                    help="blend with neutral: 0 neutral, 1 the mix, up to 1.5 exaggerated")
+    p.add_argument("--emotion-scale", type=float, default=None,
+                   help="the denoiser's extrapolation from neutral, 1 to 1.5 (default: the "
+                   "voice's; 1 = none)")
     _add_emotion_sources(p)
     p.add_argument("--speaker", default=None, help="speaker name or blend (speaker0=0.5,...)")
     p.add_argument("--steps", type=int, default=None, help="sampler steps (default: the voice's)")

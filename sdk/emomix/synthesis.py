@@ -15,6 +15,7 @@ from . import sampler as ref
 from .backends import Backend, create_backend
 from .emotions import normalise_mix
 from .voice import VoiceBundle, load_bundle
+from .voice.schema import EMOTION_SCALE_RANGE
 
 #: Most phonemes accepted in one call; longer text must be split into sentences.
 MAX_PHONEMES = 2000
@@ -177,6 +178,7 @@ class Voice:
         length_scale: float = 1.0,
         seed: int | None = None,
         trajectory: Sequence[tuple[float, Mapping[str, float]]] | None = None,
+        emotion_scale: float | None = None,
     ) -> Synthesis:
         """Text → audio with the mixed-noise sampler.
 
@@ -198,17 +200,18 @@ class Voice:
             keys = None
             mix = self.check_emotions({"neutral": 1.0} if emotion is None else emotion)
         alpha = clamp_intensity(intensity)
+        guide = alpha * self.check_emotion_scale(emotion_scale)
         if not (np.isfinite(length_scale) and 0.25 <= length_scale <= 4.0):
             raise ValueError(f"length_scale must be in [0.25, 4], got {length_scale}")
         spec = self.sampler_spec(steps=steps, solver=solver, temperature=temperature)
         preset = self.check_preset(preset)
         seed = check_seed(seed)
 
-        # conditions: the emotions used anywhere, in the voice's order, plus neutral when
-        # intensity != 1
+        # conditions: the emotions used anywhere, in the voice's order, plus neutral when the
+        # denoiser's intensity (intensity x emotion scale) != 1
         used = set(mix) if keys is None else {n for _, m in keys for n in m}
         names = [n for n in self.emotions if n in used]
-        if alpha != 1.0 and "neutral" not in names:
+        if guide != 1.0 and "neutral" not in names:
             names.append("neutral")
         emo = np.stack([self.emotion_table[n] for n in names])
         spk = self.speaker_vector(speaker)
@@ -220,12 +223,12 @@ class Voice:
         tau = ref.time_grid(spec.steps)
         neutral = names.index("neutral") if "neutral" in names else None
         if keys is None:
-            W = schedule_weights(w0, tau, preset, alpha, neutral)
+            W = schedule_weights(w0, tau, preset, guide, neutral)
         else:
             times = np.array([p for p, _ in keys])
             values = np.array([[m.get(n, 0.0) for n in names] for _, m in keys])
             per_frame = ref.keyframes_to_frames(times, values, mu.shape[1])
-            W = schedule_weights(per_frame, tau, preset, alpha, neutral)
+            W = schedule_weights(per_frame, tau, preset, guide, neutral)
         mel = self.sample_mel(mu, emo, spk, W, spec, seed=seed)
         audio = self.vocode(mel)
         return Synthesis(audio=audio, sample_rate=self.sample_rate, mel=mel, mu=mu,
@@ -257,6 +260,28 @@ class Voice:
         if preset not in ref.PRESETS:
             raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(ref.PRESETS)}")
         return preset
+
+    @property
+    def emotion_scale(self) -> float:
+        """The voice's emotion scale ``g`` (``voice.json`` ``sampler.emotion_scale``, 1 when
+        absent): intensity 1 puts weight ``g`` on the emotion mix and ``1 − g`` on neutral in
+        the denoiser. ``synthesize(..., emotion_scale=...)`` and ``Character(...,
+        emotion_scale=...)`` override it (1 = no extrapolation)."""
+        return float(self.sampler_defaults.get("emotion_scale", 1.0))
+
+    def check_emotion_scale(self, value: float | None) -> float:
+        """``value`` checked against ``[1, 1.5]``, or the voice's scale when ``None``."""
+        if value is None:
+            return self.emotion_scale
+        try:
+            g = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"emotion_scale must be a number, got {value!r}") from None
+        low, high = EMOTION_SCALE_RANGE
+        if not (np.isfinite(g) and low <= g <= high):
+            raise ValueError(f"emotion_scale must be in [{low}, {high}], got {value}; 1 means "
+                             "no extrapolation from neutral")
+        return g
 
     def sampler_spec(self, *, steps: int | None = None, solver: str | None = None,
                      temperature: float | None = None) -> ref.SamplerSpec:

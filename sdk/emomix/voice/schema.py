@@ -84,6 +84,10 @@ AUDIO_KEYS = (
     "mel_std",
 )
 SAMPLER_KEYS = ("parameterisation", "steps", "solver", "k_max", "k_min", "temperature", "preset")
+#: Optional ``sampler`` keys and their value when a bundle leaves them out.
+SAMPLER_OPTIONAL = {"emotion_scale": 1.0}
+#: Range of ``sampler.emotion_scale`` (see docs/sampler.md, "Emotion scale").
+EMOTION_SCALE_RANGE = (1.0, 1.5)
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
@@ -162,6 +166,7 @@ class SamplerDefaults(_FieldMapping):
     k_min: float
     temperature: float
     preset: str
+    emotion_scale: float = 1.0
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SamplerDefaults:
@@ -173,6 +178,7 @@ class SamplerDefaults(_FieldMapping):
             k_min=float(d["k_min"]),
             temperature=float(d["temperature"]),
             preset=str(d["preset"]),
+            emotion_scale=float(d.get("emotion_scale", SAMPLER_OPTIONAL["emotion_scale"])),
         )
 
 
@@ -541,6 +547,9 @@ def _validate_sampler(c: _Checker, sampler: Any, parameterisation: str) -> None:
         )
     c.num(sampler["temperature"], "sampler.temperature", positive=True)
     c.str_(sampler["preset"], "sampler.preset", choices=PRESETS)
+    if "emotion_scale" in sampler:
+        low, high = EMOTION_SCALE_RANGE
+        c.num(sampler["emotion_scale"], "sampler.emotion_scale", low=low, high=high)
 
 
 def check_relative_path(rel: str) -> str | None:
