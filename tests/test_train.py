@@ -223,6 +223,9 @@ def test_eval_cli_reports_every_measure_on_the_held_out_split(corpus, tmp_path, 
     emotions = ["neutral", "happy", "sad", "angry", "surprise"]
     assert res["ser"]["clips"] == 5 and 0.0 <= res["ser"]["accuracy"] <= 1.0
     assert sum(map(sum, res["ser"]["confusion"]["counts"])) == 5
+    for k in ("reference_accuracy", "mel_accuracy", "copy_synthesis_accuracy"):
+        assert res["ser"][k] in {i / 5 for i in range(6)}  # a share of the 5 clips
+    assert res["ser"]["emotion_scale"] == 1.0
     assert set(res["mcd"]["by_steps_db"]) == {"2", "4", "8", "32"}
     assert all(v > 0 for v in res["mcd"]["by_steps_db"].values())
     assert res["mcd"]["ratio_4_to_32"] == pytest.approx(

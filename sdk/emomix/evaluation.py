@@ -11,7 +11,9 @@ DESIGN §11's measures, on sentences the voice never saw in training (the corpus
   over the aligned pairs. (SPTK's mel-cepstra would give different absolute values; the ratios
   between step counts are what the targets use.)
 - **SER accuracy** of the voice's own SER on synthesized single-emotion clips (re-analysed from the
-  audio, not from the sampler's mel), beside its accuracy on the reference renderings.
+  audio, not from the sampler's mel), beside its accuracy on the reference renderings, on the
+  sampler's mel (the acoustic model alone) and on the references' mels through the vocoder
+  (the vocoder alone).
 - **Curves** for intensity (``neutral → X``) and mixes (``X → Y``): for each weight ``w`` the
   emotion mix ``{X: 1 − w, Y: w}`` is synthesized for a few sentences and seeds, and the mean SER
   probability of ``Y`` and the prosody (F0 mean, F0 range, speaking rate, energy) are reported
@@ -264,13 +266,20 @@ class _Probe:
         self.sr = voice.sample_rate
         self.emotions = list(voice.emotions)
 
-    def probs(self, audio: np.ndarray) -> np.ndarray:
+    def mel(self, audio: np.ndarray) -> np.ndarray:
+        """The voice's normalised log-mel of ``audio`` (what the SER and the vocoder take)."""
         from .features import log_mel
 
-        mel = log_mel(np.asarray(audio, np.float64), self.audio_cfg)
+        return log_mel(np.asarray(audio, np.float64), self.audio_cfg)
+
+    def mel_probs(self, mel: np.ndarray) -> np.ndarray:
         with self.torch.inference_mode():
-            _, logits = self.ser(self.torch.from_numpy(mel)[None])
+            x = self.torch.from_numpy(np.ascontiguousarray(mel, np.float32))
+            _, logits = self.ser(x[None])
         return self.torch.softmax(logits[0].double(), -1).numpy()
+
+    def probs(self, audio: np.ndarray) -> np.ndarray:
+        return self.mel_probs(self.mel(audio))
 
     def voiced_fraction(self, audio: np.ndarray) -> float:
         from .data.prosody import prosody_stats
@@ -312,7 +321,7 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
     # -- single emotions: SER accuracy (synth and reference) and MCD at the default steps
     singles = {e: _pick(items, e, opts.sentences, rng) for e in emotions}
     confusion = np.zeros((len(emotions), len(emotions)), np.int64)
-    ref_correct = ref_total = 0
+    ref_correct = ref_total = mel_correct = copy_correct = 0
     voiced = {"synthesized": [], "reference": []}
     first_syn: list[np.ndarray] = []  # the first emotion's clips, for sentence identification
     first_ref: list[np.ndarray] = []
@@ -322,10 +331,15 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
         _progress(f"single emotion {e}: {len(singles[e])} sentences", quiet)
         for k, it in enumerate(singles[e]):
             ref = _read(it.path, probe.sr)
-            syn = voice.synthesize(it.text, {e: 1.0}, speaker=it.speaker,
-                                   seed=opts.seed + 17 * k + ei)
+            res = voice.synthesize_full(it.text, {e: 1.0}, speaker=it.speaker,
+                                        seed=opts.seed + 17 * k + ei)
+            syn = res.audio
             confusion[ei, int(np.argmax(probe.probs(syn)))] += 1
             ref_correct += int(np.argmax(probe.probs(ref)) == ei)
+            # where an emotion is lost: in the acoustic model (its mel, no vocoder) or in the
+            # vocoder (the reference's own mel through it)
+            mel_correct += int(np.argmax(probe.mel_probs(res.mel)) == ei)
+            copy_correct += int(np.argmax(probe.probs(voice.vocode(probe.mel(ref)))) == ei)
             ref_total += 1
             voiced["synthesized"].append(probe.voiced_fraction(syn))
             voiced["reference"].append(probe.voiced_fraction(ref))
@@ -340,6 +354,9 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
         "accuracy": float(np.trace(confusion) / max(n_single, 1)),
         "clips": n_single,
         "reference_accuracy": ref_correct / max(ref_total, 1),
+        "mel_accuracy": mel_correct / max(ref_total, 1),
+        "copy_synthesis_accuracy": copy_correct / max(ref_total, 1),
+        "emotion_scale": voice.emotion_scale,
         "per_emotion": {e: float(confusion[i, i] / max(confusion[i].sum(), 1))
                         for i, e in enumerate(emotions)},
         "confusion": {"rows_true_cols_predicted": emotions, "counts": confusion.tolist()},
