@@ -232,6 +232,7 @@ def test_eval_cli_reports_every_measure_on_the_held_out_split(corpus, tmp_path, 
         res["mcd"]["by_steps_db"]["4"] / res["mcd"]["by_steps_db"]["32"])
     assert {f"neutral->{e}" for e in emotions[1:]} <= set(res["curves"])
     curve = res["curves"]["neutral->happy"]
+    assert curve["control"] == "intensity" and res["curves"]["sad->happy"]["control"] == "mix"
     assert len(curve["ser_prob"]) == len(curve["weights"]) == 6
     assert all(0.0 <= p <= 1.0 for p in curve["ser_prob"])
     assert set(curve["spearman"]) == {"ser_prob", "f0_mean_hz", "f0_range_st",

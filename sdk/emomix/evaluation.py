@@ -14,10 +14,11 @@ DESIGN §11's measures, on sentences the voice never saw in training (the corpus
   audio, not from the sampler's mel), beside its accuracy on the reference renderings, on the
   sampler's mel (the acoustic model alone) and on the references' mels through the vocoder
   (the vocoder alone).
-- **Curves** for intensity (``neutral → X``) and mixes (``X → Y``): for each weight ``w`` the
-  emotion mix ``{X: 1 − w, Y: w}`` is synthesized for a few sentences and seeds, and the mean SER
-  probability of ``Y`` and the prosody (F0 mean, F0 range, speaking rate, energy) are reported
-  with their Spearman correlation to ``w``.
+- **Curves** for intensity (``neutral → X``) and mixes (``X → Y``): for each weight ``w``, ``X``
+  at intensity ``α = w`` (neutral → X) or the emotion mix ``{X: 1 − w, Y: w}`` (X → Y) is
+  synthesized for a few sentences and seeds, and the mean SER probability of ``Y`` and the
+  prosody (F0 mean, F0 range, speaking rate, energy) are reported with their Spearman
+  correlation to ``w``.
 
 Needs the ``torch`` backend (the SER runs in PyTorch). Deterministic for a seed.
 """
@@ -404,12 +405,15 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
                                            "rate_phones_per_s": [], "energy_db": [],
                                            "voiced_fraction": []}
         for w in opts.weights:
-            mix = {k: v for k, v in ((x, 1.0 - w), (y, w)) if v > 0}
+            if x == "neutral":  # intensity: alpha = w at every step (and in the encoder)
+                how = {"emotion": {y: 1.0}, "intensity": w}
+            else:  # a mix, scheduled by the voice's preset
+                how = {"emotion": {k: v for k, v in ((x, 1.0 - w), (y, w)) if v > 0}}
             acc: dict[str, list[float]] = {k: [] for k in metrics}
             for k, it in enumerate(curve_items):
                 for s in range(opts.curve_seeds):
-                    res = voice.synthesize_full(it.text, mix, speaker=it.speaker,
-                                                seed=opts.seed + 7919 * s + k)
+                    res = voice.synthesize_full(it.text, speaker=it.speaker,
+                                                seed=opts.seed + 7919 * s + k, **how)
                     acc["ser_prob"].append(float(probe.probs(res.audio)[yi]))
                     pros = probe.prosody(res.audio, int(len(res.durations)),
                                          int(res.mel.shape[-1]), hop)
@@ -421,8 +425,9 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
         differs = None
         if x in ref_f0 and y in ref_f0:
             differs = abs(ref_f0[y] - ref_f0[x]) / max(ref_f0[x], 1e-6) > 0.05
-        curves[f"{x}->{y}"] = {"weights": list(opts.weights), **metrics, "spearman": rho,
-                               "reference_f0_differs": differs}
+        curves[f"{x}->{y}"] = {"weights": list(opts.weights),
+                               "control": "intensity" if x == "neutral" else "mix",
+                               **metrics, "spearman": rho, "reference_f0_differs": differs}
 
     out = {
         "voice": str(voice.bundle.path),
