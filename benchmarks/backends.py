@@ -45,6 +45,8 @@ def main() -> None:
     ap.add_argument("--emotions", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--emotion-scale", type=float, default=None,
+                    help="extrapolation from neutral (default: the voice's; 1 = none)")
     args = ap.parse_args()
 
     voice_dir = args.voice if args.voice is not None else default_voice_path()
@@ -56,7 +58,7 @@ def main() -> None:
             before = current_rss_mb()
             voice = load_voice(path, backend=name, threads=args.threads)
             r = run_bench(voice, steps=args.steps, emotions=args.emotions, seconds=args.seconds,
-                          repeats=args.repeats)
+                          repeats=args.repeats, emotion_scale=args.emotion_scale)
             r["load_rss_mb"] = round(current_rss_mb() - before, 1)
             r["threads"] = args.threads
             results[name] = r

@@ -428,11 +428,17 @@ def test_bench_prints_json(voice_dir, capsys):
                  "--seconds", "1", "--repeats", "1", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["backend"] == "native" and result["steps"] == 4 and result["streaming"]
-    assert result["active_conditions"] == [1, 1, 2, 2]
+    assert result["active_conditions"] == [1, 1, 2, 2] and result["emotion_scale"] == 1.0
     assert result["audio_seconds"] >= 1.0 - 1e-6
     for key in ("rtf", "first_audio_ms", "peak_rss_mb", "fused_rtf"):
         assert result[key] > 0
     assert result["first_audio_ms"] <= result["synth_ms"]
+    # with an emotion scale the measured call also runs neutral at every step
+    assert main(["bench", "--voice", str(voice_dir), "--backend", "native", "--threads", "1",
+                 "--seconds", "1", "--repeats", "1", "--json", "--emotion-scale", "1.4"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["emotions"][-1] == "neutral" and result["emotion_scale"] == 1.4
+    assert result["active_conditions"] == [2, 2, 3, 3]
 
 
 def test_native_calls_release_the_gil(session):

@@ -4,7 +4,9 @@
 
 One line of about ``--seconds`` of audio is synthesised ``--repeats`` times (after one warm-up)
 from fixed phoneme ids: encoder → the mixed sampler (``--steps`` steps, the first ``--emotions``
-emotions of the voice in equal parts, ``--preset``) → vocoder. The text frontend (espeak) is not
+emotions of the voice in equal parts, ``--preset``, extrapolated from neutral by the voice's
+emotion scale as a default call is, which adds neutral to every step when the scale is not 1;
+``--emotion-scale 1`` measures without it) → vocoder. The text frontend (espeak) is not
 timed. ``first_audio_ms`` is the time to the first vocoded chunk when the backend streams
 (``vocode_stream``), else the time to the whole line. Figures are minima and medians over the
 repeats; ``peak_rss_mb`` is the process's peak resident memory (``getrusage``). Benchmarks print
@@ -70,18 +72,28 @@ def line_ids(voice: Any, seconds: float) -> np.ndarray:
 
 
 def run_bench(voice: Any, *, steps: int = 4, emotions: int = 2, seconds: float = 3.0,
-              preset: str = "emomix", repeats: int = 5, seed: int = 0) -> dict[str, Any]:
-    """Time the pipeline on ``voice``; returns the JSON-ready result."""
+              preset: str = "emomix", repeats: int = 5, seed: int = 0,
+              emotion_scale: float | None = None) -> dict[str, Any]:
+    """Time the pipeline on ``voice``; returns the JSON-ready result.
+
+    ``emotion_scale`` defaults to the voice's (see :meth:`Voice.synthesize_full`).
+    """
     from . import sampler as ref
-    from .synthesis import run_sampler
+    from .synthesis import run_sampler, schedule_weights
 
     names = [n for n in voice.emotions if n != "neutral"][:emotions] or ["neutral"]
     if len(names) < emotions:
         raise ValueError(f"the voice has only {len(names)} non-neutral emotions; "
                          f"--emotions must be <= {len(names)}")
-    w = np.full(len(names), 1.0 / len(names))
+    scale = voice.check_emotion_scale(emotion_scale)
+    mixed = len(names)
+    if scale != 1.0 and "neutral" not in names:
+        names = [*names, "neutral"]
+    w = np.zeros(len(names))
+    w[:mixed] = 1.0 / mixed
     tau = ref.time_grid(steps)
-    W = (ref.emomix(w, tau) if preset == "emomix" else ref.blend(w, steps)).astype(np.float32)
+    neutral = names.index("neutral") if "neutral" in names else None
+    W = schedule_weights(w, tau, preset, scale, neutral).astype(np.float32)
     emo = np.stack([voice.emotion_table[n] for n in names]).astype(np.float32)
     spk = voice.speaker_vector(None)
     spk_b = np.ascontiguousarray(np.broadcast_to(spk, (len(names), spk.size)))
@@ -133,6 +145,7 @@ def run_bench(voice: Any, *, steps: int = 4, emotions: int = 2, seconds: float =
         "steps": steps,
         "preset": preset,
         "emotions": names,
+        "emotion_scale": scale,
         "active_conditions": [len(ref.active_conditions(W, k)) for k in range(steps)],
         "phonemes": int(ids.size),
         "frames": int(samples // backend.hop_length),
@@ -175,6 +188,8 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--emotions", type=int, default=2, help="emotions mixed (default 2)")
     p.add_argument("--seconds", type=float, default=3.0, help="line length (default 3 s)")
     p.add_argument("--preset", choices=["emomix", "blend"], default="emomix")
+    p.add_argument("--emotion-scale", type=float, default=None,
+                   help="extrapolation from neutral (default: the voice's; 1 = none)")
     p.add_argument("--repeats", type=int, default=5, help="timed runs after one warm-up")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_bench)
@@ -191,7 +206,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     voice = load_voice(path, backend=args.backend, **options)
     loaded_rss = current_rss_mb()
     result = run_bench(voice, steps=args.steps, emotions=args.emotions, seconds=args.seconds,
-                       preset=args.preset, repeats=args.repeats)
+                       preset=args.preset, repeats=args.repeats,
+                       emotion_scale=args.emotion_scale)
     if result["threads"] is None:
         result["threads"] = args.threads
     result["voice"] = str(path)
