@@ -78,6 +78,12 @@ def test_character_lines_use_the_emotion_scale(voice):
     np.testing.assert_array_equal(line.audio, expected.audio)
     with pytest.raises(ValueError, match="emotion_scale"):
         emomix.Character(voice, emotion_scale=3.0)
+    for bad in (0.5, float("inf"), None):
+        with pytest.raises(ValueError, match="emotion_scale"):
+            npc.emotion_scale = bad
+    assert npc.emotion_scale == 1.4
+    npc.emotion_scale = 1.0
+    assert npc.say_full("Hello there.", seed=6).blocks[0].conditions == ["angry"]
 
 
 def test_streamed_chunks_join_to_say_with_a_transition_running(voice):

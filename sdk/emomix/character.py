@@ -174,13 +174,26 @@ class Character:
         self.stream = stream or StreamConfig()
         self.spec = voice.sampler_spec(steps=steps, solver=solver, temperature=temperature)
         self.preset = voice.check_preset(preset)
-        self.emotion_scale = voice.check_emotion_scale(emotion_scale)
+        self._emotion_scale = voice.check_emotion_scale(emotion_scale)
         if not (np.isfinite(length_scale) and 0.25 <= length_scale <= 4.0):
             raise ValueError(f"length_scale must be in [0.25, 4], got {length_scale}")
         self.length_scale = float(length_scale)
         ctx = self.stream.vocoder_context_frames
         self._voc_ctx = vocoder_context(voice) if ctx is None else int(ctx)
         self._hop = int(voice.bundle.audio["hop_length"])
+
+    @property
+    def emotion_scale(self) -> float:
+        """The denoiser's extrapolation from neutral for this character's lines (default: the
+        voice's; ``docs/sampler.md``, "Emotion scale"). Assign a value in ``[1, 1.5]``."""
+        return self._emotion_scale
+
+    @emotion_scale.setter
+    def emotion_scale(self, value: float) -> None:
+        if value is None:
+            raise ValueError("emotion_scale must be a number in [1, 1.5]; "
+                             "use voice.emotion_scale for the voice's own")
+        self._emotion_scale = self.voice.check_emotion_scale(value)
 
     @property
     def emotion(self) -> EmotionState:
