@@ -79,7 +79,7 @@ def run_bench(voice: Any, *, steps: int = 4, emotions: int = 2, seconds: float =
     ``emotion_scale`` defaults to the voice's (see :meth:`Voice.synthesize_full`).
     """
     from . import sampler as ref
-    from .synthesis import run_sampler, schedule_weights
+    from .synthesis import run_sampler, schedule_weights, with_neutral
 
     names = [n for n in voice.emotions if n != "neutral"][:emotions] or ["neutral"]
     if len(names) < emotions:
@@ -87,12 +87,10 @@ def run_bench(voice: Any, *, steps: int = 4, emotions: int = 2, seconds: float =
                          f"--emotions must be <= {len(names)}")
     scale = voice.check_emotion_scale(emotion_scale)
     mixed = len(names)
-    if scale != 1.0 and "neutral" not in names:
-        names = [*names, "neutral"]
+    names, neutral = with_neutral(names, scale)
     w = np.zeros(len(names))
     w[:mixed] = 1.0 / mixed
     tau = ref.time_grid(steps)
-    neutral = names.index("neutral") if "neutral" in names else None
     W = schedule_weights(w, tau, preset, scale, neutral).astype(np.float32)
     emo = np.stack([voice.emotion_table[n] for n in names]).astype(np.float32)
     spk = voice.speaker_vector(None)

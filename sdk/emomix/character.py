@@ -39,7 +39,7 @@ import numpy as np
 
 from . import sampler as ref
 from .state import EmotionState
-from .synthesis import Voice, check_seed, clamp_intensity, schedule_weights
+from .synthesis import Voice, check_seed, clamp_intensity, schedule_weights, with_neutral
 from .vocoder_stream import vocoder_context as _vocoder_context
 
 __all__ = ["BlockInfo", "Character", "Line", "Speech", "StreamConfig", "vocoder_context"]
@@ -309,10 +309,10 @@ class _LineRenderer:
         names, w, alpha = self.state.frames(self.times[lo:hi])
         # the denoiser's intensity: the state's, times the voice's emotion scale
         alpha = np.clip(alpha, 0.0, ref.ALPHA_MAX) * self.npc.emotion_scale
-        if np.any(alpha != 1.0) and "neutral" not in names:
-            names = [*names, "neutral"]
+        mixed = len(names)
+        names, neutral = with_neutral(names, alpha)
+        if len(names) > mixed:  # neutral was added: it has no weight in the mix itself
             w = np.vstack([w, np.zeros((1, w.shape[1]))])
-        neutral = names.index("neutral") if "neutral" in names else None
         if np.all(w == w[:, :1]) and np.all(alpha == alpha[0]):  # constant: W (steps, M)
             W = schedule_weights(w[:, 0], self.tau, self.npc.preset, float(alpha[0]), neutral)
         else:

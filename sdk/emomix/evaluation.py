@@ -335,12 +335,13 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
             res = voice.synthesize_full(it.text, {e: 1.0}, speaker=it.speaker,
                                         seed=opts.seed + 17 * k + ei)
             syn = res.audio
+            ref_mel = probe.mel(ref)
             confusion[ei, int(np.argmax(probe.probs(syn)))] += 1
-            ref_correct += int(np.argmax(probe.probs(ref)) == ei)
+            ref_correct += int(np.argmax(probe.mel_probs(ref_mel)) == ei)
             # where an emotion is lost: in the acoustic model (its mel, no vocoder) or in the
             # vocoder (the reference's own mel through it)
             mel_correct += int(np.argmax(probe.mel_probs(res.mel)) == ei)
-            copy_correct += int(np.argmax(probe.probs(voice.vocode(probe.mel(ref)))) == ei)
+            copy_correct += int(np.argmax(probe.probs(voice.vocode(ref_mel))) == ei)
             ref_total += 1
             voiced["synthesized"].append(probe.voiced_fraction(syn))
             voiced["reference"].append(probe.voiced_fraction(ref))

@@ -210,9 +210,7 @@ class Voice:
         # conditions: the emotions used anywhere, in the voice's order, plus neutral when the
         # denoiser's intensity (intensity x emotion scale) != 1
         used = set(mix) if keys is None else {n for _, m in keys for n in m}
-        names = [n for n in self.emotions if n in used]
-        if guide != 1.0 and "neutral" not in names:
-            names.append("neutral")
+        names, neutral = with_neutral([n for n in self.emotions if n in used], guide)
         emo = np.stack([self.emotion_table[n] for n in names])
         spk = self.speaker_vector(speaker)
         w0 = np.array([mix.get(n, 0.0) for n in names])
@@ -221,7 +219,6 @@ class Voice:
         mu, durations = self.encode_text(text, enc_emotion, spk, length_scale)
 
         tau = ref.time_grid(spec.steps)
-        neutral = names.index("neutral") if "neutral" in names else None
         if keys is None:
             W = schedule_weights(w0, tau, preset, guide, neutral)
         else:
@@ -407,6 +404,17 @@ def check_seed(seed: int | None) -> int:
     if not 0 <= int(seed) < 2**64:
         raise ValueError(f"seed must be in [0, 2**64), got {seed}")
     return int(seed)
+
+
+def with_neutral(names: Sequence[str], alpha: float | np.ndarray) -> tuple[list[str], int | None]:
+    """The conditions a line samples: ``names`` plus neutral (appended, weight 0 in the mix) when
+    the denoiser's intensity ``alpha`` (scalar or per frame) is not 1 everywhere and ``names``
+    lacks it, because :func:`schedule_weights` then puts ``1 − alpha`` on neutral. Returns the
+    names and neutral's index (``None`` without neutral)."""
+    names = list(names)
+    if np.any(np.asarray(alpha) != 1.0) and "neutral" not in names:
+        names.append("neutral")
+    return names, (names.index("neutral") if "neutral" in names else None)
 
 
 def schedule_weights(weights: np.ndarray, tau: np.ndarray, preset: str,

@@ -11,12 +11,12 @@ Importing this package imports numpy only.
 from __future__ import annotations
 
 from .loaders import (
-                      CorpusLayoutError,
-                      Utterance,
-                      load_esd,
-                      load_iemocap,
-                      load_ravdess,
-                      voice_speaker_name,
+    CorpusLayoutError,
+    Utterance,
+    load_esd,
+    load_iemocap,
+    load_ravdess,
+    voice_speaker_name,
 )
 from .prosody import ProsodyStats, estimate_f0, prosody_stats
 from .synth_corpus import CorpusRecipe, CorpusReport, synthesize_corpus

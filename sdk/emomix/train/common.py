@@ -181,14 +181,12 @@ class StageLoop:
                 group["lr"] = opts.lr
             self._say(f"resumed at step {self.step}")
         if opts.ema is not None:
-            self.ema = {k: {n: t.detach().clone() for n, t in m.state_dict().items()}
+            if not saved_ema:  # a fresh average starts from the weights it is about to follow
+                saved_ema, self.ema_updates = {}, 0
+            # on each weight's device (a checkpoint loads to the CPU; training may be on CUDA)
+            self.ema = {k: {n: saved_ema.get(k, {}).get(n, t).detach().to(t.device, copy=True)
+                            for n, t in m.state_dict().items()}
                         for k, m in modules.items()}
-            if saved_ema:
-                for k, sd in saved_ema.items():
-                    if k in self.ema:
-                        self.ema[k] = {n: t.detach().clone() for n, t in sd.items()}
-            else:
-                self.ema_updates = 0
         self.t0 = time.monotonic()
         self.first_loss: float | None = None
         self.last_loss: float | None = None
