@@ -283,7 +283,9 @@ class _LineRenderer:
         enc = (a * (w[:, 0].astype(np.float64) @ emb)
                + (1 - a) * voice.emotion_table["neutral"]).astype(np.float32)
         self.speaker = npc._speaker_vector
-        self.mu, self.durations = voice.encode_text(text, enc, self.speaker, npc.length_scale)
+        self.ids = voice.text_to_ids(text)
+        self.mu, self.durations = voice.encode_text(self.ids, enc, self.speaker,
+                                                    npc.length_scale)
         self.frames = int(self.mu.shape[1])
         fps = voice.sample_rate / npc._hop
         self.times = self.t0 + (np.arange(self.frames) + 0.5) / fps
@@ -326,8 +328,9 @@ class _LineRenderer:
         if len(plan) == 1:
             names, W = self._weights(0, self.frames)
             emb = self.state.embeddings(voice, names)
-            self.mel[:] = voice.sample_mel(self.mu, emb, self.speaker, W, npc.spec,
-                                           seed=self.seed)
+            mel = voice.sample_mel(self.mu, emb, self.speaker, W, npc.spec, seed=self.seed)
+            self.mel[:] = voice.render_pitch(mel, voice.line_pitch(self.ids, emb, self.speaker),
+                                             self.durations, W[-1])
             self.info.append(BlockInfo(0, self.frames, (0, self.frames), names, W))
             yield self.frames
             return
@@ -341,6 +344,8 @@ class _LineRenderer:
             emb = self.state.embeddings(voice, names)
             mel = voice.sample_mel(np.ascontiguousarray(self.mu[:, lo:hi]), emb, self.speaker,
                                    W, npc.spec, noise=np.ascontiguousarray(noise[:, :, lo:hi]))
+            mel = voice.render_pitch(mel, voice.line_pitch(self.ids, emb, self.speaker),
+                                     self.durations, W[-1], slice(lo, hi))
             seg = mel[:, start - lo:min(hi, end + xf) - lo]
             if tail is not None and xf:
                 seg[:, :xf] = (1.0 - ramp) * tail + ramp * seg[:, :xf]

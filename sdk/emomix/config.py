@@ -29,6 +29,7 @@ __all__ = [
     "DenoiserConfig",
     "VocoderConfig",
     "SERConfig",
+    "PitchConfig",
     "ModelConfig",
     "PARAMETERISATIONS",
 ]
@@ -383,6 +384,43 @@ class SERConfig(_Config):
 
 
 @dataclass
+class PitchConfig(_Config):
+    """The pitch predictor and the harmonic rendering of the mel (``docs/sampler.md``).
+
+    When ``enabled``, the text encoder has a second head shaped like the duration predictor
+    (two conv blocks of ``hidden`` channels, width ``kernel``, on the gradient-stopped encoder
+    states plus a projection of (speaker, emotion)) that predicts, per phoneme, ``ln(F0 / 100 Hz)``
+    and a voicing logit. After the sampler, each mel frame's spectral envelope (the mel smoothed
+    across bands with a Gaussian of ``envelope_sigma`` bands) gets the harmonic fine structure of
+    its F0 (a comb of Hann-window main lobes at multiples of F0, through the mel filterbank, with
+    ``harmonic_floor`` of noise between harmonics), scaled by the frame's voicing. F0 is clamped
+    to ``[f0_min, f0_max]`` Hz. A voice without the head renders the sampler's mel as it is.
+    """
+
+    _name: typing.ClassVar[str] = "pitch"
+
+    enabled: bool = False
+    hidden: int = 192
+    kernel: int = 3
+    dropout: float = 0.1
+    harmonic_floor: float = 0.05
+    envelope_sigma: float = 2.0
+    f0_min: float = 60.0
+    f0_max: float = 500.0
+
+    def validate(self) -> None:
+        p = self._name
+        _positive(p, hidden=self.hidden, kernel=self.kernel, harmonic_floor=self.harmonic_floor,
+                  f0_min=self.f0_min)
+        if self.kernel % 2 == 0:
+            raise _fail(f"{p}.kernel", f"must be odd ('same' padding), got {self.kernel}")
+        _in_range(p, "dropout", self.dropout, 0.0, 0.9)
+        _in_range(p, "envelope_sigma", self.envelope_sigma, 0.0, 8.0)
+        if not self.f0_min < self.f0_max:
+            raise _fail(f"{p}.f0_max", f"must be > f0_min ({self.f0_min}), got {self.f0_max}")
+
+
+@dataclass
 class ModelConfig(_Config):
     """Everything needed to build a :class:`emomix.models.VoiceModel`.
 
@@ -406,6 +444,7 @@ class ModelConfig(_Config):
     denoiser: DenoiserConfig = field(default_factory=DenoiserConfig)
     vocoder: VocoderConfig = field(default_factory=VocoderConfig)
     ser: SERConfig = field(default_factory=SERConfig)
+    pitch: PitchConfig = field(default_factory=PitchConfig)
 
     def validate(self) -> None:
         p = self._name
@@ -428,7 +467,7 @@ class ModelConfig(_Config):
                 "need 0 < beta_min < beta_max, got "
                 f"beta_min={self.beta_min}, beta_max={self.beta_max}",
             )
-        for sub in (self.audio, self.encoder, self.denoiser, self.vocoder, self.ser):
+        for sub in (self.audio, self.encoder, self.denoiser, self.vocoder, self.ser, self.pitch):
             sub.validate()
         a = self.audio
         if a.win_length != a.n_fft:

@@ -92,6 +92,12 @@ class Voice:
         self.symbols = SymbolTable(bundle.symbols)
         self.language = bundle.language
         self.sampler_defaults = dict(bundle.sampler)
+        from .config import AudioConfig, PitchConfig
+
+        pitch = PitchConfig.from_dict(bundle.model_config.get("pitch", {}))
+        #: the voice's :class:`~emomix.config.PitchConfig` when it predicts pitch, else ``None``
+        self.pitch_config = pitch if pitch.enabled else None
+        self.audio_config = AudioConfig.from_dict(dict(bundle.audio))
         if sampler_impl not in ("auto", "native", "python"):
             raise ValueError(f"sampler_impl must be auto, native or python, got {sampler_impl!r}")
         self.sampler_impl = sampler_impl
@@ -216,7 +222,8 @@ class Voice:
         w0 = np.array([mix.get(n, 0.0) for n in names])
         enc_emotion = (alpha * (w0 @ emo) + (1 - alpha) * self.emotion_table["neutral"]
                        ).astype(np.float32)
-        mu, durations = self.encode_text(text, enc_emotion, spk, length_scale)
+        ids = self.text_to_ids(text)
+        mu, durations = self.encode_text(ids, enc_emotion, spk, length_scale)
 
         tau = ref.time_grid(spec.steps)
         if keys is None:
@@ -227,6 +234,7 @@ class Voice:
             per_frame = ref.keyframes_to_frames(times, values, mu.shape[1])
             W = schedule_weights(per_frame, tau, preset, guide, neutral)
         mel = self.sample_mel(mu, emo, spk, W, spec, seed=seed)
+        mel = self.render_pitch(mel, self.line_pitch(ids, emo, spk), durations, W[-1])
         audio = self.vocode(mel)
         return Synthesis(audio=audio, sample_rate=self.sample_rate, mel=mel, mu=mu,
                          durations=durations, weights=W, conditions=names, seed=seed)
@@ -292,14 +300,43 @@ class Voice:
                               else d.get("temperature", 1.0)),
         )
 
-    def encode_text(self, text: str, emotion: np.ndarray, speaker: np.ndarray,
+    def encode_text(self, text: str | np.ndarray, emotion: np.ndarray, speaker: np.ndarray,
                     length_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-        """Text → prior ``mu (n_mels, F)`` and ``durations (phonemes,)`` for one line.
+        """Text (or its :meth:`text_to_ids`) → prior ``mu (n_mels, F)`` and ``durations
+        (phonemes,)`` for one line.
 
         ``emotion`` ``(E,)`` and ``speaker`` ``(S,)`` condition the durations.
         """
-        return self.backend.encode(self.text_to_ids(text), np.asarray(emotion, np.float32),
+        ids = self.text_to_ids(text) if isinstance(text, str) else np.asarray(text, np.int64)
+        return self.backend.encode(ids, np.asarray(emotion, np.float32),
                                    np.asarray(speaker, np.float32), length_scale)
+
+    def line_pitch(self, ids: np.ndarray, emotions: np.ndarray, speaker: np.ndarray
+                   ) -> np.ndarray | None:
+        """Per-phoneme pitch ``(M, 2, T)`` of a line for each condition embedding
+        ``emotions (M, E)`` (see :mod:`emomix.harmonics`); ``None`` for a voice without a
+        pitch predictor."""
+        if self.pitch_config is None:
+            return None
+        emotions = np.ascontiguousarray(emotions, np.float32)
+        spk = np.ascontiguousarray(np.broadcast_to(speaker, (emotions.shape[0],
+                                                             np.size(speaker))), np.float32)
+        return self.backend.pitch(np.asarray(ids, np.int64), emotions, spk)
+
+    def render_pitch(self, mel: np.ndarray, pitch: np.ndarray | None, durations: np.ndarray,
+                     weights: np.ndarray, frames: slice | None = None) -> np.ndarray:
+        """The sampler's ``mel (C, F)`` with the harmonics of the line's F0 put in.
+
+        ``pitch`` from :meth:`line_pitch` (``None``: ``mel`` is returned as it is), ``weights``
+        the conditions' weights ``(M,)`` or ``(M, F)`` (the sampler's last step), ``frames``
+        which frames of the line ``mel`` holds (a streaming block; default all).
+        """
+        if pitch is None:
+            return mel
+        from .harmonics import frame_pitch, render_harmonics
+
+        f0, voicing = frame_pitch(pitch, durations, weights, self.pitch_config, frames)
+        return render_harmonics(mel, f0, voicing, self.audio_config, self.pitch_config)
 
     def sample_mel(self, mu: np.ndarray, emotions: np.ndarray, speaker: np.ndarray,
                    W: np.ndarray, spec: ref.SamplerSpec, *, seed: int | None = None,

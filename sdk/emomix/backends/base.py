@@ -46,6 +46,15 @@ class Backend(ABC):
     def vocode(self, mel: np.ndarray) -> np.ndarray:
         """``mel (C, F)`` → waveform ``(F * hop_length,)`` float32."""
 
+    def pitch(self, phonemes: np.ndarray, emotions: np.ndarray, speakers: np.ndarray
+              ) -> np.ndarray:
+        """Phoneme ids ``(T,)``, ``emotions (B, E)``, ``speakers (B, S)`` → per-phoneme
+        ``ln(F0 / 100 Hz)`` and voicing logit ``(B, 2, T)`` float32, one row per condition.
+
+        Only for voices with a pitch predictor (model config ``pitch.enabled``).
+        """
+        raise NotImplementedError(f"the {self.name} backend cannot run a pitch predictor")
+
     def ser(self, logmel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Optional: normalised log-mel ``(C, F)`` → emotion ``embedding (E,)`` and
         ``logits (K,)`` from the voice's speech-emotion recogniser (reference clips).

@@ -62,6 +62,17 @@ class TorchBackend(Backend):
             mu, _, durations = length_regulate(mu_ph, log_dur, mask, length_scale)
         return mu[0].cpu().numpy().astype(np.float32), durations[0].cpu().numpy()
 
+    def pitch(self, phonemes, emotions, speakers):
+        torch = self._torch
+        if self.model.pitch is None:
+            raise ValueError("this voice has no pitch predictor")
+        with self._lock, torch.inference_mode():
+            ph = self._t(phonemes[None], torch.long)
+            x, mask = self.model.encoder.states(ph, torch.tensor([ph.shape[1]], device=self.device))
+            out = self.model.pitch(x, mask, self._t(emotions, torch.float32),
+                                   self._t(speakers, torch.float32))
+        return out.cpu().numpy().astype(np.float32)
+
     def denoise(self, x, t, mu, emotions, speakers):
         torch = self._torch
         f32 = torch.float32

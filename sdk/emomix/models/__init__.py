@@ -10,6 +10,7 @@ from .common import count_macs, count_parameters, sequence_mask
 from .denoiser import Denoiser, grad_tts_noise
 from .encoder import (
     DurationPredictor,
+    PitchPredictor,
     TextEncoder,
     duration_loss,
     durations_to_path,
@@ -24,6 +25,7 @@ __all__ = [
     "VoiceModel",
     "TextEncoder",
     "DurationPredictor",
+    "PitchPredictor",
     "Denoiser",
     "Vocoder",
     "InverseSTFT",

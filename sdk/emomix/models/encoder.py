@@ -8,12 +8,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..config import EncoderConfig
+from ..config import EncoderConfig, PitchConfig
 from .common import ChannelLayerNorm, MultiHeadSelfAttention, sequence_mask, sinusoidal_positions
 
 __all__ = [
     "TextEncoder",
     "DurationPredictor",
+    "PitchPredictor",
     "length_regulate",
     "expand_by_durations",
     "durations_to_path",
@@ -53,22 +54,25 @@ class _EncoderLayer(nn.Module):
 
 
 class DurationPredictor(nn.Module):
-    """Log-duration predictor conditioned on (speaker, emotion).
+    """Phone-level predictor conditioned on (speaker, emotion): log durations, or pitch.
 
-    forward(h (B, C, T), mask (B, 1, T), cond (B, C)) -> log_dur (B, T); ``cond`` is added to every
-    phoneme's state before two conv blocks.
+    forward(h (B, C, T), mask (B, 1, T), cond (B, C)) -> (B, T) when ``out_channels`` is 1 (log
+    durations), else (B, out_channels, T); ``cond`` is added to every phoneme's state before two
+    conv blocks.
     """
 
-    def __init__(self, c_in: int, hidden: int, kernel: int, dropout: float) -> None:
+    def __init__(self, c_in: int, hidden: int, kernel: int, dropout: float,
+                 out_channels: int = 1) -> None:
         super().__init__()
         self.block1 = _ConvBlock(c_in, hidden, kernel, dropout)
         self.block2 = _ConvBlock(hidden, hidden, kernel, dropout)
-        self.proj = nn.Conv1d(hidden, 1, 1)
+        self.proj = nn.Conv1d(hidden, out_channels, 1)
 
     def forward(self, h: torch.Tensor, mask: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         h = h + cond.unsqueeze(-1)
         h = self.block2(self.block1(h, mask), mask)
-        return (self.proj(h * mask) * mask).squeeze(1)
+        out = self.proj(h * mask) * mask
+        return out.squeeze(1) if out.shape[1] == 1 else out
 
 
 class TextEncoder(nn.Module):
@@ -118,19 +122,46 @@ class TextEncoder(nn.Module):
             ``mu_phone`` ``(B, n_mels, T)`` (zero on padding), ``log_dur`` ``(B, T)`` predicted
             log frame counts (zero on padding), ``mask`` ``(B, 1, T)`` float.
         """
+        x, mask = self.states(phonemes, lengths, emo.dtype)
+        mu = self.proj_mu(x + self.speaker_to_mu(spk).unsqueeze(-1)) * mask
+        cond = self.cond_to_duration(torch.cat([spk, emo], dim=-1))
+        log_dur = self.duration(x.detach(), mask, cond)
+        return mu, log_dur, mask
+
+    def states(self, phonemes: torch.Tensor, lengths: torch.Tensor,
+               dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+        """The final encoder states ``(B, C, T)`` (zero on padding) and the mask ``(B, 1, T)``."""
         t = phonemes.shape[1]
-        mask = sequence_mask(lengths, t).to(emo.dtype)
+        mask = sequence_mask(lengths, t).to(dtype)
         x = self.embedding(phonemes).transpose(1, 2) * mask  # (B, C, T)
         for block in self.prenet:
             x = x + block(x, mask)
         x = (x + self.pos_scale * sinusoidal_positions(t, self.hidden, x.device)) * mask
         for layer in self.layers:
             x = layer(x, mask)
-        x = self.norm(x) * mask
-        mu = self.proj_mu(x + self.speaker_to_mu(spk).unsqueeze(-1)) * mask
-        cond = self.cond_to_duration(torch.cat([spk, emo], dim=-1))
-        log_dur = self.duration(x.detach(), mask, cond)
-        return mu, log_dur, mask
+        return self.norm(x) * mask, mask
+
+
+class PitchPredictor(nn.Module):
+    """Per-phoneme pitch: ``ln(F0 / 100 Hz)`` and a voicing logit (``emomix.harmonics``).
+
+    Shaped like the duration predictor: ``cond = cond(concat(spk, emo))`` added to the
+    gradient-stopped encoder states, two conv blocks, a 1×1 projection to two channels.
+    forward(x (B or 1, C, T), mask (B or 1, 1, T), emo (B, E), spk (B, S)) -> (B, 2, T); states
+    of one line are broadcast to ``B`` conditions.
+    """
+
+    def __init__(self, c_in: int, emotion_dim: int, speaker_dim: int, cfg: PitchConfig) -> None:
+        super().__init__()
+        self.cond = nn.Linear(speaker_dim + emotion_dim, c_in)
+        self.net = DurationPredictor(c_in, cfg.hidden, cfg.kernel, cfg.dropout, out_channels=2)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, emo: torch.Tensor,
+                spk: torch.Tensor) -> torch.Tensor:
+        b = emo.shape[0]
+        if x.shape[0] != b:
+            x, mask = x.expand(b, -1, -1), mask.expand(b, -1, -1)
+        return self.net(x.detach(), mask, self.cond(torch.cat([spk, emo], dim=-1)))
 
 
 def durations_to_path(durations: torch.Tensor, n_frames: int | None = None) -> torch.Tensor:

@@ -7,7 +7,7 @@ from torch import nn
 
 from ..config import ModelConfig
 from .denoiser import Denoiser
-from .encoder import TextEncoder
+from .encoder import PitchPredictor, TextEncoder
 from .ser import SER
 from .vocoder import Vocoder
 
@@ -23,7 +23,9 @@ class VoiceModel(nn.Module):
     - ``encoder``: :class:`TextEncoder`, phonemes → phone-level μ and log durations;
     - ``denoiser``: :class:`Denoiser`, ``D(x, t, μ, c)``;
     - ``vocoder``: :class:`Vocoder`, normalised log-mel → waveform;
-    - ``ser``: :class:`SER`, log-mel → emotion embedding and logits.
+    - ``ser``: :class:`SER`, log-mel → emotion embedding and logits;
+    - ``pitch``: :class:`PitchPredictor` (``None`` unless ``cfg.pitch.enabled``), encoder
+      states → per-phoneme ``ln(F0 / 100 Hz)`` and voicing logit.
     """
 
     def __init__(self, cfg: ModelConfig) -> None:
@@ -36,6 +38,8 @@ class VoiceModel(nn.Module):
         self.encoder = TextEncoder(
             cfg.encoder, cfg.n_symbols, n_mels, cfg.emotion_dim, cfg.speaker_dim
         )
+        self.pitch = (PitchPredictor(cfg.encoder.hidden, cfg.emotion_dim, cfg.speaker_dim,
+                                     cfg.pitch) if cfg.pitch.enabled else None)
         self.denoiser = Denoiser(cfg.denoiser, n_mels, cfg.emotion_dim, cfg.speaker_dim)
         self.vocoder = Vocoder(cfg.vocoder, cfg.audio)
         self.ser = SER(cfg.ser, n_mels, cfg.emotion_dim, cfg.n_emotions)

@@ -3,6 +3,7 @@
 emomix train voice --corpus corpora/espeak --out voices/mine --budget-minutes 120 --threads 2
 emomix train ser --corpus corpora/espeak --run runs/mine --steps 2000
 emomix train acoustic --run runs/mine --minutes 60
+emomix train pitch --run runs/mine --minutes 5
 emomix train vocoder --run runs/mine --minutes 30 --resume
 """
 
@@ -45,7 +46,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def add_train_commands(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add ``train ser|acoustic|vocoder|voice`` to an ``emomix`` sub-parser set.
+    """Add ``train ser|acoustic|pitch|vocoder|voice`` to an ``emomix`` sub-parser set.
 
     Each leaf parser sets ``func`` (``args.func(args) -> int``).
     """
@@ -58,6 +59,7 @@ def add_train_commands(subparsers: argparse._SubParsersAction) -> argparse.Argum
 
     for stage, what in (("ser", "the speech-emotion recogniser (first)"),
                         ("acoustic", "encoder, duration predictor and denoiser (needs ser)"),
+                        ("pitch", "the per-phoneme F0/voicing predictor (needs acoustic)"),
                         ("vocoder", "the mel → waveform vocoder")):
         p = ts.add_parser(stage, help=f"train {what}",
                           description=f"Train {what} in a run directory. The first command of a "
@@ -80,8 +82,8 @@ def add_train_commands(subparsers: argparse._SubParsersAction) -> argparse.Argum
 
     v = ts.add_parser(
         "voice", help="run every stage within a time budget and write a voice bundle",
-        description="Prepare the data, train SER (10 % of the budget), acoustic model (60 %) "
-        "and vocoder (30 %), and write a voice bundle with provenance. Example: emomix train "
+        description="Prepare the data, train SER (10 % of the budget), acoustic model (55 %), "
+        "pitch predictor (5 %) and vocoder (30 %), and write a voice bundle with provenance. Example: emomix train "
         "voice --corpus corpora/espeak --out voices/mine --budget-minutes 120 --threads 2")
     v.add_argument("--corpus", type=Path, required=True, help="corpus root (ESD layout)")
     v.add_argument("--out", type=Path, required=True, help="voice bundle directory to write")
@@ -143,7 +145,7 @@ def cmd_train_voice(args: argparse.Namespace) -> int:
                     config_overrides=_config_overrides(args.config),
                     max_utterances=args.max_utterances)
     if args.max_steps is not None:
-        for stage in ("ser", "acoustic", "vocoder"):
+        for stage in ("ser", "acoustic", "pitch", "vocoder"):
             getattr(recipe, stage)["max_steps"] = args.max_steps
     bundle = train_voice(args.corpus, args.out, run_dir=args.run, recipe=recipe,
                          resume=args.resume, progress=not args.quiet)

@@ -1,8 +1,9 @@
-"""The whole voice recipe: prepare the data, train SER → acoustic → vocoder, write a bundle.
+"""The whole voice recipe: prepare the data, train SER → acoustic → pitch → vocoder, write a
+bundle.
 
 :func:`open_run` sets up (or reopens) a run directory: the dataset cache, the model config
 (fitted ``mel_mean`` / ``mel_std`` in its audio section) and a :class:`VoiceModel` with every
-finished stage's checkpoint loaded. :func:`train_voice` runs the three stages within one time
+finished stage's checkpoint loaded. :func:`train_voice` runs the stages within one time
 budget and writes the voice bundle with its provenance.
 """
 
@@ -19,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from ..config import AudioConfig, ModelConfig
+from ..config import AudioConfig, ModelConfig, PitchConfig
 from .common import StageOptions, StageResult, load_checkpoint
 
 __all__ = ["Recipe", "Run", "open_run", "train_voice", "git_commit", "STAGES"]
 
-STAGES = ("ser", "acoustic", "vocoder")
+STAGES = ("ser", "acoustic", "pitch", "vocoder")
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -56,7 +57,7 @@ class Recipe:
 
     budget_minutes: float | None = 120.0
     shares: dict[str, float] = field(
-        default_factory=lambda: {"ser": 0.10, "acoustic": 0.60, "vocoder": 0.30})
+        default_factory=lambda: {"ser": 0.10, "acoustic": 0.55, "pitch": 0.05, "vocoder": 0.30})
     parameterisation: str = "flow"
     device: str = "cpu"
     threads: int | None = None
@@ -67,6 +68,8 @@ class Recipe:
     acoustic: dict[str, Any] = field(default_factory=lambda: {
         "max_steps": 100000, "batch_size": 16, "lr": 2e-4, "segment_frames": 128,
         "style_weight": 1e-4, "style_items": 4, "ema": 0.999})
+    pitch: dict[str, Any] = field(default_factory=lambda: {
+        "max_steps": 3000, "batch_size": 16, "lr": 1e-3})
     vocoder: dict[str, Any] = field(default_factory=lambda: {
         "max_steps": 100000, "batch_size": 16, "lr": 5e-4, "segment_frames": 32,
         "mel_weight": 1.0, "ema": 0.999})
@@ -128,7 +131,8 @@ def open_run(run_dir: str | Path, corpus: str | Path | None = None, *,
         if corpus is None:
             raise ValueError(f"{run_dir} is not a run yet; give --corpus to start one")
         cache_dir = Path(cache) if cache is not None else run_dir / "cache"
-        base = ModelConfig(parameterisation=parameterisation)
+        # new runs have the pitch predictor (``{"pitch": {"enabled": false}}`` leaves it out)
+        base = ModelConfig(parameterisation=parameterisation, pitch=PitchConfig(enabled=True))
         merged = _deep_merge(base.to_dict(), config_overrides or {})
         audio = AudioConfig.from_dict(merged.get("audio", {}))
         index = prepare_dataset(corpus, cache_dir, audio, max_utterances=max_utterances,
@@ -148,10 +152,10 @@ def open_run(run_dir: str | Path, corpus: str | Path | None = None, *,
     model = VoiceModel(cfg)
     results: dict[str, dict[str, Any]] = {}
     owned = {"ser": ("ser",), "acoustic": ("speakers", "encoder", "denoiser"),
-             "vocoder": ("vocoder",)}
+             "pitch": ("pitch",), "vocoder": ("vocoder",)}
     for stage in STAGES:
         path = run_dir / f"{stage}.pt"
-        if path.exists():
+        if path.exists() and all(getattr(model, k, None) is not None for k in owned[stage]):
             ck = load_checkpoint(path, {k: getattr(model, k) for k in owned[stage]})
             results[stage] = {"steps": int(ck["step"]), "wall_s": float(ck.get("wall_s", 0.0)),
                               "outputs": ck.get("outputs", {})}
@@ -159,18 +163,26 @@ def open_run(run_dir: str | Path, corpus: str | Path | None = None, *,
 
 
 def run_stage(run: Run, stage: str, opts: StageOptions) -> StageResult:
-    """Train one stage of an open run (the acoustic stage needs the SER stage's embeddings)."""
-    from .stages import train_acoustic, train_ser, train_vocoder
+    """Train one stage of an open run (the acoustic and pitch stages need the SER stage's
+    embeddings; the pitch stage needs the acoustic model's alignment)."""
+    from .stages import train_acoustic, train_pitch, train_ser, train_vocoder
+
+    def embeddings() -> dict[str, Any]:
+        ser = run.results.get("ser")
+        if ser is None or "emotion_embeddings" not in ser["outputs"]:
+            raise RuntimeError(f"{run.dir}: train the SER first (emomix train ser); the {stage} "
+                               "stage is conditioned on its per-emotion embeddings")
+        return ser["outputs"]["emotion_embeddings"]
 
     if stage == "ser":
         res = train_ser(run.model, run.data, run.dir, opts)
     elif stage == "acoustic":
-        ser = run.results.get("ser")
-        if ser is None or "emotion_embeddings" not in ser["outputs"]:
-            raise RuntimeError(f"{run.dir}: train the SER first (emomix train ser); the acoustic "
-                               "stage is conditioned on its per-emotion embeddings")
-        res = train_acoustic(run.model, run.data, run.dir, opts,
-                             ser["outputs"]["emotion_embeddings"])
+        res = train_acoustic(run.model, run.data, run.dir, opts, embeddings())
+    elif stage == "pitch":
+        if "acoustic" not in run.results:
+            raise RuntimeError(f"{run.dir}: train the acoustic model first (emomix train "
+                               "acoustic); the pitch stage pools F0 over its alignment")
+        res = train_pitch(run.model, run.data, run.dir, opts, embeddings())
     elif stage == "vocoder":
         res = train_vocoder(run.model, run.data, run.dir, opts)
     else:
@@ -244,12 +256,13 @@ def train_voice(corpus: str | Path, out: str | Path, *, run_dir: str | Path | No
     prep_s = time.monotonic() - t_start
     budget = None if recipe.budget_minutes is None else recipe.budget_minutes * 60.0
     walls = {"prepare": round(prep_s, 2)}
-    for i, stage in enumerate(STAGES):
+    stages = [s for s in STAGES if s != "pitch" or run.model.pitch is not None]
+    for i, stage in enumerate(stages):
         stage_budget = None
         if budget is not None:
             left = budget - (time.monotonic() - t_start)
-            shares = [recipe.shares[s] for s in STAGES[i:]]
-            stage_budget = max(left, 0.0) * shares[0] / sum(shares)
+            shares = [recipe.shares.get(s, 0.0) for s in stages[i:]]
+            stage_budget = max(left, 0.0) * shares[0] / max(sum(shares), 1e-9)
         opts = recipe.stage_options(stage, budget_s=stage_budget, resume=resume,
                                     progress=progress)
         if progress:

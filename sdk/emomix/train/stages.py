@@ -11,6 +11,10 @@ own, and stops at ``opts.max_steps`` or ``opts.budget_s``, whichever comes first
   alignment search, conditioned on the speaker and on the *per-emotion mean SER embedding* of the
   utterance's label — the same vectors the sampler uses at synthesis — plus the EmoMix style loss
   (:func:`acoustic_losses`).
+- **pitch** (``pitch``, when the model config enables it): per-phoneme ``ln F0`` (MSE over
+  voiced frames) and voiced fraction (cross-entropy) from the corpus audio's F0 track, pooled
+  over each phoneme's frames of the alignment search's path; the encoder is frozen
+  (:func:`pitch_losses`).
 - **vocoder** (``vocoder``): multi-resolution STFT loss + mel L1 on random (mel, audio) segments;
   no adversarial loss (see ``docs/training.md``).
 """
@@ -44,6 +48,8 @@ __all__ = [
     "train_acoustic",
     "acoustic_losses",
     "denoiser_loss_and_estimate",
+    "train_pitch",
+    "pitch_losses",
     "train_vocoder",
     "vocoder_losses",
     "multi_resolution_stft_loss",
@@ -283,6 +289,96 @@ def train_acoustic(model, data: PreparedData, run_dir: Path, opts: StageOptions,
         loop.record({k: v.item() for k, v in losses.items()})
     for p in model.ser.parameters():
         p.requires_grad_(True)
+    return loop.finish()
+
+
+# ---------------------------------------------------------------- pitch
+
+
+class F0Cache:
+    """Per-frame F0 of a prepared dataset's clips, estimated on first use."""
+
+    def __init__(self, data: PreparedData) -> None:
+        self.data = data
+        self.sample_rate = int(data.index["audio"]["sample_rate"])
+        self._f0: dict[int, np.ndarray] = {}
+
+    def __call__(self, i: int) -> np.ndarray:
+        from ..harmonics import f0_at_frames
+
+        if i not in self._f0:
+            audio = self.data.audio[i].astype(np.float64) / 32768.0
+            self._f0[i] = f0_at_frames(audio, self.sample_rate, self.data.hop,
+                                       self.data.mels[i].shape[1])
+        return self._f0[i]
+
+
+def pitch_losses(model, b: Batch, items: np.ndarray, f0_of, emo_table: torch.Tensor,
+                 dev: torch.device) -> dict[str, torch.Tensor]:
+    """The pitch predictor's losses on one batch (``f0_of(i)``: per-frame F0 of clip ``i``).
+
+    Alignment as in :func:`acoustic_losses` (frozen encoder, MAS path); targets from
+    :func:`emomix.harmonics.phone_pitch_targets`. ``f0``: MSE of ``ln(F0/100)`` weighted by each
+    phoneme's voiced frames; ``voicing``: binary cross-entropy of the logit against the voiced
+    fraction, over real phonemes. ``loss = f0 + voicing``.
+    """
+    from ..harmonics import phone_pitch_targets
+
+    mel, fmask = _mels(b, dev)
+    ids = torch.from_numpy(b.ids).to(dev)
+    id_len = torch.from_numpy(b.id_lengths).to(dev)
+    with torch.no_grad():
+        spk = model.speakers(torch.from_numpy(b.speaker).to(dev))
+        emo = emo_table[torch.from_numpy(b.emotion).to(dev)]
+        x, tmask = model.encoder.states(ids, id_len)
+        mu_phone, _, _ = model.encoder(ids, id_len, emo, spk)
+        log_p = alignment_log_likelihood(mu_phone, mel)
+        path = monotonic_alignment_search(log_p, tmask.transpose(1, 2) * fmask)
+    durations = path.sum(-1).round().long().cpu().numpy()
+    shape = durations.shape
+    lf_t, fr_t, wt = (np.zeros(shape, np.float32) for _ in range(3))
+    for k, i in enumerate(items):
+        n = int(b.id_lengths[k])
+        lf, fr, nv = phone_pitch_targets(f0_of(int(i)), durations[k, :n])
+        lf_t[k, :n], fr_t[k, :n], wt[k, :n] = lf, fr, nv
+    lf_t, fr_t, wt = (torch.from_numpy(a).to(dev) for a in (lf_t, fr_t, wt))
+    pred = model.pitch(x, tmask, emo, spk)
+    m = tmask.squeeze(1)
+    f0 = (wt * (pred[:, 0] - lf_t) ** 2).sum() / wt.sum().clamp_min(1.0)
+    bce = F.binary_cross_entropy_with_logits(pred[:, 1], fr_t, reduction="none")
+    voicing = (bce * m).sum() / m.sum().clamp_min(1.0)
+    return {"f0": f0, "voicing": voicing, "loss": f0 + voicing}
+
+
+def train_pitch(model, data: PreparedData, run_dir: Path, opts: StageOptions,
+                emotion_table: dict[str, Any]) -> StageResult:
+    """Train ``pitch`` with everything else frozen (after the acoustic stage: it needs the
+    encoder's states and alignment). ``emotion_table`` as for :func:`train_acoustic`."""
+    if getattr(model, "pitch", None) is None:
+        raise ValueError("this model has no pitch predictor; enable it in the model config "
+                         "(pitch.enabled) when the run is created")
+    dev = pick_device(opts.device)
+    torch.manual_seed(opts.seed)
+    model.to(dev)
+    for name in ("speakers", "encoder", "denoiser", "ser"):
+        getattr(model, name).eval()
+    model.pitch.train()
+    params = list(model.pitch.parameters())
+    opt = torch.optim.AdamW(params, lr=opts.lr, weight_decay=0.0)
+    loop = StageLoop("pitch", run_dir, opts, {"pitch": model.pitch}, opt)
+    emo_table = torch.tensor(np.stack([np.asarray(emotion_table[e], np.float32)
+                                       for e in data.emotions]), device=dev)
+    rng = np.random.default_rng(opts.seed + loop.step)
+    pool = data.indices("train")
+    f0_of = F0Cache(data)
+    while loop.running():
+        items = _sample(rng, pool, opts.batch_size)
+        losses = pitch_losses(model, data.batch(items), items, f0_of, emo_table, dev)
+        opt.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        loop.record({k: v.item() for k, v in losses.items()})
     return loop.finish()
 
 
