@@ -84,7 +84,8 @@ def add_train_commands(subparsers: argparse._SubParsersAction) -> argparse.Argum
         "voice", help="run every stage within a time budget and write a voice bundle",
         description="Prepare the data, train SER (10 % of the budget), acoustic model "
         "(55 %), pitch predictor (5 %) and vocoder (30 %), and write a voice bundle with "
-        "provenance. Example: emomix train voice --corpus corpora/espeak --out voices/mine --budget-minutes 120 --threads 2")
+        "provenance. Example: emomix train voice --corpus corpora/espeak --out voices/mine "
+        "--budget-minutes 120 --threads 2")
     v.add_argument("--corpus", type=Path, required=True, help="corpus root (ESD layout)")
     v.add_argument("--out", type=Path, required=True, help="voice bundle directory to write")
     v.add_argument("--run", type=Path, default=None,
