@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -17,6 +18,7 @@
 
 #include "emomix/cuda.hpp"
 #include "emomix/error.hpp"
+#include "emomix/harmonics.hpp"
 #include "emomix/kernels.hpp"
 #include "emomix/model.hpp"
 #include "emomix/session.hpp"
@@ -336,6 +338,114 @@ EncoderInputs encoder_inputs(const emomix::ModelConfig& c, const py::handle& ids
 
 const emomix::ModelConfig& cfg_of(PySession& s) { return s.model->config(); }
 
+using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+template <typename T>
+void require_finite(const py::array_t<T, py::array::c_style | py::array::forcecast>& a,
+                    const char* what) {
+  const T* p = a.data();
+  for (py::ssize_t i = 0; i < a.size(); ++i) {
+    if (!std::isfinite(p[i])) {
+      throw emomix::InvalidArgument(std::string(what) + " contains NaN or inf (at flat index " +
+                                    std::to_string(i) + ")");
+    }
+  }
+}
+
+void require_pitch(const emomix::Model& m) {
+  if (!m.has_pitch()) {
+    throw emomix::InvalidArgument("this voice has no pitch predictor (model.config.pitch.enabled "
+                                  "is false)");
+  }
+}
+
+// frame_pitch() of a line: pitch (M, 2, T), durations (T,), weights (M,) or (M, F) -> (f0 (F,),
+// voicing (F,)) float64.
+py::tuple py_frame_pitch(const PyModel& p, const py::handle& pitch_obj, const py::handle& dur_obj,
+                         const py::handle& w_obj) {
+  const emomix::Model& m = *p.model;
+  require_pitch(m);
+  FloatArray pitch = to_float_array(pitch_obj, "pitch");
+  Int64Array dur = Int64Array::ensure(dur_obj);
+  if (!dur) {
+    PyErr_Clear();
+    throw emomix::InvalidArgument("durations must be convertible to an int64 array");
+  }
+  FloatArray w = to_float_array(w_obj, "weights");
+  if (pitch.ndim() != 3 || pitch.shape(0) < 1 || pitch.shape(1) != 2 || pitch.shape(2) < 1) {
+    throw emomix::InvalidArgument("pitch must have shape (M, 2, T) with M, T >= 1, got " +
+                                  shape_string(pitch));
+  }
+  const py::ssize_t M = pitch.shape(0), T = pitch.shape(2);
+  require_shape(dur, {T}, "durations", "(T,) matching pitch");
+  std::int64_t frames = 0;
+  for (py::ssize_t t = 0; t < T; ++t) {
+    if (dur.data()[t] < 0) throw emomix::InvalidArgument("durations must be >= 0");
+    frames += dur.data()[t];
+  }
+  if (frames < 1 || frames > std::numeric_limits<int>::max()) {
+    throw emomix::InvalidArgument("durations must sum to at least one frame, got " +
+                                  std::to_string(frames));
+  }
+  const bool per_frame = w.ndim() == 2;
+  if (!((w.ndim() == 1 && w.shape(0) == M) ||
+        (per_frame && w.shape(0) == M && w.shape(1) == frames))) {
+    throw emomix::InvalidArgument("weights must have shape (M,) = (" + std::to_string(M) +
+                                  ",) or (M, F) = (" + std::to_string(M) + ", " +
+                                  std::to_string(frames) + "), got " + shape_string(w));
+  }
+  require_finite(pitch, "pitch");
+  require_finite(w, "weights");
+  const py::ssize_t F = static_cast<py::ssize_t>(frames);
+  py::array_t<double> f0(F), voicing(F);
+  double* f = f0.mutable_data();
+  double* v = voicing.mutable_data();
+  {
+    py::gil_scoped_release release;
+    emomix::HarmonicsWorkspace ws;
+    emomix::frame_pitch(pitch.data(), as_int(M), as_int(T), dur.data(), w.data(), per_frame,
+                        static_cast<int>(frames), m.config().pitch, ws, f, v);
+  }
+  return py::make_tuple(f0, voicing);
+}
+
+// render_harmonics(): mel (C, F), f0 (F,) Hz, voicing (F,) -> mel (C, F) float32.
+py::array_t<float> py_render_harmonics(const PyModel& p, const py::handle& mel_obj,
+                                       const py::handle& f0_obj, const py::handle& voicing_obj) {
+  const emomix::Model& m = *p.model;
+  require_pitch(m);
+  const emomix::ModelConfig& c = m.config();
+  FloatArray mel = to_float_array(mel_obj, "mel");
+  require_shape(mel, {c.audio.n_mels, -1}, "mel", "(n_mels, F)");
+  const py::ssize_t F = mel.shape(1);
+  if (F < 1) throw emomix::InvalidArgument("mel needs at least one frame");
+  DoubleArray f0 = DoubleArray::ensure(f0_obj), voicing = DoubleArray::ensure(voicing_obj);
+  if (!f0 || !voicing) {
+    PyErr_Clear();
+    throw emomix::InvalidArgument("f0 and voicing must be convertible to float64 arrays");
+  }
+  require_shape(f0, {F}, "f0", "(F,) matching mel");
+  require_shape(voicing, {F}, "voicing", "(F,) matching mel");
+  require_finite(mel, "mel");
+  require_finite(f0, "f0");
+  require_finite(voicing, "voicing");
+  for (py::ssize_t i = 0; i < F; ++i) {
+    if (!(f0.data()[i] > 0.0)) {
+      throw emomix::InvalidArgument("f0 must be > 0 Hz, got " + std::to_string(f0.data()[i]) +
+                                    " at frame " + std::to_string(i));
+    }
+  }
+  py::array_t<float> out({static_cast<py::ssize_t>(c.audio.n_mels), F});
+  float* o = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    emomix::HarmonicsWorkspace ws;
+    emomix::render_harmonics(mel.data(), as_int(F), f0.data(), voicing.data(), c.audio, c.pitch,
+                             m.mel_filterbank(), ws, o);
+  }
+  return out;
+}
+
 py::dict model_config_dict(const emomix::Model& m) {
   const emomix::ModelConfig& c = m.config();
   py::dict d;
@@ -379,6 +489,10 @@ void register_runtime(py::module_& m) {
       .def_property_readonly("path", [](const PyModel& p) { return p.model->path(); })
       .def_property_readonly("has_ser", [](const PyModel& p) { return p.model->has_ser(); },
                              "True when the bundle's SER weights were loaded.")
+      .def_property_readonly("has_pitch", [](const PyModel& p) { return p.model->has_pitch(); },
+                             "True when the voice has a pitch predictor (model.config.pitch."
+                             "enabled): Session.pitch works and Session.synthesize renders "
+                             "harmonics.")
       .def_property_readonly("storage_dtype", [](const PyModel& p) { return p.model->storage_dtype(); })
       .def_property_readonly("converted_bytes", [](const PyModel& p) { return p.model->converted_bytes(); },
                              "Bytes of weights converted to float32 in memory (float16 bundles).")
@@ -390,7 +504,16 @@ void register_runtime(py::module_& m) {
         std::memcpy(out.mutable_data(), p.model->speaker_table(),
                     sizeof(float) * static_cast<std::size_t>(c.n_speakers) * c.speaker_dim);
         return out;
-      }, "(n_speakers, S) float32 copy of the speaker embeddings.");
+      }, "(n_speakers, S) float32 copy of the speaker embeddings.")
+      .def("frame_pitch", &py_frame_pitch, py::arg("pitch"), py::arg("durations"),
+           py::arg("weights"),
+           "emomix.harmonics.frame_pitch in C++ (pitch voices only): pitch (M, 2, T), durations "
+           "(T,) int, weights (M,) or (M, F) with F = sum(durations) -> (f0 (F,) Hz, voicing "
+           "(F,)) float64.")
+      .def("render_harmonics", &py_render_harmonics, py::arg("mel"), py::arg("f0"),
+           py::arg("voicing"),
+           "emomix.harmonics.render_harmonics in C++ (pitch voices only): normalised mel (C, F), "
+           "f0 (F,) Hz > 0, voicing (F,) -> mel (C, F) float32 with the harmonics put in.");
 
   py::class_<PyVocoderStream>(m, "VocoderStream",
       "One line's streaming vocoder state: push(mel) as the sampler makes it, finish() at the "
@@ -479,6 +602,38 @@ void register_runtime(py::module_& m) {
         return py::make_tuple(mu_out, dur_out);
       }, py::arg("phonemes"), py::arg("emotion"), py::arg("speaker"), py::arg("length_scale") = 1.0,
       "Encoder + length regulation -> (mu (C, F) float32, durations (T,) int64).")
+      .def("pitch", [](PySession& s, const py::handle& ids_obj, const py::handle& emo_obj,
+                       const py::handle& spk_obj) {
+        require_pitch(*s.model);
+        const emomix::ModelConfig& c = cfg_of(s);
+        Int64Array ids = Int64Array::ensure(ids_obj);
+        if (!ids || ids.ndim() != 1 || ids.shape(0) < 1) {
+          PyErr_Clear();
+          throw emomix::InvalidArgument("phonemes must be a non-empty 1-D integer array");
+        }
+        FloatArray emo = to_float_array(emo_obj, "emotions");
+        FloatArray spk = to_float_array(spk_obj, "speakers");
+        if (emo.ndim() != 2 || emo.shape(0) < 1) {
+          throw emomix::InvalidArgument("emotions must have shape (M, E) with M >= 1, got " +
+                                        shape_string(emo));
+        }
+        const py::ssize_t M = emo.shape(0), T = ids.shape(0);
+        require_shape(emo, {M, c.emotion_dim}, "emotions", "(M, E)");
+        require_shape(spk, {M, c.speaker_dim}, "speakers", "(M, S) with M = emotions' rows");
+        require_finite(emo, "emotions");
+        require_finite(spk, "speakers");
+        py::array_t<float> out({M, static_cast<py::ssize_t>(2), T});
+        float* o = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          std::lock_guard<std::mutex> lock(s.mutex);
+          s.session->pitch(ids.data(), as_int(T), emo.data(), spk.data(), as_int(M), o);
+        }
+        return out;
+      }, py::arg("phonemes"), py::arg("emotions"), py::arg("speakers"),
+      "The pitch predictor (voices with model.config.pitch.enabled): phonemes (T,) int, emotions "
+      "(M, E), speakers (M, S) -> (M, 2, T) float32: per condition and phoneme ln(F0 / 100 Hz) "
+      "and the voicing logit.")
       .def("denoise", [](PySession& s, const py::handle& x_obj, const py::handle& t_obj,
                          const py::handle& mu_obj, const py::handle& emo_obj,
                          const py::handle& spk_obj) {
@@ -633,8 +788,15 @@ void register_runtime(py::module_& m) {
       }, py::arg("phonemes"), py::arg("enc_emotion"), py::arg("speaker"), py::arg("length_scale"),
       py::arg("W"), py::arg("emotions"), py::arg("speakers"), py::arg("solver"),
       py::arg("temperature") = 1.0, py::arg("seed") = 0,
-      "The whole pipeline in C++: encode -> mixed sampler -> vocode. Returns {'audio', 'mel', "
-      "'mu', 'durations'}.");
+      "The whole pipeline in C++: encode -> mixed sampler -> (pitch voices: harmonics of the "
+      "conditions' pitch mixed with W[-1]) -> vocode. Returns {'audio', 'mel', 'mu', "
+      "'durations'}; 'mel' is what was vocoded.");
+
+  py::dict harmonics;
+  harmonics["f0_ref_hz"] = emomix::kF0RefHz;
+  harmonics["smooth_frames"] = emomix::kPitchSmoothFrames;
+  harmonics["lobe_bins"] = emomix::kHannLobeBins;
+  m.attr("HARMONICS") = harmonics;  // emomix.harmonics' constants as the runtime has them
 
   m.def("blas", [] { return std::string(emomix::blas_name()); },
         "'openblas' when matrix products use OpenBLAS, 'fallback' for the portable GEMM.");

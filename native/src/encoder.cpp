@@ -15,6 +15,11 @@ std::size_t EncoderGraph::bytes() const noexcept {
 
 void EncoderGraph::run(ThreadPool* pool, const std::int64_t* ids, int T, const float* emotion,
                        const float* speaker, float* mu_phone, float* log_dur) {
+  states(pool, ids, T);
+  mu_and_durations(pool, emotion, speaker, mu_phone, log_dur);
+}
+
+void EncoderGraph::states(ThreadPool* pool, const std::int64_t* ids, int T) {
   const ModelConfig& cfg = m_.config();
   const EncoderW& w = m_.encoder();
   const EncoderParams& ep = cfg.encoder;
@@ -29,6 +34,7 @@ void EncoderGraph::run(ThreadPool* pool, const std::int64_t* ids, int T, const f
   }
   const int max_rows = std::max({3 * h, ep.ffn_dim, ep.dp_hidden, h});
   const int max_k = std::max({ep.prenet_kernel, ep.ffn_kernel, ep.dp_kernel});
+  T_ = 0;  // no valid states until they are complete
   float* x = rows(x_, h, n);
   a_.reshape(max_rows, T);
   b_.reshape(max_rows, T);
@@ -71,22 +77,36 @@ void EncoderGraph::run(ThreadPool* pool, const std::int64_t* ids, int T, const f
     add_inplace(x, a, h * n);
   }
   channel_layer_norm(pool, x, w.norm.w, w.norm.b, h, T, 1e-5f, x, scr);
+  T_ = T;
+}
+
+void EncoderGraph::mu_and_durations(ThreadPool* pool, const float* emotion, const float* speaker,
+                                    float* mu_phone, float* log_dur) {
+  const ModelConfig& cfg = m_.config();
+  const EncoderW& w = m_.encoder();
+  const EncoderParams& ep = cfg.encoder;
+  const int h = ep.hidden, T = T_;
+  const std::size_t n = static_cast<std::size_t>(T);
+  const float* x = x_.data();
+  float* a = a_.data();
+  float* b = b_.data();
+  float* col = col_.data();
+  float* scr = scratch_.data();
 
   // mu_phone = proj_mu(x + speaker_to_mu(spk))
-  cond_.resize(static_cast<std::size_t>(std::max(h, cfg.speaker_dim + cfg.emotion_dim)) * 2);
-  float* sv = cond_.data();
+  const int se_dim = cfg.speaker_dim + cfg.emotion_dim;
+  float* sv = cond_.reshape(std::max(h, se_dim) * 2);
   linear(nullptr, w.speaker_to_mu.w, w.speaker_to_mu.b, h, cfg.speaker_dim, speaker, 1, sv);
   for (int c = 0; c < h; ++c)
     for (int t = 0; t < T; ++t) a[c * n + t] = x[c * n + t] + sv[c];
   linear(pool, w.proj_mu.w, w.proj_mu.b, cfg.audio.n_mels, h, a, T, mu_phone);
 
   // log durations: cond = cond_to_duration(concat(spk, emo)); two conv blocks on x + cond; proj.
-  float* se = cond_.data();
+  float* se = sv;
   std::copy(speaker, speaker + cfg.speaker_dim, se);
   std::copy(emotion, emotion + cfg.emotion_dim, se + cfg.speaker_dim);
   vec_.resize(static_cast<std::size_t>(h));
-  linear(nullptr, w.cond_to_duration.w, w.cond_to_duration.b, h, cfg.speaker_dim + cfg.emotion_dim,
-         se, 1, vec_.data());
+  linear(nullptr, w.cond_to_duration.w, w.cond_to_duration.b, h, se_dim, se, 1, vec_.data());
   for (int c = 0; c < h; ++c)
     for (int t = 0; t < T; ++t) a[c * n + t] = x[c * n + t] + vec_[static_cast<std::size_t>(c)];
   const int dh = ep.dp_hidden;
@@ -97,6 +117,50 @@ void EncoderGraph::run(ThreadPool* pool, const std::int64_t* ids, int T, const f
   relu_inplace(a, static_cast<std::size_t>(dh) * n);
   channel_layer_norm(pool, a, w.dp_norm2.w, w.dp_norm2.b, dh, T, 1e-5f, a, scr);
   linear(pool, w.dp_proj.w, w.dp_proj.b, 1, dh, a, T, log_dur);
+}
+
+void EncoderGraph::pitch(ThreadPool* pool, const float* emotions, const float* speakers, int M,
+                         float* out) {
+  const ModelConfig& cfg = m_.config();
+  if (!m_.has_pitch()) throw InvalidArgument("this voice has no pitch predictor");
+  if (M < 1) throw InvalidArgument("pitch needs at least one condition, got " + std::to_string(M));
+  if (T_ < 1) throw InvalidArgument("pitch: no encoder states (states() did not complete)");
+  const PitchW& w = m_.pitch();
+  const int h = cfg.encoder.hidden, ph = cfg.pitch.hidden, k = cfg.pitch.kernel, T = T_;
+  const int S = cfg.speaker_dim, E = cfg.emotion_dim;
+  // The M conditions are M items of T columns each ([channels][M * T]); convolutions pad each
+  // item on its own, as torch does for a batch of M copies of the line.
+  const std::size_t n = static_cast<std::size_t>(T), cols = static_cast<std::size_t>(M) * n;
+  const int max_rows = std::max(h, ph);
+  float* a = rows(a_, max_rows, cols);
+  float* b = rows(b_, max_rows, cols);
+  float* col = rows(col_, max_rows * k, cols);
+  float* scr = rows(scratch_, 2, cols);
+  const float* x = x_.data();
+
+  // cond [h][M] = Linear(concat(spk, emo)) with the conditions as columns of [S + E][M].
+  float* se = cond_.reshape(S + E + h, M);
+  float* cond = se + static_cast<std::size_t>(S + E) * M;
+  for (int m = 0; m < M; ++m) {
+    for (int i = 0; i < S; ++i) se[i * M + m] = speakers[m * S + i];
+    for (int i = 0; i < E; ++i) se[(S + i) * M + m] = emotions[m * E + i];
+  }
+  linear(nullptr, w.cond.w, w.cond.b, h, S + E, se, M, cond);
+  for (int c = 0; c < h; ++c)
+    for (int m = 0; m < M; ++m)
+      for (std::size_t t = 0; t < n; ++t) a[c * cols + m * n + t] = x[c * n + t] + cond[c * M + m];
+
+  conv1d(pool, w.conv1.w, w.conv1.b, ph, h, k, 1, k / 2, a, M, T, b, col);
+  relu_inplace(b, static_cast<std::size_t>(ph) * cols);
+  channel_layer_norm(pool, b, w.norm1.w, w.norm1.b, ph, static_cast<int>(cols), 1e-5f, b, scr);
+  conv1d(pool, w.conv2.w, w.conv2.b, ph, ph, k, 1, k / 2, b, M, T, a, col);
+  relu_inplace(a, static_cast<std::size_t>(ph) * cols);
+  channel_layer_norm(pool, a, w.norm2.w, w.norm2.b, ph, static_cast<int>(cols), 1e-5f, a, scr);
+  linear(pool, w.proj.w, w.proj.b, 2, ph, a, static_cast<int>(cols), b);
+  // [2][M * T] -> [M, 2, T]
+  for (int m = 0; m < M; ++m)
+    for (int ch = 0; ch < 2; ++ch)
+      std::copy(b + ch * cols + m * n, b + ch * cols + (m + 1) * n, out + (2 * m + ch) * n);
 }
 
 }  // namespace emomix::detail

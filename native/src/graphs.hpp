@@ -17,18 +17,30 @@ inline float* rows(Tensor& t, int r, std::size_t cols) {
   return t.reshape(r, static_cast<int>(cols));
 }
 
+// The text encoder: states() computes a line's final encoder states (TextEncoder.states) and keeps
+// them; the heads read the states of the last states() call, so one line's states serve both the
+// mu/duration head and the pitch head of several conditions.
 class EncoderGraph {
  public:
   explicit EncoderGraph(const Model& m) : m_(m) {}
-  // ids [T] -> mu_phone [C, T], log_dur [T].
+  // ids [T] -> the states [hidden, T], kept for the heads.
+  void states(ThreadPool* pool, const std::int64_t* ids, int T);
+  // Heads on the kept states: emotion [E], speaker [S] -> mu_phone [C, T], log_dur [T].
+  void mu_and_durations(ThreadPool* pool, const float* emotion, const float* speaker,
+                        float* mu_phone, float* log_dur);
+  // emotions [M, E], speakers [M, S] -> out [M, 2, T]: ln(F0 / 100 Hz) and the voicing logit per
+  // condition (the model must have a pitch predictor).
+  void pitch(ThreadPool* pool, const float* emotions, const float* speakers, int M, float* out);
+  // states() + mu_and_durations().
   void run(ThreadPool* pool, const std::int64_t* ids, int T, const float* emotion,
            const float* speaker, float* mu_phone, float* log_dur);
   std::size_t bytes() const noexcept;
 
  private:
   const Model& m_;
-  Tensor x_, a_, b_, qkv_, col_, scratch_, attn_;
-  std::vector<float> cond_, vec_;
+  int T_ = 0;  // phonemes of the kept states
+  Tensor x_, a_, b_, qkv_, col_, scratch_, attn_, cond_;
+  std::vector<float> vec_;
 };
 
 class DenoiserGraph {

@@ -1,5 +1,6 @@
 #include "emomix/model.hpp"
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -7,6 +8,7 @@
 #include <unordered_map>
 
 #include "emomix/error.hpp"
+#include "emomix/harmonics.hpp"
 #include "emomix/json.hpp"
 
 namespace emomix {
@@ -25,6 +27,77 @@ int positive(const Json& obj, const char* key, const std::string& path) {
     throw InvalidArgument(path + "." + key + " must be a positive integer, got " + std::to_string(v));
   }
   return static_cast<int>(v);
+}
+
+// A number of model.config.audio, else of voice.json's top-level audio (the schema makes the two
+// copies agree; model.config.audio may leave keys out). Null when neither has it.
+const Json* audio_field(const Json* model_audio, const Json* audio, const char* key) {
+  const Json* v = model_audio != nullptr ? model_audio->find(key) : nullptr;
+  return v != nullptr ? v : audio != nullptr ? audio->find(key) : nullptr;
+}
+
+// What the harmonic rendering reads of the audio config: f_min, f_max, mel_scale, mel_std.
+void parse_harmonic_audio(const Json& meta, const Json& model_audio, bool required,
+                          AudioParams& a) {
+  const std::string pa = "model.config.audio";
+  const Json* top = meta.find("audio");
+  const char* keys[] = {"f_min", "f_max", "mel_std", "mel_scale"};
+  const Json* v[4];
+  for (int i = 0; i < 4; ++i) {
+    v[i] = audio_field(&model_audio, top, keys[i]);
+    if (v[i] == nullptr) {
+      if (!required) return;
+      throw InvalidArgument(pa + "." + keys[i] + " is missing (the pitch predictor's harmonic "
+                            "rendering needs it)");
+    }
+    if (i < 3 && !v[i]->is_number()) {
+      throw InvalidArgument(pa + "." + keys[i] + " must be a number");
+    }
+  }
+  a.f_min = v[0]->number();
+  a.f_max = v[1]->number();
+  a.mel_std = v[2]->number();
+  if (!v[3]->is_string() || (v[3]->string() != "slaney" && v[3]->string() != "htk")) {
+    throw InvalidArgument(pa + ".mel_scale must be 'slaney' or 'htk'");
+  }
+  a.mel_scale = v[3]->string() == "htk" ? MelScale::htk : MelScale::slaney;
+  if (!(0.0 <= a.f_min && a.f_min < a.f_max && a.f_max <= a.sample_rate / 2.0)) {
+    throw InvalidArgument(pa + ": need 0 <= f_min < f_max <= sample_rate / 2, got f_min=" +
+                          std::to_string(a.f_min) + ", f_max=" + std::to_string(a.f_max));
+  }
+  if (!(a.mel_std > 0.0) || !std::isfinite(a.mel_std)) {
+    throw InvalidArgument(pa + ".mel_std must be a finite number > 0");
+  }
+}
+
+// model.config.pitch; an absent section (a voice from before the pitch predictor) is disabled.
+PitchParams parse_pitch(const Json& c, const std::string& p) {
+  PitchParams out;
+  const Json* section = c.find("pitch");
+  if (section == nullptr) return out;
+  const std::string pp = p + ".pitch";
+  if (!section->is_object()) throw InvalidArgument(pp + " must be an object");
+  const Json* enabled = section->find("enabled");
+  if (enabled == nullptr) return out;
+  if (enabled->type() != Json::Type::boolean) {
+    throw InvalidArgument(pp + ".enabled must be true/false");
+  }
+  out.enabled = enabled->boolean();
+  if (!out.enabled) return out;
+  out.hidden = positive(*section, "hidden", pp);
+  out.kernel = positive(*section, "kernel", pp);
+  out.harmonic_floor = section->get_number("harmonic_floor", pp);
+  out.envelope_sigma = section->get_number("envelope_sigma", pp);
+  out.f0_min = section->get_number("f0_min", pp);
+  out.f0_max = section->get_number("f0_max", pp);
+  if (out.kernel % 2 == 0) throw InvalidArgument(pp + ".kernel must be odd ('same' padding)");
+  if (!(out.harmonic_floor > 0.0) || !std::isfinite(out.harmonic_floor) ||
+      !(out.envelope_sigma >= 0.0 && out.envelope_sigma <= 8.0) ||
+      !(out.f0_min > 0.0 && out.f0_min < out.f0_max) || !std::isfinite(out.f0_max)) {
+    throw InvalidArgument(pp + ": need harmonic_floor > 0, envelope_sigma in [0, 8] and "
+                          "0 < f0_min < f0_max");
+  }
+  return out;
 }
 
 }  // namespace
@@ -55,6 +128,8 @@ ModelConfig parse_model_config(const Json& meta) {
     throw InvalidArgument(pa + ": the vocoder's iSTFT needs win_length == n_fft, hop_length "
                           "dividing n_fft and n_fft - hop_length even");
   }
+  cfg.pitch = parse_pitch(c, p);
+  parse_harmonic_audio(meta, a, cfg.pitch.enabled, cfg.audio);
 
   const Json& e = c.at("encoder", p);
   const std::string pe = p + ".encoder";
@@ -315,6 +390,18 @@ class Model::Loader {
     v.final_norm = norm("vocoder.final_norm", vp.dim);
     v.head = conv("vocoder.head", 2 * (c.audio.n_fft / 2 + 1), vp.dim, 1);
 
+    // pitch predictor, when the config enables it (then every tensor is required)
+    if (c.pitch.enabled) {
+      const PitchParams& pp = c.pitch;
+      PitchW& pw = m_.pitch_;
+      pw.cond = linear("pitch.cond", h, c.speaker_dim + c.emotion_dim);
+      pw.conv1 = conv("pitch.net.block1.conv", pp.hidden, h, pp.kernel);
+      pw.norm1 = norm("pitch.net.block1.norm", pp.hidden);
+      pw.conv2 = conv("pitch.net.block2.conv", pp.hidden, pp.hidden, pp.kernel);
+      pw.norm2 = norm("pitch.net.block2.norm", pp.hidden);
+      pw.proj = conv("pitch.net.proj", 2, pp.hidden, 1);
+    }
+
     // SER, when the config and the file have it
     const SerParams& sp = c.ser;
     bool any_ser = record_ != nullptr;
@@ -405,6 +492,7 @@ std::shared_ptr<const Model> Model::load(const std::string& voice_dir) {
   Loader loader(*m, weights_path);
   loader.convert_all();
   loader.bind();
+  if (m->config_.pitch.enabled) m->mel_filterbank_ = emomix::mel_filterbank(m->config_.audio);
   if (m->storage_ == "F16") m->file_.reset();  // everything was converted: release the mapping
   return m;
 }

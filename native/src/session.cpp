@@ -27,14 +27,24 @@ Session::~Session() = default;
 
 std::size_t Session::workspace_bytes() const noexcept {
   return encoder_->bytes() + denoiser_->bytes() + vocoder_->bytes() + ser_->bytes() +
-         sampler_.bytes() +
-         (emo_batch_.capacity() + spk_batch_.capacity()) * sizeof(float);
+         sampler_.bytes() + harmonics_.bytes() +
+         (emo_batch_.capacity() + spk_batch_.capacity() + pitch_.capacity()) * sizeof(float) +
+         (f0_.capacity() + voicing_.capacity()) * sizeof(double);
 }
 
 void Session::encode_phones(const std::int64_t* ids, int phonemes, const float* emotion,
                             const float* speaker, float* mu_phone, float* log_dur) {
   if (phonemes < 1) throw InvalidArgument("encode needs at least one phoneme");
   encoder_->run(&pool_, ids, phonemes, emotion, speaker, mu_phone, log_dur);
+}
+
+void Session::pitch(const std::int64_t* ids, int phonemes, const float* emotions,
+                    const float* speakers, int conditions, float* out) {
+  if (!model_->has_pitch()) throw InvalidArgument("this voice has no pitch predictor");
+  if (phonemes < 1) throw InvalidArgument("pitch needs at least one phoneme");
+  if (conditions < 1) throw InvalidArgument("pitch needs at least one condition");
+  encoder_->states(&pool_, ids, phonemes);
+  encoder_->pitch(&pool_, emotions, speakers, conditions, out);
 }
 
 void Session::encode(const std::int64_t* ids, int phonemes, const float* emotion,
@@ -165,6 +175,26 @@ SynthesisOutput Session::synthesize(const std::int64_t* ids, int phonemes,
   }
   r.mel.resize(r.mu.size());
   sample(r.mu.data(), r.frames, weights, emotions, speakers, config, seed, r.mel.data());
+  if (model_->has_pitch()) {
+    // encode() left this line's encoder states in the encoder graph: the pitch head reads them.
+    const ModelConfig& cfg = model_->config();
+    const int M = weights.conditions;
+    pitch_.resize(static_cast<std::size_t>(M) * 2 * static_cast<std::size_t>(phonemes));
+    encoder_->pitch(&pool_, emotions, speakers, M, pitch_.data());
+    for (float v : pitch_) {
+      if (!std::isfinite(v)) {
+        throw InvalidArgument("the pitch predictor's output is not finite; the voice weights "
+                              "are broken");
+      }
+    }
+    f0_.resize(static_cast<std::size_t>(r.frames));
+    voicing_.resize(static_cast<std::size_t>(r.frames));
+    frame_pitch(pitch_.data(), M, phonemes, r.durations.data(), weights.row(weights.steps - 1, 0),
+                weights.per_frame(), r.frames, cfg.pitch, harmonics_, f0_.data(),
+                voicing_.data());
+    render_harmonics(r.mel.data(), r.frames, f0_.data(), voicing_.data(), cfg.audio, cfg.pitch,
+                     model_->mel_filterbank(), harmonics_, r.mel.data());
+  }
   r.audio.resize(static_cast<std::size_t>(r.frames) * model_->config().audio.hop_length);
   vocode(r.mel.data(), r.frames, r.audio.data());
   return r;

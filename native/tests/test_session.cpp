@@ -1,6 +1,6 @@
 // The graphs end to end on a tiny random model written by the test: Model loading (float32 and
 // float16), thread-count independence, batching, streaming vocoder, the whole pipeline, and no
-// workspace allocation when a line repeats.
+// workspace allocation when a line repeats; the pitch predictor and the harmonics it renders.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "emomix/error.hpp"
+#include "emomix/harmonics.hpp"
 #include "emomix/json.hpp"
 #include "emomix/model.hpp"
 #include "emomix/session.hpp"
@@ -45,12 +46,28 @@ std::uint16_t to_half(float f) {  // round-to-nearest for normal values in range
   return static_cast<std::uint16_t>(h);
 }
 
-// Writes voice.json and a random weights.safetensors (float32 or float16) into a fresh directory.
-std::string write_model(bool fp16) {
+// kConfig with a pitch predictor (width and kernel unlike the encoder's) and the audio fields its
+// harmonic rendering needs.
+std::string pitch_config() {
+  std::string c = kConfig;
+  const std::string mels = "\"n_mels\": 10}";
+  c.replace(c.find(mels), mels.size(),
+            "\"n_mels\": 10, \"f_min\": 0.0, \"f_max\": 8000.0, \"mel_scale\": \"slaney\", "
+            "\"mel_std\": 2.2}");
+  c.replace(c.find("\"ser\":"), 6,
+            "\"pitch\": {\"enabled\": true, \"hidden\": 10, \"kernel\": 5, \"dropout\": 0.1, "
+            "\"harmonic_floor\": 0.05, \"envelope_sigma\": 2.0, \"f0_min\": 60.0, "
+            "\"f0_max\": 500.0},\n  \"ser\":");
+  return c;
+}
+
+// Writes voice.json (`config`) and a random weights.safetensors (float32 or float16) for it into
+// a fresh directory.
+std::string write_model(bool fp16, const std::string& config = kConfig) {
   char tmpl[] = "/tmp/emomix_model_XXXXXX";
   const std::string dir = mkdtemp(tmpl);
-  std::ofstream(dir + "/voice.json") << kConfig;
-  const emomix::ModelConfig cfg = emomix::parse_model_config(emomix::parse_json(kConfig));
+  std::ofstream(dir + "/voice.json") << config;
+  const emomix::ModelConfig cfg = emomix::parse_model_config(emomix::parse_json(config));
   const auto tensors = emomix::Model::expected_tensors(cfg);
   std::mt19937 g(7);
   std::normal_distribution<float> nd(0.0f, 0.3f);
@@ -202,5 +219,90 @@ TEST(session_model_rejects_mismatched_weights) {
   CHECK_THROWS_WITH(emomix::InvalidArgument, emomix::Model::load(dir),
                     "weights.safetensors:encoder.embedding.weight: shape [12, 16] but model.config "
                     "implies [12, 20]");
+  remove_model(dir);
+}
+
+TEST(session_pitch_predictor_renders_harmonics) {
+  const std::string dir = write_model(false, pitch_config());
+  auto model = emomix::Model::load(dir);
+  remove_model(dir);
+  REQUIRE(model->has_pitch());
+  const emomix::ModelConfig& cfg = model->config();
+  const int C = cfg.audio.n_mels, M = 3, T = 7;
+  CHECK(model->mel_filterbank().size() == static_cast<std::size_t>(C) * (cfg.audio.n_fft / 2 + 1));
+  emomix::Session one(model, 1), three(model, 3);
+
+  // The pitch head: finite, thread-count independent, each condition as if alone.
+  const std::vector<std::int64_t> ids = {1, 5, 3, 11, 0, 7, 2};
+  auto emo = randn(M * 8, 11), spk = randn(M * 6, 12);
+  std::vector<float> p1(static_cast<std::size_t>(M) * 2 * T), p3(p1.size()), alone(2 * T);
+  one.pitch(ids.data(), T, emo.data(), spk.data(), M, p1.data());
+  three.pitch(ids.data(), T, emo.data(), spk.data(), M, p3.data());
+  for (float v : p1) CHECK(std::isfinite(v));
+  CHECK(max_abs_diff(p1.data(), p3.data(), p1.size()) < 1e-5);
+  for (int m = 0; m < M; ++m) {
+    one.pitch(ids.data(), T, emo.data() + m * 8, spk.data() + m * 6, 1, alone.data());
+    const float* row = p1.data() + static_cast<std::size_t>(m) * 2 * T;
+    CHECK(max_abs_diff(alone.data(), row, alone.size()) < 1e-5);
+  }
+  CHECK(max_abs_diff(p1.data(), p1.data() + 2 * T, 2 * T) > 1e-3);  // the conditions matter
+
+  // synthesize() = sample() -> harmonics of the pitch mixed with W's last step -> vocode().
+  const std::vector<float> W = {1, 0, 0, 0.5f, 0.5f, 0, 0.2f, 0.3f, 0.5f, 0.2f, 0.3f, 0.5f};
+  const emomix::WeightsView wv{W.data(), 4, M, 0};
+  emomix::SamplerConfig sc;
+  sc.temperature = 0.7;
+  auto r = one.synthesize(ids.data(), T, emo.data(), spk.data(), 1.0, wv, emo.data(), spk.data(),
+                          sc, 9);
+  const int F = r.frames;
+  std::vector<float> sampled(static_cast<std::size_t>(C) * F), expected(sampled.size());
+  one.sample(r.mu.data(), F, wv, emo.data(), spk.data(), sc, 9, sampled.data());
+  std::vector<double> f0(static_cast<std::size_t>(F)), voicing(f0.size());
+  emomix::HarmonicsWorkspace ws;
+  emomix::frame_pitch(p1.data(), M, T, r.durations.data(), W.data() + 3 * M, false, F, cfg.pitch,
+                      ws, f0.data(), voicing.data());
+  emomix::render_harmonics(sampled.data(), F, f0.data(), voicing.data(), cfg.audio, cfg.pitch,
+                           model->mel_filterbank(), ws, expected.data());
+  for (float v : expected) CHECK(std::isfinite(v));
+  CHECK(max_abs_diff(expected.data(), r.mel.data(), expected.size()) < 1e-6);
+  CHECK(max_abs_diff(sampled.data(), r.mel.data(), expected.size()) > 0.1);
+  std::vector<float> audio(static_cast<std::size_t>(F) * cfg.audio.hop_length);
+  one.vocode(r.mel.data(), F, audio.data());
+  CHECK(audio == r.audio);
+  // ... and a repeat allocates no workspace
+  const auto before = emomix::tensor_allocations();
+  auto again = one.synthesize(ids.data(), T, emo.data(), spk.data(), 1.0, wv, emo.data(),
+                              spk.data(), sc, 9);
+  CHECK(emomix::tensor_allocations() == before);
+  CHECK(again.audio == r.audio);
+
+  // A voice without pitch refuses the head.
+  const std::string plain_dir = write_model(false);
+  auto plain = emomix::Model::load(plain_dir);
+  remove_model(plain_dir);
+  CHECK(!plain->has_pitch() && plain->mel_filterbank().empty());
+  emomix::Session ps(plain, 1);
+  CHECK_THROWS_WITH(emomix::InvalidArgument,
+                    ps.pitch(ids.data(), T, emo.data(), spk.data(), M, p1.data()),
+                    "no pitch predictor");
+}
+
+TEST(session_pitch_config_and_weights_are_checked) {
+  // enabled without the audio fields the harmonics need
+  std::string c = pitch_config();
+  const std::string f_min = "\"f_min\": 0.0, ";
+  c.replace(c.find(f_min), f_min.size(), "");
+  CHECK_THROWS_WITH(emomix::InvalidArgument, emomix::parse_model_config(emomix::parse_json(c)),
+                    "model.config.audio.f_min is missing");
+  c = pitch_config();
+  const std::string kernel = "\"kernel\": 5";
+  c.replace(c.find(kernel), kernel.size(), "\"kernel\": 4");
+  CHECK_THROWS_WITH(emomix::InvalidArgument, emomix::parse_model_config(emomix::parse_json(c)),
+                    "model.config.pitch.kernel must be odd");
+  // voice.json enables pitch but the weights have none of its tensors
+  const std::string dir = write_model(false);
+  std::ofstream(dir + "/voice.json") << pitch_config();
+  CHECK_THROWS_WITH(emomix::InvalidArgument, emomix::Model::load(dir),
+                    "weights.safetensors:pitch.cond.weight: tensor is missing");
   remove_model(dir);
 }

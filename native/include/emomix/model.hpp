@@ -5,8 +5,10 @@
 // dir/weights.safetensors. Every tensor the encoder, denoiser, vocoder and SER use is looked up by
 // its torch state-dict name and its shape is checked against the config; float32 tensors are used
 // in place (zero copy), float16 tensors are converted to float32 once at load. The SER is loaded
-// when the file has "ser.*" tensors (has_ser()). A bad bundle throws InvalidArgument naming the
-// file and the field or tensor, e.g. "<dir>/weights.safetensors:
+// when the file has "ser.*" tensors (has_ser()). The pitch predictor is loaded when
+// model.config.pitch.enabled (has_pitch()): its "pitch.*" tensors are then required, and the mel
+// filterbank of its harmonic rendering (emomix/harmonics.hpp) is computed once here. A bad bundle
+// throws InvalidArgument naming the file and the field or tensor, e.g. "<dir>/weights.safetensors:
 // weights.safetensors:denoiser.input_conv.weight: shape [64, 160, 5] but model.config implies
 // [64, 160, 3]". Sha256 checks are emomix.voice's job.
 //
@@ -26,8 +28,14 @@
 
 namespace emomix {
 
+enum class MelScale { slaney, htk };
 struct AudioParams {
   int sample_rate = 0, n_fft = 0, hop_length = 0, win_length = 0, n_mels = 0;
+  // What the harmonic rendering needs (emomix.features.mel_filterbank, audio.mel_std): read from
+  // model.config.audio, else from voice.json's top-level audio (the schema makes the two agree);
+  // required for a voice with pitch, and left at zero when absent otherwise.
+  double f_min = 0.0, f_max = 0.0, mel_std = 0.0;
+  MelScale mel_scale = MelScale::slaney;
 };
 struct EncoderParams {
   int hidden = 0, prenet_layers = 0, prenet_kernel = 0, n_layers = 0, n_heads = 0, ffn_dim = 0,
@@ -47,6 +55,13 @@ struct SerParams {
   std::vector<int> cnn_channels;
   int cnn_kernel = 0, delta_width = 0, lstm_input = 0, lstm_hidden = 0, attention_dim = 0;
 };
+// model.config.pitch (emomix.config.PitchConfig); an absent section means disabled, and the other
+// fields are only read when enabled.
+struct PitchParams {
+  bool enabled = false;
+  int hidden = 0, kernel = 0;
+  double harmonic_floor = 0.0, envelope_sigma = 0.0, f0_min = 0.0, f0_max = 0.0;
+};
 // The hyperparameters of voice.json:model.config that the native graphs use.
 struct ModelConfig {
   int n_symbols = 0, n_speakers = 0, emotion_dim = 0, speaker_dim = 0, n_emotions = 0;
@@ -57,6 +72,7 @@ struct ModelConfig {
   DenoiserParams denoiser;
   VocoderParams vocoder;
   SerParams ser;  // empty cnn_channels when the config has no SER
+  PitchParams pitch;
 };
 
 // Layer weights (views into the Model's storage). Conv weights are [out, in, kernel] as in torch.
@@ -111,6 +127,14 @@ struct EncoderW {
   ConvW speaker_to_mu, proj_mu, cond_to_duration;
   ConvW dp_conv1, dp_conv2, dp_proj;
   NormW dp_norm1, dp_norm2;
+};
+// The pitch predictor (emomix.models.encoder.PitchPredictor): cond = Linear(S + E -> hidden_enc)
+// added to the encoder states, two conv blocks of pitch.hidden channels, a 1x1 projection to
+// [ln(F0 / 100 Hz), voicing logit].
+struct PitchW {
+  ConvW cond;
+  ConvW conv1, conv2, proj;
+  NormW norm1, norm2;
 };
 struct VocoderBlockW {
   ConvW dwconv;
@@ -170,6 +194,12 @@ class Model {
   // The speech-emotion recogniser, when the bundle has its weights (every emomix bundle does).
   bool has_ser() const noexcept { return has_ser_; }
   const SerW& ser() const noexcept { return ser_; }
+  // The pitch predictor, when model.config.pitch.enabled.
+  bool has_pitch() const noexcept { return config_.pitch.enabled; }
+  const PitchW& pitch() const noexcept { return pitch_; }
+  // The mel filterbank [n_mels, n_fft / 2 + 1] (float64, as emomix.features.mel_filterbank) for
+  // the harmonic rendering; empty when the voice has no pitch.
+  const std::vector<double>& mel_filterbank() const noexcept { return mel_filterbank_; }
   // Bytes of weights this Model holds converted in memory (0 when every tensor is used in place).
   std::size_t converted_bytes() const noexcept { return converted_.size() * sizeof(float); }
   // Bytes of the memory-mapped weights file (0 once unmapped after a full conversion).
@@ -191,6 +221,8 @@ class Model {
   VocoderW vocoder_;
   bool has_ser_ = false;
   SerW ser_;
+  PitchW pitch_;
+  std::vector<double> mel_filterbank_;
 };
 
 }  // namespace emomix

@@ -17,6 +17,7 @@
 #include <memory>
 #include <vector>
 
+#include "emomix/harmonics.hpp"
 #include "emomix/model.hpp"
 #include "emomix/sampler.hpp"
 #include "emomix/thread_pool.hpp"
@@ -34,7 +35,7 @@ class SerGraph;
 // Everything one synthesize() call produced.
 struct SynthesisOutput {
   std::vector<float> mu;                // [C, F]
-  std::vector<float> mel;               // [C, F]
+  std::vector<float> mel;               // [C, F] what was vocoded (with harmonics for pitch voices)
   std::vector<float> audio;             // [F * hop]
   std::vector<std::int64_t> durations;  // [T]
   int frames = 0;
@@ -109,8 +110,16 @@ class Session {
               const float* speakers, const SamplerConfig& config, std::uint64_t seed,
               float* out);
 
+  // The pitch predictor (Model::has_pitch(), else InvalidArgument): ids [T], emotions [M, E],
+  // speakers [M, S] -> out [M, 2, T], per condition and phoneme ln(F0 / 100 Hz) and the voicing
+  // logit (PitchPredictor on TextEncoder.states for one unpadded line).
+  void pitch(const std::int64_t* ids, int phonemes, const float* emotions, const float* speakers,
+             int conditions, float* out);
+
   // The whole pipeline with no Python in the loop: encode (with the encoder emotion
-  // enc_emotion [E] and speaker [S]) -> sample (conditions as in sample()) -> vocode.
+  // enc_emotion [E] and speaker [S]) -> sample (conditions as in sample()) -> vocode. For a voice
+  // with pitch, the sampled mel gets the harmonics (emomix/harmonics.hpp) of the M conditions'
+  // pitch mixed with the last step's weights W[N - 1] before vocoding, as Voice.synthesize_full.
   SynthesisOutput synthesize(const std::int64_t* ids, int phonemes, const float* enc_emotion,
                              const float* speaker, double length_scale,
                              const WeightsView& weights, const float* emotions,
@@ -134,6 +143,9 @@ class Session {
   SamplerWorkspace sampler_;
   std::vector<float> emo_batch_, spk_batch_;  // [M, E], [M, S]: the active conditions' embeddings
   std::vector<float> phone_mu_, log_dur_;     // encode()'s phone-level outputs
+  std::vector<float> pitch_;                  // [M, 2, T] synthesize()'s pitch predictions
+  std::vector<double> f0_, voicing_;          // [F] synthesize()'s per-frame pitch
+  HarmonicsWorkspace harmonics_;
 };
 
 }  // namespace emomix

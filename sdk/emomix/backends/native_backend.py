@@ -14,9 +14,10 @@ exist; a caller beyond that waits for one to be returned.
 
 Beyond the :class:`~emomix.backends.base.Backend` interface it offers the whole pipeline in C++
 (:meth:`NativeBackend.synthesize_ids`, :meth:`NativeBackend.sample`: no Python in the sampler
-loop), a streaming vocoder (:meth:`NativeBackend.vocoder_stream`, every frame computed once)
-and the speech-emotion
-recogniser (:meth:`NativeBackend.ser`, like the ONNX backend's).
+loop), a streaming vocoder (:meth:`NativeBackend.vocoder_stream`, every frame computed once),
+the speech-emotion recogniser (:meth:`NativeBackend.ser`, like the ONNX backend's) and, for
+voices with a pitch predictor, the harmonic rendering in C++ (``Model.frame_pitch``,
+``Model.render_harmonics``: the mirror of :mod:`emomix.harmonics`).
 """
 
 from __future__ import annotations
@@ -129,6 +130,12 @@ class NativeBackend(Backend):
         with self.session() as s:
             return s.vocode(mel)
 
+    def pitch(self, phonemes, emotions, speakers):
+        if not self.model.has_pitch:
+            raise ValueError("this voice has no pitch predictor")
+        with self.session() as s:
+            return s.pitch(np.asarray(phonemes, np.int64), emotions, speakers)
+
     # -- beyond the interface -------------------------------------------------------------------
     def vocoder_stream(self) -> NativeVocoderStream:
         """A streaming vocoder for one line (see :mod:`emomix.vocoder_stream`): every frame of
@@ -170,8 +177,10 @@ class NativeBackend(Backend):
                        W: np.ndarray, emotions: np.ndarray, speakers: np.ndarray, *, solver: str,
                        temperature: float, seed: int, length_scale: float = 1.0
                        ) -> dict[str, np.ndarray]:
-        """encode → mixed sampler → vocode in one native call (no Python in the loop).
-        Returns ``{"audio", "mel", "mu", "durations"}``."""
+        """encode → mixed sampler → vocode in one native call (no Python in the loop); a voice
+        with a pitch predictor gets its harmonics rendered before vocoding (with ``W[-1]``), as
+        :meth:`emomix.Voice.synthesize_full` does. Returns ``{"audio", "mel", "mu",
+        "durations"}``; ``mel`` is what was vocoded."""
         with self.session() as s:
             return s.synthesize(np.asarray(phonemes, np.int64), enc_emotion, speaker,
                                 float(length_scale), W, emotions, speakers, solver,
