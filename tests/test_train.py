@@ -26,6 +26,7 @@ TINY = {
     "denoiser": {"channels": [16, 32], "time_embed_dim": 16, "cond_dim": 32},
     "vocoder": {"dim": 32, "intermediate_dim": 64, "n_layers": 2},
     "ser": {"cnn_channels": [4, 8, 8], "lstm_input": 16, "lstm_hidden": 16, "attention_dim": 16},
+    "pitch": {"hidden": 32},
 }
 
 
@@ -154,6 +155,43 @@ def test_each_stage_lowers_its_loss_on_a_fixed_batch(run):
     _decreases(vocoder_step)
 
 
+def test_the_pitch_stage_fits_f0_pooled_over_the_alignment(run):
+    from emomix.harmonics import f0_at_frames
+    from emomix.train.recipe import run_stage
+    from emomix.train.stages import F0Cache, pitch_losses
+
+    model, data = run.model, run.data
+    assert model.pitch is not None  # new runs have the pitch predictor
+    f0_of = F0Cache(data)
+    i = int(data.indices("train")[0])
+    audio = data.audio[i].astype(np.float64) / 32768.0
+    expected = f0_at_frames(audio, 22050, 256, data.mels[i].shape[1])
+    np.testing.assert_array_equal(f0_of(i), expected)
+    assert (expected > 0).mean() > 0.2  # espeak speech is voiced a good part of the time
+
+    items = data.indices("train")[:4]
+    b = data.batch(items)
+    table = torch.randn(5, 16)
+    opt = torch.optim.Adam(model.pitch.parameters(), lr=3e-3)
+    frozen = {k: v.clone() for k, v in model.encoder.state_dict().items()}
+
+    def pitch_step() -> float:
+        model.pitch.eval()
+        losses = pitch_losses(model, b, items, f0_of, table, torch.device("cpu"))
+        assert set(losses) == {"f0", "voicing", "loss"}
+        opt.zero_grad()
+        losses["loss"].backward()
+        opt.step()
+        return losses["loss"].item()
+
+    _decreases(pitch_step)
+    for k, v in model.encoder.state_dict().items():  # the encoder is not the pitch stage's
+        assert torch.equal(v, frozen[k]), k
+    if "acoustic" not in run.results:
+        with pytest.raises(RuntimeError, match="train the acoustic model first"):
+            run_stage(run, "pitch", _opts())
+
+
 def test_checkpoint_and_resume_continue_the_step_count(run, tmp_path):
     from emomix.train.stages import train_ser
 
@@ -187,9 +225,10 @@ def test_train_voice_cli_writes_a_bundle_that_loads_and_speaks(corpus, tmp_path)
     prov = voice.bundle.provenance if hasattr(voice, "bundle") else json.loads(
         (out / "voice.json").read_text())["provenance"]
     assert prov["trained"] and prov["device"] == "cpu"
-    assert {s: prov["stages"][s]["steps"] for s in ("ser", "acoustic", "vocoder")} == {
-        "ser": 2, "acoustic": 2, "vocoder": 2}
-    assert set(prov["wall_s"]) == {"prepare", "ser", "acoustic", "vocoder", "total"}
+    assert {s: prov["stages"][s]["steps"] for s in ("ser", "acoustic", "pitch", "vocoder")} == {
+        "ser": 2, "acoustic": 2, "pitch": 2, "vocoder": 2}
+    assert set(prov["wall_s"]) == {"prepare", "ser", "acoustic", "pitch", "vocoder", "total"}
+    assert voice.pitch_config is not None and meta_pitch(out)["enabled"] is True
     assert prov["data"]["counts"]["train"] > 0 and prov["data"]["corpus_recipe"]["n_sentences"] == 4
     assert prov["recipe"]["acoustic"]["style_weight"] == 1e-4
     assert prov["ser_test_accuracy"] is not None and "created" in prov
@@ -198,6 +237,10 @@ def test_train_voice_cli_writes_a_bundle_that_loads_and_speaks(corpus, tmp_path)
     assert meta["audio"]["mel_mean"] == pytest.approx(prov["data"]["mel_mean"])
     audio = voice.synthesize("Hello there.", {"happy": 0.5, "sad": 0.5}, seed=0)
     assert audio.ndim == 1 and audio.size > 0 and np.isfinite(audio).all()
+
+
+def meta_pitch(voice_dir) -> dict:
+    return json.loads((voice_dir / "voice.json").read_text())["model"]["config"]["pitch"]
 
 
 def test_eval_cli_reports_every_measure_on_the_held_out_split(corpus, tmp_path, capsys):
