@@ -11,9 +11,10 @@ def add_export_command(subparsers) -> argparse.ArgumentParser:
     (stored as ``func``)."""
     p = subparsers.add_parser(
         "export", help="export a voice's networks to ONNX (and TensorRT engines)",
-        description="Write onnx/*.onnx (encoder, denoiser step, vocoder, SER) into a voice bundle "
-        "with the runtime contract in their metadata, check them against PyTorch, and update "
-        "voice.json's file hashes. Stages that are already current are skipped.")
+        description="Write onnx/*.onnx (encoder, denoiser step, vocoder, SER, and the pitch "
+        "predictor for voices that have one) into a voice bundle with the runtime contract in "
+        "their metadata, check them against PyTorch, and update voice.json's file hashes. "
+        "Stages that are already current are skipped.")
     p.add_argument("voice_dir", metavar="VOICE_DIR", help="voice bundle directory")
     p.add_argument("--onnx", action="store_true", help="write/refresh onnx/*.onnx")
     p.add_argument("--tensorrt", action="store_true",
@@ -23,7 +24,8 @@ def add_export_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", default=None,
                    help="write a copy of the bundle with the graphs to DIR instead")
     p.add_argument("--networks", default=None,
-                   help="comma-separated subset of encoder,denoiser,vocoder,ser")
+                   help="comma-separated subset of encoder,denoiser,vocoder,ser "
+                   "(and pitch for a voice with a pitch predictor)")
     p.add_argument("--force", action="store_true", help="rebuild stages that are current")
     p.add_argument("--no-validate", action="store_true",
                    help="skip the ONNX Runtime vs PyTorch parity check (not recommended)")

@@ -1,7 +1,8 @@
 """torch → ONNX for every network of a voice bundle, with the runtime contract and stage caching.
 
 ``export_voice(voice_dir, onnx=True)`` writes ``onnx/<network>.onnx`` for the encoder (with the
-duration predictor), ONE denoiser step, the vocoder and the SER, each carrying the contract of
+duration predictor), ONE denoiser step, the vocoder and the SER, and for a voice with a pitch
+predictor the pitch head (on its own copy of the encoder states), each carrying the contract of
 :func:`emomix.backends.onnx_backend.expected_contract` in ``metadata_props`` plus an
 ``emomix.export_key``. A stage whose graph already carries the key it would get is skipped, so
 a second export does no work. Every new graph passes ``onnx.checker`` and ONNX Runtime ↔ PyTorch
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 import emomix
-from emomix.backends.onnx_backend import NETWORKS, expected_contract, onnx_relpath
+from emomix.backends.onnx_backend import expected_contract, onnx_relpath, voice_networks
 from emomix.voice import META_FILE, VoiceBundle, load_bundle, sha256_file, update_file_hashes
 
 from .specs import SPECS, wrap
@@ -182,9 +183,11 @@ def export_voice(
 ) -> ExportReport:
     """Export a voice bundle's networks (into the bundle, or a copy at ``out``).
 
-    ``onnx`` writes/refreshes ``onnx/*.onnx``; ``tensorrt`` also builds ``tensorrt/*.plan`` from
-    them (needs the ``tensorrt`` package and a GPU; ``fp16`` enables FP16 kernels there — the
-    ONNX graphs are always fp32). ``force`` rebuilds current stages too. Raises
+    ``onnx`` writes/refreshes ``onnx/*.onnx`` (``networks``: a subset of
+    :func:`~emomix.backends.onnx_backend.voice_networks`, default all); ``tensorrt`` also builds
+    ``tensorrt/*.plan`` from them (needs the ``tensorrt`` package and a GPU; ``fp16`` enables
+    FP16 kernels there — the ONNX graphs are always fp32). ``force`` rebuilds current stages
+    too. Raises
     :class:`~emomix_export.validate.ExportValidationError` when a graph fails its checks (the old
     graph, if any, is left in place).
     """
@@ -199,10 +202,13 @@ def export_voice(
     _prune_stale_entries(bundle_dir)
     bundle = load_bundle(bundle_dir)  # weights and metadata fully verified
     report = ExportReport(bundle_dir)
-    wanted = list(networks or NETWORKS)
-    unknown = [n for n in wanted if n not in SPECS]
+    available = voice_networks(bundle)
+    wanted = list(networks or available)
+    unknown = [n for n in wanted if n not in available]
     if unknown:
-        raise ValueError(f"unknown network(s) {unknown}; choose from {', '.join(NETWORKS)}")
+        why = (" (pitch: this voice has no pitch predictor)" if "pitch" in unknown else "")
+        raise ValueError(f"unknown network(s) {unknown} for this voice{why}; choose from "
+                         f"{', '.join(available)}")
 
     model = cfg = None
 

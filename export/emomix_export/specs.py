@@ -3,7 +3,8 @@
 A spec is data; the torch wrapper that fixes the call signature of each network lives here too
 (``wrap``), because the input order of ``torch.onnx.export`` *is* the graph's input order.
 Shapes: ``B`` batch, ``T`` phonemes, ``F`` frames, ``C = n_mels``, ``E``/``S`` emotion/speaker
-sizes, ``K = n_emotions``.
+sizes, ``K = n_emotions``. ``pitch`` is exported only for voices with a pitch predictor
+(:func:`emomix.backends.onnx_backend.voice_networks`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ DEFAULT_AXIS_RANGES: dict[str, tuple[int, int, int]] = {
 class TensorSpec:
     """One graph input or output. ``axes`` names each dimension: a dynamic axis name
     (``"batch"``, ``"phonemes"``, ``"frames"``, or ``"samples"`` for outputs) or a fixed size key
-    (``"C"``, ``"E"``, ``"S"``, ``"K"``, ``"1"``) resolved from the model config."""
+    (``"C"``, ``"E"``, ``"S"``, ``"K"``, ``"1"``, ``"2"``) resolved from the model config."""
 
     name: str
     axes: tuple[str, ...]
@@ -70,7 +71,7 @@ class NetworkSpec:
 
     def sizes(self, cfg) -> dict[str, int]:
         return {"C": cfg.audio.n_mels, "E": cfg.emotion_dim, "S": cfg.speaker_dim,
-                "K": cfg.n_emotions, "1": 1}
+                "K": cfg.n_emotions, "1": 1, "2": 2}
 
     def shape(self, t: TensorSpec, cfg, dims: dict[str, int]) -> tuple[int, ...]:
         s = self.sizes(cfg)
@@ -140,8 +141,18 @@ SER = NetworkSpec(
     outputs=(TensorSpec("embedding", ("batch", "E")), TensorSpec("logits", ("batch", "K"))),
     check_lengths=(2, 9, 40), check_batches=(1, 2), seq_axis="frames",
 )
+#: One line's phonemes (batch 1, like ``OnnxBackend.encode``) against ``B`` conditions.
+PITCH = NetworkSpec(
+    name="pitch",
+    inputs=(TensorSpec("phonemes", ("1", "phonemes"), "int64"),
+            TensorSpec("lengths", ("1",), "int64"),
+            TensorSpec("emo", ("batch", "E")),
+            TensorSpec("spk", ("batch", "S"))),
+    outputs=(TensorSpec("pitch", ("batch", "2", "phonemes")),),
+    check_lengths=(1, 7, 33), check_batches=(1, 3), seq_axis="phonemes",
+)
 
-SPECS: dict[str, NetworkSpec] = {s.name: s for s in (ENCODER, DENOISER, VOCODER, SER)}
+SPECS: dict[str, NetworkSpec] = {s.name: s for s in (ENCODER, DENOISER, VOCODER, SER, PITCH)}
 
 
 def _denoiser_step(m, x, t, mu, emo, spk):
@@ -158,6 +169,15 @@ def _denoiser_step(m, x, t, mu, emo, spk):
     return out[:, :, :n]
 
 
+def _pitch(m, phonemes, lengths, emo, spk):
+    """``PitchPredictor.forward`` broadcasts one line's states to the conditions behind a
+    Python ``if`` on the batch sizes, which tracing would freeze to the sample's batch. Expand
+    here to the traced ``B`` (a no-op at ``B = 1``) so that branch is never taken."""
+    x, mask = m.encoder.states(phonemes, lengths, emo.dtype)
+    b = emo.shape[0]
+    return m.pitch(x.expand(b, -1, -1), mask.expand(b, -1, -1), emo, spk)
+
+
 def wrap(model, network: str):
     """A ``torch.nn.Module`` whose ``forward`` takes exactly ``SPECS[network].inputs`` in order
     (masks fixed to ``None`` = all frames real: the runtime never pads a denoiser/vocoder/SER
@@ -169,8 +189,12 @@ def wrap(model, network: str):
         "denoiser": _denoiser_step,
         "vocoder": lambda m, mel: m.vocoder(mel),
         "ser": lambda m, logmel: m.ser(logmel, None),
+        "pitch": _pitch,
     }
     call = calls[network]
+    if network == "pitch" and model.pitch is None:
+        raise ValueError("this voice has no pitch predictor (model config pitch.enabled is "
+                         "false), so it has no pitch graph")
 
     class _Wrapped(nn.Module):
         def __init__(self) -> None:

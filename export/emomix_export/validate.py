@@ -37,7 +37,8 @@ class ParityCase:
 
     def __str__(self) -> str:
         return (f"{self.network}.{self.tensor} (batch {self.batch}, {self.length} "
-                f"{'steps' if self.network == 'encoder' else 'frames'}): rel L2 {self.rel_l2:.2e}")
+                f"{'phonemes' if self.network in ('encoder', 'pitch') else 'frames'}): "
+                f"rel L2 {self.rel_l2:.2e}")
 
 
 def check_model(path: str) -> None:

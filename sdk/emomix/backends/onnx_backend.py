@@ -13,11 +13,18 @@ Graphs (``onnx/<network>.onnx``; names, shapes and dynamic axes in ``docs/export
   ``out (B,C,F)``; ``B`` = the active conditions. The sampler loop stays in emomix.
 - ``vocoder``: ``mel (B,C,F)`` → ``wav (B, F·hop)``.
 - ``ser``: ``logmel (B,C,F)`` → ``embedding (B,E), logits (B,K)`` (optional; loaded on first use).
+- ``pitch`` (only for voices whose model config enables ``pitch``): ``phonemes (1,T) int64,
+  lengths (1,) int64, emo (B,E), spk (B,S)`` → ``pitch (B,2,T)``, per phoneme ``ln(F0/100 Hz)``
+  and the voicing logit; one line's encoder states are broadcast to ``B`` conditions. The graph
+  re-runs the text encoder's states (not its duration head), so it stands alone.
 
 The runtime contract: every graph carries ``metadata_props`` (:func:`expected_contract`) that must
 equal what this bundle's ``voice.json`` implies; the graph files must be listed in
 ``voice.json:files`` with matching sha256. Anything else is a :class:`StaleExportError` telling
-the user to run ``emomix export VOICE_DIR --onnx``.
+the user to run ``emomix export VOICE_DIR --onnx``. A voice with a pitch predictor needs
+``pitch.onnx`` as well (:func:`required_networks`); an export made before pitch graphs existed
+lacks it and gets that error too. Its other graphs are still current (the contract of the four
+networks did not change), so the re-export only writes ``pitch.onnx``.
 
 This module is also the one source of truth for the contract keys: ``emomix_export`` imports
 them from here, so the writer and the reader cannot drift apart.
@@ -33,15 +40,20 @@ from typing import Any
 
 import numpy as np
 
+from ..config import PitchConfig
 from ..errors import EmomixError
 from ..voice import WEIGHTS_FILE, VoiceBundle, load_weights, sha256_file
 from .base import Backend
 
-#: Version of the graph contract (input/output names, metadata keys). Bump on any change.
+#: Version of the graph contract (input/output names, metadata keys). Bump on any change to an
+#: existing network's graph; a new network that only some voices have (``pitch``) is not one:
+#: a runtime asks for it by name and reports it missing (:func:`required_networks`).
 CONTRACT_VERSION = 1
-#: Every network ``emomix export`` writes, in build order.
+#: Every network ``emomix export`` writes for every voice, in build order; a voice with a
+#: pitch predictor also gets ``pitch`` (:func:`voice_networks`).
 NETWORKS = ("encoder", "denoiser", "vocoder", "ser")
-#: The networks :class:`OnnxBackend` needs to synthesise (``ser`` is optional).
+#: The networks :class:`OnnxBackend` needs to synthesise (``ser`` is optional); a pitch voice
+#: needs ``pitch`` too (:func:`required_networks`).
 REQUIRED_NETWORKS = ("encoder", "denoiser", "vocoder")
 #: Metadata keys a runtime checks against ``voice.json`` (all values are strings).
 CONTRACT_KEYS = (
@@ -63,6 +75,25 @@ class StaleExportError(EmomixError, RuntimeError):
 def onnx_relpath(network: str) -> str:
     """Bundle-relative path of a network's graph, e.g. ``onnx/denoiser.onnx``."""
     return f"onnx/{network}.onnx"
+
+
+def has_pitch(bundle: VoiceBundle) -> bool:
+    """Whether the voice has a pitch predictor (model config ``pitch.enabled``; a config
+    without the section has none)."""
+    return PitchConfig.from_dict(bundle.model_config.get("pitch", {})).enabled
+
+
+def voice_networks(bundle: VoiceBundle) -> tuple[str, ...]:
+    """The networks ``emomix export`` writes for ``bundle``: :data:`NETWORKS`, plus ``pitch``
+    for a voice with a pitch predictor."""
+    return NETWORKS + (("pitch",) if has_pitch(bundle) else ())
+
+
+def required_networks(bundle: VoiceBundle) -> tuple[str, ...]:
+    """The graphs :class:`OnnxBackend` opens when it is created (a stale export fails at load,
+    not mid-line): :data:`REQUIRED_NETWORKS`, plus ``pitch`` for a voice with a pitch
+    predictor."""
+    return REQUIRED_NETWORKS + (("pitch",) if has_pitch(bundle) else ())
 
 
 def _sha256_json(obj: Any) -> str:
@@ -101,13 +132,22 @@ def export_hint(bundle: VoiceBundle) -> str:
     return f"run `emomix export {bundle.path} --onnx` to (re)write the graphs"
 
 
+#: Why a graph may be missing from a bundle that was exported, for the error message.
+_MISSING_WHY = {
+    "pitch": " (this voice has a pitch predictor, model config pitch.enabled; graphs exported "
+             "before emomix wrote pitch graphs do not include it)",
+}
+
+
 def check_graph_file(bundle: VoiceBundle, network: str, *, verify_hash: bool = True) -> str:
     """Check that ``onnx/<network>.onnx`` exists and is listed in ``voice.json`` with the same
     size (and sha256); returns its absolute path. Raises :class:`StaleExportError`."""
     rel = onnx_relpath(network)
     path = bundle.path / rel
     if not path.is_file():
-        raise StaleExportError(f"{path}: the {network} graph is missing; {export_hint(bundle)}")
+        why = _MISSING_WHY.get(network, "")
+        raise StaleExportError(f"{path}: the {network} graph is missing{why}; "
+                               f"{export_hint(bundle)}")
     entry = bundle.files.get(rel)
     if entry is None:
         raise StaleExportError(f"{path}: not listed in voice.json:files, so it cannot be trusted "
@@ -135,6 +175,26 @@ def length_regulate_np(
     durations = durations.astype(np.int64)
     mu = np.repeat(mu_phone.astype(np.float32), durations, axis=1)
     return np.ascontiguousarray(mu), durations
+
+
+def pitch_feeds(phonemes: np.ndarray, emotions: np.ndarray, speakers: np.ndarray
+                ) -> dict[str, np.ndarray]:
+    """The inputs of ``pitch.onnx`` for one line: ``phonemes (1, T)``, ``lengths (1,)`` int64,
+    ``emo (M, E)``, ``spk (M, S)`` float32. Raises ``ValueError`` for shapes the graph would
+    reject with a less helpful message."""
+    ph = np.asarray(phonemes)
+    if ph.ndim != 1 or ph.size == 0 or not np.issubdtype(ph.dtype, np.integer):
+        raise ValueError(f"phonemes must be a non-empty 1-D integer array, got shape {ph.shape} "
+                         f"dtype {ph.dtype}")
+    emo = np.ascontiguousarray(emotions, np.float32)
+    spk = np.ascontiguousarray(speakers, np.float32)
+    if emo.ndim != 2 or emo.shape[0] < 1:
+        raise ValueError(f"emotions must have shape (M, E) with M >= 1, got {emo.shape}")
+    if spk.ndim != 2 or spk.shape[0] != emo.shape[0]:
+        raise ValueError(f"speakers must have shape (M, S) with M = {emo.shape[0]} (one row per "
+                         f"emotion condition), got {spk.shape}")
+    return {"phonemes": np.ascontiguousarray(ph.astype(np.int64)[None]),
+            "lengths": np.array([ph.size], np.int64), "emo": emo, "spk": spk}
 
 
 def resolve_providers(providers: str | Sequence[str] | None) -> list[str]:
@@ -186,7 +246,9 @@ class OnnxBackend(Backend):
         self.hop_length = int(bundle.audio["hop_length"])
         self._lock = threading.Lock()
         self._sessions: dict[str, Any] = {}
-        for network in REQUIRED_NETWORKS:
+        #: the voice has a pitch predictor, and so ``pitch.onnx`` (opened below)
+        self.has_pitch = has_pitch(bundle)
+        for network in required_networks(bundle):
             self._sessions[network] = self._open(network)
         self._speakers = np.ascontiguousarray(
             load_weights(bundle)["speakers.weight"], dtype=np.float32)
@@ -226,6 +288,16 @@ class OnnxBackend(Backend):
         with self._lock:
             mu_ph, log_dur, mask = self._run("encoder", feeds)
         return length_regulate_np(mu_ph[0], log_dur[0], mask[0, 0], length_scale)
+
+    def pitch(self, phonemes, emotions, speakers):
+        """Phoneme ids ``(T,)``, ``emotions (M, E)``, ``speakers (M, S)`` → ``(M, 2, T)``
+        float32 (``ln(F0 / 100 Hz)``, voicing logit) from ``pitch.onnx``: the line goes in as a
+        batch of one with its length, the conditions as the graph's batch ``B = M``."""
+        if not self.has_pitch:
+            raise ValueError("this voice has no pitch predictor")
+        feeds = pitch_feeds(phonemes, emotions, speakers)
+        with self._lock:
+            return self._run("pitch", feeds)[0]
 
     def denoise(self, x, t, mu, emotions, speakers):
         b = x.shape[0]

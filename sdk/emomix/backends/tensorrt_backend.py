@@ -7,6 +7,12 @@ Needs the ``tensorrt`` Python package (10.x), ``cuda-python`` and an NVIDIA GPU,
 The encoder and vocoder run in ONNX Runtime with ``providers="auto"`` (TensorRT/CUDA execution
 providers when the installed onnxruntime offers them). numpy only: never imports torch.
 
+Pitch voices: the pitch predictor (``onnx/pitch.onnx``, required and contract-checked as for
+:class:`~emomix.backends.onnx_backend.OnnxBackend`) runs in ONNX Runtime like the encoder, with
+the same providers; it gets no engine. It runs once per line on ``T`` phonemes, as the encoder
+does, while the denoiser runs once per sampler step on ``F`` frames, so an engine would buy
+nothing measurable and would cost a second per-GPU build and profile.
+
 UNTESTED HERE: this module is written against the documented TensorRT 10 Python API
 (``execute_async_v3``, named I/O tensors) and cuda-python's ``cudart``; the development machine
 has neither. ``tests/test_export.py`` runs it where ``tensorrt`` imports and skips elsewhere.
@@ -25,7 +31,8 @@ import numpy as np
 from ..voice import VoiceBundle
 from .onnx_backend import OnnxBackend, StaleExportError, onnx_relpath
 
-#: Networks ``--tensorrt`` builds engines for (the runner executes the denoiser step).
+#: Networks ``--tensorrt`` builds engines for (the runner executes the denoiser step); every
+#: other graph, ``pitch`` included, runs in ONNX Runtime.
 ENGINE_NETWORKS = ("denoiser",)
 
 
@@ -177,7 +184,8 @@ def check_plan(bundle: VoiceBundle, network: str) -> Path:
 
 
 class TensorRTBackend(OnnxBackend):
-    """Denoiser step on TensorRT (static buffers, one stream); encoder/vocoder on ONNX Runtime."""
+    """Denoiser step on TensorRT (static buffers, one stream); encoder, vocoder and (for a
+    pitch voice) the pitch predictor on ONNX Runtime (:meth:`OnnxBackend.pitch`)."""
 
     name = "tensorrt"
 
