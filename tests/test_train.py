@@ -187,6 +187,18 @@ def test_the_pitch_stage_fits_f0_pooled_over_the_alignment(run):
     _decreases(pitch_step)
     for k, v in model.encoder.state_dict().items():  # the encoder is not the pitch stage's
         assert torch.equal(v, frozen[k]), k
+    from emomix.train.stages import evaluate_pitch
+
+    before = evaluate_pitch(model, data, table, f0_of=f0_of)
+    assert before["pitch_test_split"] == "test" and 0 <= before["voicing_accuracy"] <= 1
+    with torch.no_grad():  # raising every prediction by ln 2 (an octave) adds 1200 cents of bias
+        model.pitch.net.proj.bias[0] += np.log(2.0)
+    after = evaluate_pitch(model, data, table, f0_of=f0_of)
+    with torch.no_grad():
+        model.pitch.net.proj.bias[0] -= np.log(2.0)
+    assert after["f0_bias_cents"] - before["f0_bias_cents"] == pytest.approx(1200.0, abs=0.2)
+    for e, bias in after["f0_bias_cents_per_emotion"].items():
+        assert bias - before["f0_bias_cents_per_emotion"][e] == pytest.approx(1200.0, abs=0.2)
     if "acoustic" not in run.results:
         with pytest.raises(RuntimeError, match="train the acoustic model first"):
             run_stage(run, "pitch", _opts())

@@ -50,6 +50,7 @@ __all__ = [
     "denoiser_loss_and_estimate",
     "train_pitch",
     "pitch_losses",
+    "evaluate_pitch",
     "train_vocoder",
     "vocoder_losses",
     "multi_resolution_stft_loss",
@@ -313,15 +314,8 @@ class F0Cache:
         return self._f0[i]
 
 
-def pitch_losses(model, b: Batch, items: np.ndarray, f0_of, emo_table: torch.Tensor,
-                 dev: torch.device) -> dict[str, torch.Tensor]:
-    """The pitch predictor's losses on one batch (``f0_of(i)``: per-frame F0 of clip ``i``).
-
-    Alignment as in :func:`acoustic_losses` (frozen encoder, MAS path); targets from
-    :func:`emomix.harmonics.phone_pitch_targets`. ``f0``: MSE of ``ln(F0/100)`` weighted by each
-    phoneme's voiced frames; ``voicing``: binary cross-entropy of the logit against the voiced
-    fraction, over real phonemes. ``loss = f0 + voicing``.
-    """
+def _pitch_batch(model, b: Batch, items, f0_of, emo_table: torch.Tensor, dev: torch.device):
+    """Encoder states, the MAS alignment's per-phoneme targets, and the conditions of a batch."""
     from ..harmonics import phone_pitch_targets
 
     mel, fmask = _mels(b, dev)
@@ -335,13 +329,25 @@ def pitch_losses(model, b: Batch, items: np.ndarray, f0_of, emo_table: torch.Ten
         log_p = alignment_log_likelihood(mu_phone, mel)
         path = monotonic_alignment_search(log_p, tmask.transpose(1, 2) * fmask)
     durations = path.sum(-1).round().long().cpu().numpy()
-    shape = durations.shape
-    lf_t, fr_t, wt = (np.zeros(shape, np.float32) for _ in range(3))
+    lf_t, fr_t, wt = (np.zeros(durations.shape, np.float32) for _ in range(3))
     for k, i in enumerate(items):
         n = int(b.id_lengths[k])
         lf, fr, nv = phone_pitch_targets(f0_of(int(i)), durations[k, :n])
         lf_t[k, :n], fr_t[k, :n], wt[k, :n] = lf, fr, nv
-    lf_t, fr_t, wt = (torch.from_numpy(a).to(dev) for a in (lf_t, fr_t, wt))
+    targets = tuple(torch.from_numpy(a).to(dev) for a in (lf_t, fr_t, wt))
+    return x, tmask, emo, spk, targets
+
+
+def pitch_losses(model, b: Batch, items: np.ndarray, f0_of, emo_table: torch.Tensor,
+                 dev: torch.device) -> dict[str, torch.Tensor]:
+    """The pitch predictor's losses on one batch (``f0_of(i)``: per-frame F0 of clip ``i``).
+
+    Alignment as in :func:`acoustic_losses` (frozen encoder, MAS path); targets from
+    :func:`emomix.harmonics.phone_pitch_targets`. ``f0``: MSE of ``ln(F0/100)`` weighted by each
+    phoneme's voiced frames; ``voicing``: binary cross-entropy of the logit against the voiced
+    fraction, over real phonemes. ``loss = f0 + voicing``.
+    """
+    x, tmask, emo, spk, (lf_t, fr_t, wt) = _pitch_batch(model, b, items, f0_of, emo_table, dev)
     pred = model.pitch(x, tmask, emo, spk)
     m = tmask.squeeze(1)
     f0 = (wt * (pred[:, 0] - lf_t) ** 2).sum() / wt.sum().clamp_min(1.0)
@@ -379,7 +385,60 @@ def train_pitch(model, data: PreparedData, run_dir: Path, opts: StageOptions,
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         loop.record({k: v.item() for k, v in losses.items()})
-    return loop.finish()
+    # the pitch stage keeps no weight average: the held-out error is the saved model's
+    return loop.finish(evaluate_pitch(model, data, emo_table, dev, f0_of))
+
+
+def evaluate_pitch(model, data: PreparedData, emo_table: torch.Tensor,
+                   dev: torch.device | str = "cpu", f0_of=None, split: str = "test",
+                   batch_size: int = 16) -> dict[str, Any]:
+    """Held-out error of the pitch predictor against the alignment-pooled targets.
+
+    Returns ``pitch_test_split``, ``f0_rmse_cents`` and ``f0_bias_cents`` (over voiced frames,
+    overall and per emotion: prediction − target, 1200·Δln F0/ln 2) and ``voicing_accuracy``
+    (phonemes whose voiced fraction is on the same side of 1/2 as the predicted probability).
+    """
+    dev = torch.device(dev)
+    pool = data.indices(split)
+    if len(pool) == 0:
+        split, pool = "evaluation", data.indices("evaluation")
+    if len(pool) == 0:
+        return {}
+    f0_of = f0_of or F0Cache(data)
+    modes = {name: getattr(model, name).training for name in ("encoder", "pitch")}
+    for name in modes:  # no dropout in the states or the head
+        getattr(model, name).eval()
+    cents = 1200.0 / np.log(2.0)
+    err = {e: [0.0, 0.0, 0.0] for e in range(len(data.emotions))}  # Σw·d, Σw·d², Σw
+    hits = total = 0
+    with torch.no_grad():
+        for start in range(0, len(pool), batch_size):
+            items = pool[start:start + batch_size]
+            b = data.batch(items)
+            x, tmask, emo, spk, (lf_t, fr_t, wt) = _pitch_batch(model, b, items, f0_of,
+                                                                 emo_table, dev)
+            pred = model.pitch(x, tmask, emo, spk)
+            d = ((pred[:, 0] - lf_t) * cents).cpu().numpy()
+            w = wt.cpu().numpy()
+            m = tmask.squeeze(1).cpu().numpy() > 0
+            hits += int((((torch.sigmoid(pred[:, 1]) > 0.5) == (fr_t > 0.5)).cpu().numpy()
+                         & m).sum())
+            total += int(m.sum())
+            for k, e in enumerate(b.emotion.tolist()):
+                err[e][0] += float((w[k] * d[k]).sum())
+                err[e][1] += float((w[k] * d[k] ** 2).sum())
+                err[e][2] += float(w[k].sum())
+    for name, mode in modes.items():
+        getattr(model, name).train(mode)
+    s0, s1, n = (sum(v[i] for v in err.values()) for i in range(3))
+    return {
+        "pitch_test_split": split,
+        "f0_rmse_cents": round(float(np.sqrt(s1 / max(n, 1e-9))), 1),
+        "f0_bias_cents": round(float(s0 / max(n, 1e-9)), 1),
+        "f0_bias_cents_per_emotion": {data.emotions[e]: round(v[0] / max(v[2], 1e-9), 1)
+                                      for e, v in err.items() if v[2] > 0},
+        "voicing_accuracy": round(hits / max(total, 1), 4),
+    }
 
 
 # ---------------------------------------------------------------- vocoder
