@@ -26,10 +26,10 @@ import emomix  # noqa: E402
 from emomix import harmonics  # noqa: E402
 from emomix.backends import create_backend  # noqa: E402
 from emomix.config import AudioConfig, PitchConfig  # noqa: E402
-from emomix.synthesis import schedule_weights, with_neutral  # noqa: E402
 from emomix.voice import load_bundle, load_weights, save_bundle  # noqa: E402
 
-LINE = "The quick brown fox jumps over the lazy dog, then it runs far away."
+#: A line as phoneme ids of the symbol table (synthesize_full takes ids as well as text).
+IDS = np.random.default_rng(5).integers(1, 100, 40)
 
 
 def perturbed(src, dst, drop: str | None = None):
@@ -170,7 +170,6 @@ def _fused(voice, ids, mix, names, alpha, spk, W, seed):
                                         seed=seed)
 
 
-@pytest.mark.usefixtures("needs_espeak")
 @pytest.mark.parametrize("kind", ["mix", "trajectory"])
 def test_synthesize_ids_equals_synthesize_full(voices, kind):
     torch_voice, voice = voices
@@ -180,43 +179,16 @@ def test_synthesize_ids_equals_synthesize_full(voices, kind):
     else:  # per-frame W; the first keyframe's mix conditions the encoder
         mix, alpha = {"happy": 1.0}, 1.0
         kw = dict(trajectory=[(0.0, mix), (1.0, {"sad": 1.0})], steps=3, seed=5)
-    r = voice.synthesize_full(LINE, **kw)
-    fused = _fused(voice, voice.text_to_ids(LINE), mix, r.conditions, alpha,
+    r = voice.synthesize_full(IDS, **kw)  # phoneme ids: no espeak-ng needed
+    fused = _fused(voice, IDS, mix, r.conditions, alpha,
                    voice.speaker_vector(kw.get("speaker")), r.weights, kw["seed"])
     np.testing.assert_array_equal(fused["durations"], r.durations)
     np.testing.assert_allclose(fused["mel"], r.mel, rtol=0, atol=1e-5)
     np.testing.assert_allclose(fused["audio"], r.audio, rtol=0, atol=1e-5)
     # and the torch voice: the same line within the networks' float error
-    ref = torch_voice.synthesize_full(LINE, **kw)
+    ref = torch_voice.synthesize_full(IDS, **kw)
     np.testing.assert_array_equal(ref.durations, r.durations)
     assert np.abs(ref.mel - r.mel).max() <= 1e-3
-
-
-def test_synthesize_ids_equals_the_python_steps(voices):
-    """What synthesize_full does, step by step on phoneme ids (no espeak needed)."""
-    _, voice = voices
-    rng = np.random.default_rng(5)
-    ids = rng.integers(0, 100, 25)
-    mix = {"happy": 0.6, "surprise": 0.4}
-    names, neutral = with_neutral([n for n in voice.emotions if n in mix], 0.8)
-    emo = np.stack([voice.emotion_table[n] for n in names])
-    spk = voice.speaker_vector("speaker0")
-    w0 = np.array([mix.get(n, 0.0) for n in names])
-    enc_emo = (0.8 * (w0 @ emo) + 0.2 * voice.emotion_table["neutral"]).astype(np.float32)
-    mu, durations = voice.encode_text(ids, enc_emo, spk)
-    spec = voice.sampler_spec(steps=4)
-    from emomix import sampler as ref
-
-    for per_frame in (False, True):
-        w = np.repeat(w0[:, None], mu.shape[1], 1) if per_frame else w0
-        W = schedule_weights(w, ref.time_grid(spec.steps), "emomix", 0.8, neutral)
-        mel = voice.sample_mel(mu, emo, spk, W, spec, seed=11)
-        mel = voice.render_pitch(mel, voice.line_pitch(ids, emo, spk), durations, W[-1])
-        audio = voice.vocode(mel)
-        fused = _fused(voice, ids, mix, names, 0.8, spk, W, 11)
-        np.testing.assert_array_equal(fused["durations"], durations)
-        np.testing.assert_allclose(fused["mel"], mel, rtol=0, atol=1e-5)
-        np.testing.assert_allclose(fused["audio"], audio, rtol=0, atol=1e-5)
 
 
 def test_a_repeated_pitch_line_allocates_no_workspace(pitch_voice_dir):

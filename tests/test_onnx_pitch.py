@@ -27,7 +27,6 @@ pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
 import emomix  # noqa: E402
-from emomix import sampler  # noqa: E402
 from emomix.backends import create_backend  # noqa: E402
 from emomix.backends.onnx_backend import (  # noqa: E402
     CONTRACT_KEYS,
@@ -39,7 +38,6 @@ from emomix.backends.onnx_backend import (  # noqa: E402
     voice_networks,
 )
 from emomix.config import PitchConfig  # noqa: E402
-from emomix.synthesis import schedule_weights, with_neutral  # noqa: E402
 from emomix.voice import load_bundle, load_weights, save_bundle  # noqa: E402
 
 #: max abs error of ONNX Runtime's pitch against torch's (the native runtime's bound too)
@@ -50,7 +48,8 @@ TOL = 1e-4
 #: (as tests/test_export.py)
 MEL_ATOL = 1e-3
 MIN_SNR_DB = 40.0
-LINE = "The quick brown fox jumps over the lazy dog, then it runs far away."
+#: A line as phoneme ids of the symbol table (synthesize_full takes ids as well as text).
+IDS = np.random.default_rng(5).integers(1, 100, 40)
 E = S = 16
 
 
@@ -219,7 +218,6 @@ def _compare_lines(ref, got, what: str) -> None:
     assert snr >= MIN_SNR_DB
 
 
-@pytest.mark.usefixtures("needs_espeak")
 @pytest.mark.parametrize("kind", ["mix", "trajectory"])
 def test_synthesize_full_matches_torch(voices, kind):
     torch_voice, onnx_voice = voices
@@ -229,33 +227,9 @@ def test_synthesize_full_matches_torch(voices, kind):
                   steps=4, seed=3)
     else:
         kw = dict(trajectory=[(0.0, {"happy": 1.0}), (1.0, {"sad": 1.0})], steps=3, seed=5)
-    _compare_lines(torch_voice.synthesize_full(LINE, **kw),
-                   onnx_voice.synthesize_full(LINE, **kw), kind)
-
-
-def test_pipeline_steps_match_torch(voices):
-    """synthesize_full's steps on phoneme ids (runs without espeak-ng)."""
-    rng = np.random.default_rng(5)
-    ids = rng.integers(0, 100, 25)
-    mix = {"happy": 0.6, "surprise": 0.4}
-    results = []
-    for voice in voices:
-        names, neutral = with_neutral([n for n in voice.emotions if n in mix], 0.8)
-        emo = np.stack([voice.emotion_table[n] for n in names])
-        spk = voice.speaker_vector("speaker0")
-        w0 = np.array([mix.get(n, 0.0) for n in names])
-        enc_emo = (0.8 * (w0 @ emo) + 0.2 * voice.emotion_table["neutral"]).astype(np.float32)
-        mu, durations = voice.encode_text(ids, enc_emo, spk)
-        spec = voice.sampler_spec(steps=4)
-        W = schedule_weights(w0, sampler.time_grid(spec.steps), "emomix", 0.8, neutral)
-        sampled = voice.sample_mel(mu, emo, spk, W, spec, seed=11)
-        pitch = voice.line_pitch(ids, emo, spk)
-        assert pitch is not None and pitch.shape == (len(names), 2, ids.size)
-        mel = voice.render_pitch(sampled, pitch, durations, W[-1])
-        assert np.abs(mel - sampled).max() > 0.1  # the harmonics were rendered
-        results.append(types.SimpleNamespace(durations=durations, mel=mel,
-                                             audio=voice.vocode(mel)))
-    _compare_lines(*results, "pipeline steps")
+    # phoneme ids, so no espeak-ng is needed
+    _compare_lines(torch_voice.synthesize_full(IDS, **kw),
+                   onnx_voice.synthesize_full(IDS, **kw), kind)
 
 
 # -- stale exports -----------------------------------------------------------------------------

@@ -138,3 +138,19 @@ def test_a_voice_without_pitch_keeps_the_sampled_mel(random_voice_dir, needs_esp
     np.testing.assert_array_equal(r.mel, raw)
     with pytest.raises(ValueError, match="no pitch predictor"):
         voice.backend.pitch(np.array([3, 4]), emb, voice.speaker_vector(None)[None])
+
+
+def test_synthesize_full_takes_phoneme_ids_and_checks_them(random_voice_dir):
+    import emomix
+
+    voice = emomix.load_voice(random_voice_dir, backend="torch")
+    ids = np.array([5, 9, 12, 40, 7])
+    a = voice.synthesize_full(ids, {"sad": 1.0}, seed=1)
+    b = voice.synthesize_full(list(ids), {"sad": 1.0}, seed=1)
+    assert len(a.durations) == 5 and np.array_equal(a.audio, b.audio)
+    n = len(voice.symbols)
+    for bad, msg in (([], "non-empty"), ([[1, 2]], "1-D"), ([1.5, 2.0], "integers"),
+                     ([3, n], "not in this voice's symbol table"), ([-1], "not in this"),
+                     (np.zeros(2001, np.int64), "limit")):
+        with pytest.raises(ValueError, match=msg):
+            voice.synthesize_full(bad, {"sad": 1.0}, seed=1)

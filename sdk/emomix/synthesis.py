@@ -162,6 +162,21 @@ class Voice:
                              "into sentences (emomix.text.split_sentences) and synthesise each")
         return ids
 
+    def check_ids(self, ids: Any) -> np.ndarray:
+        """Phoneme ids given instead of text: a non-empty 1-D integer sequence of this voice's
+        symbol ids (``0 .. len(voice.symbols) - 1``), at most ``MAX_PHONEMES`` long."""
+        arr = np.asarray(ids)
+        if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
+            raise ValueError("phoneme ids must be a non-empty 1-D sequence of integers, got "
+                             f"shape {arr.shape} dtype {arr.dtype}; or pass the text")
+        if arr.size > MAX_PHONEMES:
+            raise ValueError(f"{arr.size} phoneme ids (limit {MAX_PHONEMES}); split the line")
+        bad = (arr < 0) | (arr >= len(self.symbols))
+        if bad.any():
+            raise ValueError(f"phoneme id {int(arr[bad][0])} is not in this voice's symbol table "
+                             f"(0..{len(self.symbols) - 1})")
+        return arr.astype(np.int64)
+
     # -- synthesis --------------------------------------------------------------------------
     def synthesize(self, text: str, emotion: Mapping[str, float] | None = None, **kw) -> np.ndarray:
         """Speak ``text`` with an emotion mix; returns float32 audio at :attr:`sample_rate`.
@@ -172,7 +187,7 @@ class Voice:
 
     def synthesize_full(
         self,
-        text: str,
+        text: str | Sequence[int] | np.ndarray,
         emotion: Mapping[str, float] | None = None,
         *,
         intensity: float = 1.0,
@@ -186,7 +201,7 @@ class Voice:
         trajectory: Sequence[tuple[float, Mapping[str, float]]] | None = None,
         emotion_scale: float | None = None,
     ) -> Synthesis:
-        """Text → audio with the mixed-noise sampler.
+        """Text (or its phoneme ids, see :meth:`check_ids`) → audio with the mixed-noise sampler.
 
         ``emotion`` maps emotion names to non-negative weights (normalised); ``intensity`` blends
         the mix with neutral (0 = neutral, 1 = the mix, up to 1.5 exaggerates). ``preset`` is
@@ -199,6 +214,7 @@ class Voice:
         ``W (steps, M, frames)``. ``emotion`` is then ignored except that the first keyframe's
         mix conditions the encoder (durations).
         """
+        ids = self.text_to_ids(text) if isinstance(text, str) else self.check_ids(text)
         if trajectory is not None:
             keys = self._check_trajectory(trajectory)
             mix = keys[0][1]
@@ -222,7 +238,6 @@ class Voice:
         w0 = np.array([mix.get(n, 0.0) for n in names])
         enc_emotion = (alpha * (w0 @ emo) + (1 - alpha) * self.emotion_table["neutral"]
                        ).astype(np.float32)
-        ids = self.text_to_ids(text)
         mu, durations = self.encode_text(ids, enc_emotion, spk, length_scale)
 
         tau = ref.time_grid(spec.steps)
