@@ -351,6 +351,9 @@ class Voice:
         from .harmonics import frame_pitch, render_harmonics
 
         f0, voicing = frame_pitch(pitch, durations, weights, self.pitch_config, frames)
+        twin = getattr(self.backend, "render_harmonics", None)  # the native runtime's C++ twin
+        if twin is not None:
+            return twin(mel, f0, voicing)
         return render_harmonics(mel, f0, voicing, self.audio_config, self.pitch_config)
 
     def sample_mel(self, mu: np.ndarray, emotions: np.ndarray, speaker: np.ndarray,

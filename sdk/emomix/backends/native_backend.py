@@ -136,6 +136,12 @@ class NativeBackend(Backend):
         with self.session() as s:
             return s.pitch(np.asarray(phonemes, np.int64), emotions, speakers)
 
+    def render_harmonics(self, mel: np.ndarray, f0: np.ndarray, voicing: np.ndarray
+                         ) -> np.ndarray:
+        """:func:`emomix.harmonics.render_harmonics` in C++ (same arithmetic, float64 inside;
+        about 6x faster than numpy). :meth:`Voice.render_pitch` uses it when present."""
+        return self.model.render_harmonics(np.ascontiguousarray(mel, np.float32), f0, voicing)
+
     # -- beyond the interface -------------------------------------------------------------------
     def vocoder_stream(self) -> NativeVocoderStream:
         """A streaming vocoder for one line (see :mod:`emomix.vocoder_stream`): every frame of
