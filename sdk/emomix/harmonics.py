@@ -144,9 +144,9 @@ def harmonic_modulation(f0: np.ndarray, audio_cfg: Any, floor: float) -> np.ndar
     j = np.floor(centre)[..., None] + offs  # (F, H, 8)
     val = _hann_lobe(j - centre[..., None])
     ok = (j >= 0) & (j < n_bins) & (centre[..., None] <= top + _LOBE_BINS)
-    comb = np.zeros((n_frames, n_bins))
     rows = np.broadcast_to(np.arange(n_frames)[:, None, None], j.shape)
-    np.add.at(comb, (rows[ok], j[ok].astype(np.int64)), val[ok])
+    flat = rows[ok] * n_bins + j[ok].astype(np.int64)
+    comb = np.bincount(flat, weights=val[ok], minlength=n_frames * n_bins).reshape(n_frames, n_bins)
     mean = comb[:, :top + 1].mean(axis=1, keepdims=True)
     comb = comb / np.maximum(mean, 1e-12) + floor
     r = (comb @ fb.T) / (fb.sum(axis=1)[None, :] * (1.0 + floor))
