@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import types
 
 import numpy as np
 import pytest
@@ -294,10 +293,19 @@ def test_voice_without_pitch_exports_and_runs_as_before(tmp_path):
     assert voice.pitch_config is None and voice.line_pitch(ids, emo, spk) is None
 
 
-def test_has_pitch_reads_the_config():
-    assert not has_pitch(types.SimpleNamespace(model_config={}))  # the section is absent
-    assert not has_pitch(types.SimpleNamespace(model_config={"pitch": {"enabled": False}}))
-    assert has_pitch(types.SimpleNamespace(model_config={"pitch": {"enabled": True}}))
+def test_has_pitch_reads_the_config(exported, tmp_path):
+    assert has_pitch(load_bundle(exported[0]))
+    d = tmp_path / "v"
+    shutil.copytree(exported[0], d)
+    meta = json.loads((d / "voice.json").read_text())
+    for pitch in ({"enabled": False}, None):  # disabled, and a config without the section
+        if pitch is None:
+            meta["model"]["config"].pop("pitch")
+        else:
+            meta["model"]["config"]["pitch"] = pitch
+        (d / "voice.json").write_text(json.dumps(meta))
+        bundle = load_bundle(d, verify_hashes=False)
+        assert not has_pitch(bundle) and bundle.pitch_config is None
 
 
 # -- TensorRT (only where it is installed) -----------------------------------------------------

@@ -92,11 +92,10 @@ class Voice:
         self.symbols = SymbolTable(bundle.symbols)
         self.language = bundle.language
         self.sampler_defaults = dict(bundle.sampler)
-        from .config import AudioConfig, PitchConfig
+        from .config import AudioConfig
 
-        pitch = PitchConfig.from_dict(bundle.model_config.get("pitch", {}))
         #: the voice's :class:`~emomix.config.PitchConfig` when it predicts pitch, else ``None``
-        self.pitch_config = pitch if pitch.enabled else None
+        self.pitch_config = bundle.pitch_config
         self.audio_config = AudioConfig.from_dict(dict(bundle.audio))
         if sampler_impl not in ("auto", "native", "python"):
             raise ValueError(f"sampler_impl must be auto, native or python, got {sampler_impl!r}")

@@ -40,7 +40,6 @@ from typing import Any
 
 import numpy as np
 
-from ..config import PitchConfig
 from ..errors import EmomixError
 from ..voice import WEIGHTS_FILE, VoiceBundle, load_weights, sha256_file
 from .base import Backend
@@ -80,7 +79,7 @@ def onnx_relpath(network: str) -> str:
 def has_pitch(bundle: VoiceBundle) -> bool:
     """Whether the voice has a pitch predictor (model config ``pitch.enabled``; a config
     without the section has none)."""
-    return PitchConfig.from_dict(bundle.model_config.get("pitch", {})).enabled
+    return bundle.pitch_config is not None
 
 
 def voice_networks(bundle: VoiceBundle) -> tuple[str, ...]:

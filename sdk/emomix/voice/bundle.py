@@ -101,6 +101,15 @@ class VoiceBundle:
         return copy.deepcopy(self.meta["model"]["config"])
 
     @property
+    def pitch_config(self) -> Any:
+        """The :class:`emomix.config.PitchConfig` of a voice with a pitch predictor (model
+        config ``pitch.enabled``), else ``None`` (the section is optional)."""
+        from emomix.config import PitchConfig
+
+        pitch = PitchConfig.from_dict(self.meta["model"]["config"].get("pitch", {}))
+        return pitch if pitch.enabled else None
+
+    @property
     def emotion_dim(self) -> int:
         return len(self.meta["emotions"]["neutral"]["embedding"])
 
