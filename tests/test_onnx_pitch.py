@@ -15,7 +15,6 @@ not speech quality.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 
 import numpy as np
@@ -340,16 +339,3 @@ def test_tensorrt_backend_on_a_stale_pitch_export_is_clear(exported, tmp_path):
     unlist(d, "onnx/pitch.onnx")
     with pytest.raises(StaleExportError, match="pitch graph is missing"):
         create_backend("tensorrt", load_bundle(d))
-
-
-def test_tensorrt_backend_missing_package_is_clear(exported):
-    if os.environ.get("EMOMIX_HAVE_TENSORRT") or _has("tensorrt"):
-        pytest.skip("tensorrt is installed here")
-    with pytest.raises(ImportError, match="TensorRT is not installed"):
-        create_backend("tensorrt", load_bundle(exported[0]))
-
-
-def _has(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
