@@ -154,3 +154,27 @@ def test_synthesize_full_takes_phoneme_ids_and_checks_them(random_voice_dir):
                      (np.zeros(2001, np.int64), "limit")):
         with pytest.raises(ValueError, match=msg):
             voice.synthesize_full(bad, {"sad": 1.0}, seed=1)
+
+
+def test_a_characters_lines_render_pitch_once_per_condition(pitch_voice, needs_espeak):
+    import emomix
+    from emomix.character import StreamConfig
+
+    voice = emomix.load_voice(pitch_voice, backend="torch")
+    whole = emomix.Character(voice, stream=StreamConfig(block_frames=None))
+    whole.emotion.set(happy=0.6, surprise=0.4)
+    expected = voice.synthesize("Hello there.", {"happy": 0.6, "surprise": 0.4}, seed=5)
+    np.testing.assert_array_equal(whole.say("Hello there.", seed=5), expected)
+
+    calls = []
+    predict = voice.backend.pitch
+    voice.backend.pitch = lambda ids, emo, spk: calls.append(len(emo)) or predict(ids, emo, spk)
+    small = StreamConfig(first_block_frames=32, block_frames=48, context_frames=12,
+                         crossfade_frames=8)
+    npc = emomix.Character(voice, stream=small)
+    npc.emotion.set(angry=0.7, sad=0.3)
+    text = "The blacksmith hammered the glowing blade until the evening bells rang."
+    line = npc.say_full(text, seed=3)
+    assert len(line.blocks) >= 3 and calls == [2]  # two conditions, predicted once
+    streamed = np.concatenate(list(npc.speak(text, seed=3)))
+    np.testing.assert_allclose(streamed, line.audio, atol=1e-4)

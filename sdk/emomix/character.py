@@ -290,6 +290,7 @@ class _LineRenderer:
         fps = voice.sample_rate / npc._hop
         self.times = self.t0 + (np.arange(self.frames) + 0.5) / fps
         self.mel = np.zeros_like(self.mu)
+        self._pitch_rows: dict[bytes, np.ndarray] = {}  # condition embedding -> its pitch (2, T)
         self.info: list[BlockInfo] = []
         self.tau = ref.time_grid(npc.spec.steps)
 
@@ -321,6 +322,20 @@ class _LineRenderer:
             W = schedule_weights(w, self.tau, self.npc.preset, alpha, neutral)
         return names, W
 
+    def _pitch(self, emb: np.ndarray) -> np.ndarray | None:
+        """The line's pitch for the conditions ``emb (M, E)``; each condition's is predicted
+        once per line (the blocks of a line mostly share their conditions, and every
+        prediction re-runs the text encoder)."""
+        voice = self.npc.voice
+        if voice.pitch_config is None:
+            return None
+        keys = [row.tobytes() for row in np.asarray(emb, np.float32)]
+        new = [i for i, k in enumerate(keys) if k not in self._pitch_rows]
+        if new:
+            rows = voice.line_pitch(self.ids, np.asarray(emb)[new], self.speaker)
+            self._pitch_rows.update({keys[i]: r for i, r in zip(new, rows, strict=True)})
+        return np.stack([self._pitch_rows[k] for k in keys])
+
     def blocks(self) -> Iterator[int]:
         """Make the mel block by block; yields the number of committed frames after each."""
         npc, voice = self.npc, self.npc.voice
@@ -329,8 +344,7 @@ class _LineRenderer:
             names, W = self._weights(0, self.frames)
             emb = self.state.embeddings(voice, names)
             mel = voice.sample_mel(self.mu, emb, self.speaker, W, npc.spec, seed=self.seed)
-            self.mel[:] = voice.render_pitch(mel, voice.line_pitch(self.ids, emb, self.speaker),
-                                             self.durations, W[-1])
+            self.mel[:] = voice.render_pitch(mel, self._pitch(emb), self.durations, W[-1])
             self.info.append(BlockInfo(0, self.frames, (0, self.frames), names, W))
             yield self.frames
             return
@@ -344,8 +358,8 @@ class _LineRenderer:
             emb = self.state.embeddings(voice, names)
             mel = voice.sample_mel(np.ascontiguousarray(self.mu[:, lo:hi]), emb, self.speaker,
                                    W, npc.spec, noise=np.ascontiguousarray(noise[:, :, lo:hi]))
-            mel = voice.render_pitch(mel, voice.line_pitch(self.ids, emb, self.speaker),
-                                     self.durations, W[-1], slice(lo, hi))
+            mel = voice.render_pitch(mel, self._pitch(emb), self.durations, W[-1],
+                                     slice(lo, hi))
             seg = mel[:, start - lo:min(hi, end + xf) - lo]
             if tail is not None and xf:
                 seg[:, :xf] = (1.0 - ramp) * tail + ramp * seg[:, :xf]

@@ -121,6 +121,12 @@ def _positive(path: str, **values: float) -> None:
             raise _fail(f"{path}.{name}", f"must be > 0, got {v!r}")
 
 
+def _odd(path: str, **values: int) -> None:
+    for name, v in values.items():
+        if v % 2 == 0:
+            raise _fail(f"{path}.{name}", f"must be odd ('same' padding), got {v}")
+
+
 def _in_range(path: str, name: str, v: float, lo: float, hi: float) -> None:
     if not lo <= v <= hi:
         raise _fail(f"{path}.{name}", f"must be in [{lo}, {hi}], got {v!r}")
@@ -231,11 +237,8 @@ class EncoderConfig(_Config):
             raise _fail(f"{p}.prenet_layers", f"must be >= 0, got {self.prenet_layers}")
         if self.hidden % self.n_heads:
             raise _fail(f"{p}.n_heads", f"must divide hidden ({self.hidden}), got {self.n_heads}")
-        for name in ("prenet_kernel", "ffn_kernel", "dp_kernel"):
-            if getattr(self, name) % 2 == 0:
-                raise _fail(
-                    f"{p}.{name}", f"must be odd ('same' padding), got {getattr(self, name)}"
-                )
+        _odd(p, prenet_kernel=self.prenet_kernel, ffn_kernel=self.ffn_kernel,
+             dp_kernel=self.dp_kernel)
         _in_range(p, "dropout", self.dropout, 0.0, 0.9)
         _in_range(p, "dp_dropout", self.dp_dropout, 0.0, 0.9)
 
@@ -292,8 +295,7 @@ class DenoiserConfig(_Config):
                 f"must divide the lowest level's channels ({self.channels[-1]}), "
                 f"got {self.n_heads}",
             )
-        if self.kernel_size % 2 == 0:
-            raise _fail(f"{p}.kernel_size", f"must be odd, got {self.kernel_size}")
+        _odd(p, kernel_size=self.kernel_size)
         if self.time_embed_dim % 2:
             raise _fail(f"{p}.time_embed_dim", f"must be even, got {self.time_embed_dim}")
         _in_range(p, "dropout", self.dropout, 0.0, 0.9)
@@ -335,9 +337,7 @@ class VocoderConfig(_Config):
             layer_scale_init=self.layer_scale_init,
             log_mag_max=self.log_mag_max,
         )
-        for name in ("kernel_size", "input_kernel"):
-            if getattr(self, name) % 2 == 0:
-                raise _fail(f"{p}.{name}", f"must be odd, got {getattr(self, name)}")
+        _odd(p, kernel_size=self.kernel_size, input_kernel=self.input_kernel)
 
 
 @dataclass
@@ -375,9 +375,7 @@ class SERConfig(_Config):
             lstm_hidden=self.lstm_hidden,
             attention_dim=self.attention_dim,
         )
-        for name in ("cnn_kernel", "delta_width"):
-            if getattr(self, name) % 2 == 0:
-                raise _fail(f"{p}.{name}", f"must be odd, got {getattr(self, name)}")
+        _odd(p, cnn_kernel=self.cnn_kernel, delta_width=self.delta_width)
         if self.delta_width < 3:
             raise _fail(f"{p}.delta_width", f"must be >= 3, got {self.delta_width}")
         _in_range(p, "dropout", self.dropout, 0.0, 0.9)
@@ -412,8 +410,7 @@ class PitchConfig(_Config):
         p = self._name
         _positive(p, hidden=self.hidden, kernel=self.kernel, harmonic_floor=self.harmonic_floor,
                   f0_min=self.f0_min)
-        if self.kernel % 2 == 0:
-            raise _fail(f"{p}.kernel", f"must be odd ('same' padding), got {self.kernel}")
+        _odd(p, kernel=self.kernel)
         _in_range(p, "dropout", self.dropout, 0.0, 0.9)
         _in_range(p, "envelope_sigma", self.envelope_sigma, 0.0, 8.0)
         if not self.f0_min < self.f0_max:

@@ -123,10 +123,15 @@ class TextEncoder(nn.Module):
             log frame counts (zero on padding), ``mask`` ``(B, 1, T)`` float.
         """
         x, mask = self.states(phonemes, lengths, emo.dtype)
-        mu = self.proj_mu(x + self.speaker_to_mu(spk).unsqueeze(-1)) * mask
+        mu = self.mu_from_states(x, mask, spk)
         cond = self.cond_to_duration(torch.cat([spk, emo], dim=-1))
         log_dur = self.duration(x.detach(), mask, cond)
         return mu, log_dur, mask
+
+    def mu_from_states(self, x: torch.Tensor, mask: torch.Tensor,
+                       spk: torch.Tensor) -> torch.Tensor:
+        """The phone-level prior ``μ`` ``(B, n_mels, T)`` from :meth:`states` and the speaker."""
+        return self.proj_mu(x + self.speaker_to_mu(spk).unsqueeze(-1)) * mask
 
     def states(self, phonemes: torch.Tensor, lengths: torch.Tensor,
                dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:

@@ -325,7 +325,7 @@ def _pitch_batch(model, b: Batch, items, f0_of, emo_table: torch.Tensor, dev: to
         spk = model.speakers(torch.from_numpy(b.speaker).to(dev))
         emo = emo_table[torch.from_numpy(b.emotion).to(dev)]
         x, tmask = model.encoder.states(ids, id_len)
-        mu_phone, _, _ = model.encoder(ids, id_len, emo, spk)
+        mu_phone = model.encoder.mu_from_states(x, tmask, spk)  # the encoder runs once
         log_p = alignment_log_likelihood(mu_phone, mel)
         path = monotonic_alignment_search(log_p, tmask.transpose(1, 2) * fmask)
     durations = path.sum(-1).round().long().cpu().numpy()
