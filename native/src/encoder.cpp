@@ -32,8 +32,8 @@ void EncoderGraph::states(ThreadPool* pool, const std::int64_t* ids, int T) {
                             std::to_string(cfg.n_symbols - 1) + ")");
     }
   }
-  const int max_rows = std::max({3 * h, ep.ffn_dim, ep.dp_hidden, h});
-  const int max_k = std::max({ep.prenet_kernel, ep.ffn_kernel, ep.dp_kernel});
+  const int max_rows = std::max({3 * h, ep.ffn_dim, h});
+  const int max_k = std::max(ep.prenet_kernel, ep.ffn_kernel);
   T_ = 0;  // no valid states until they are complete
   float* x = rows(x_, h, n);
   a_.reshape(max_rows, T);
@@ -89,44 +89,32 @@ void EncoderGraph::mu_and_durations(ThreadPool* pool, const float* emotion, cons
   const std::size_t n = static_cast<std::size_t>(T);
   const float* x = x_.data();
   float* a = a_.data();
-  float* b = b_.data();
-  float* col = col_.data();
-  float* scr = scratch_.data();
 
   // mu_phone = proj_mu(x + speaker_to_mu(spk))
-  const int se_dim = cfg.speaker_dim + cfg.emotion_dim;
-  float* sv = cond_.reshape(std::max(h, se_dim) * 2);
+  float* sv = cond_.reshape(h);
   linear(nullptr, w.speaker_to_mu.w, w.speaker_to_mu.b, h, cfg.speaker_dim, speaker, 1, sv);
   for (int c = 0; c < h; ++c)
     for (int t = 0; t < T; ++t) a[c * n + t] = x[c * n + t] + sv[c];
   linear(pool, w.proj_mu.w, w.proj_mu.b, cfg.audio.n_mels, h, a, T, mu_phone);
 
-  // log durations: cond = cond_to_duration(concat(spk, emo)); two conv blocks on x + cond; proj.
-  float* se = sv;
-  std::copy(speaker, speaker + cfg.speaker_dim, se);
-  std::copy(emotion, emotion + cfg.emotion_dim, se + cfg.speaker_dim);
-  vec_.resize(static_cast<std::size_t>(h));
-  linear(nullptr, w.cond_to_duration.w, w.cond_to_duration.b, h, se_dim, se, 1, vec_.data());
-  for (int c = 0; c < h; ++c)
-    for (int t = 0; t < T; ++t) a[c * n + t] = x[c * n + t] + vec_[static_cast<std::size_t>(c)];
-  const int dh = ep.dp_hidden;
-  conv1d(pool, w.dp_conv1.w, w.dp_conv1.b, dh, h, ep.dp_kernel, 1, ep.dp_kernel / 2, a, 1, T, b, col);
-  relu_inplace(b, static_cast<std::size_t>(dh) * n);
-  channel_layer_norm(pool, b, w.dp_norm1.w, w.dp_norm1.b, dh, T, 1e-5f, b, scr);
-  conv1d(pool, w.dp_conv2.w, w.dp_conv2.b, dh, dh, ep.dp_kernel, 1, ep.dp_kernel / 2, b, 1, T, a, col);
-  relu_inplace(a, static_cast<std::size_t>(dh) * n);
-  channel_layer_norm(pool, a, w.dp_norm2.w, w.dp_norm2.b, dh, T, 1e-5f, a, scr);
-  linear(pool, w.dp_proj.w, w.dp_proj.b, 1, dh, a, T, log_dur);
+  // log durations: the duration predictor for the one condition
+  predict(pool, w.duration, ep.dp_hidden, ep.dp_kernel, 1, emotion, speaker, 1, log_dur);
 }
 
 void EncoderGraph::pitch(ThreadPool* pool, const float* emotions, const float* speakers, int M,
                          float* out) {
-  const ModelConfig& cfg = m_.config();
   if (!m_.has_pitch()) throw InvalidArgument("this voice has no pitch predictor");
-  if (M < 1) throw InvalidArgument("pitch needs at least one condition, got " + std::to_string(M));
-  if (T_ < 1) throw InvalidArgument("pitch: no encoder states (states() did not complete)");
-  const PitchW& w = m_.pitch();
-  const int h = cfg.encoder.hidden, ph = cfg.pitch.hidden, k = cfg.pitch.kernel, T = T_;
+  const PitchParams& p = m_.config().pitch;
+  predict(pool, m_.pitch(), p.hidden, p.kernel, 2, emotions, speakers, M, out);
+}
+
+void EncoderGraph::predict(ThreadPool* pool, const PredictorW& w, int ph, int k, int outputs,
+                           const float* emotions, const float* speakers, int M, float* out) {
+  const ModelConfig& cfg = m_.config();
+  if (M < 1) throw InvalidArgument("a predictor needs at least one condition, got " +
+                                   std::to_string(M));
+  if (T_ < 1) throw InvalidArgument("no encoder states (states() did not complete)");
+  const int h = cfg.encoder.hidden, T = T_;
   const int S = cfg.speaker_dim, E = cfg.emotion_dim;
   // The M conditions are M items of T columns each ([channels][M * T]); convolutions pad each
   // item on its own, as torch does for a batch of M copies of the line.
@@ -156,11 +144,11 @@ void EncoderGraph::pitch(ThreadPool* pool, const float* emotions, const float* s
   conv1d(pool, w.conv2.w, w.conv2.b, ph, ph, k, 1, k / 2, b, M, T, a, col);
   relu_inplace(a, static_cast<std::size_t>(ph) * cols);
   channel_layer_norm(pool, a, w.norm2.w, w.norm2.b, ph, static_cast<int>(cols), 1e-5f, a, scr);
-  linear(pool, w.proj.w, w.proj.b, 2, ph, a, static_cast<int>(cols), b);
-  // [2][M * T] -> [M, 2, T]
+  linear(pool, w.proj.w, w.proj.b, outputs, ph, a, static_cast<int>(cols), b);
+  // [outputs][M * T] -> [M, outputs, T]
   for (int m = 0; m < M; ++m)
-    for (int ch = 0; ch < 2; ++ch)
-      std::copy(b + ch * cols + m * n, b + ch * cols + (m + 1) * n, out + (2 * m + ch) * n);
+    for (int ch = 0; ch < outputs; ++ch)
+      std::copy(b + ch * cols + m * n, b + ch * cols + (m + 1) * n, out + (outputs * m + ch) * n);
 }
 
 }  // namespace emomix::detail

@@ -37,6 +37,10 @@ class EncoderGraph {
   std::size_t bytes() const noexcept;
 
  private:
+  // A phone-level predictor (the duration head, the pitch head) on the kept states for M
+  // conditions: hidden `ph` channels, kernel `k` -> out [M, outputs, T].
+  void predict(ThreadPool* pool, const PredictorW& w, int ph, int k, int outputs,
+               const float* emotions, const float* speakers, int M, float* out);
   const Model& m_;
   int T_ = 0;  // phonemes of the kept states
   Tensor x_, a_, b_, qkv_, col_, scratch_, attn_, cond_;

@@ -289,6 +289,22 @@ class Model::Loader {
     return r;
   }
 
+  // A DurationPredictor-shaped head: `cond_name` the (speaker, emotion) projection onto the
+  // encoder states, `net` the prefix of its two conv blocks and projection to `out` channels.
+  PredictorW predictor(const std::string& cond_name, const std::string& net, int hidden,
+                       int kernel, int out) {
+    const ModelConfig& c = m_.config_;
+    const int h = c.encoder.hidden;
+    PredictorW w;
+    w.cond = linear(cond_name, h, c.speaker_dim + c.emotion_dim);
+    w.conv1 = conv(net + ".block1.conv", hidden, h, kernel);
+    w.norm1 = norm(net + ".block1.norm", hidden);
+    w.conv2 = conv(net + ".block2.conv", hidden, hidden, kernel);
+    w.norm2 = norm(net + ".block2.norm", hidden);
+    w.proj = conv(net + ".proj", out, hidden, 1);
+    return w;
+  }
+
   void bind() {
     const ModelConfig& c = m_.config_;
     m_.speakers_ = get("speakers.weight", {c.n_speakers, c.speaker_dim});
@@ -318,12 +334,8 @@ class Model::Loader {
     e.norm = norm("encoder.norm", h);
     e.speaker_to_mu = linear("encoder.speaker_to_mu", h, c.speaker_dim);
     e.proj_mu = conv("encoder.proj_mu", c.audio.n_mels, h, 1);
-    e.cond_to_duration = linear("encoder.cond_to_duration", h, c.speaker_dim + c.emotion_dim);
-    e.dp_conv1 = conv("encoder.duration.block1.conv", ep.dp_hidden, h, ep.dp_kernel);
-    e.dp_norm1 = norm("encoder.duration.block1.norm", ep.dp_hidden);
-    e.dp_conv2 = conv("encoder.duration.block2.conv", ep.dp_hidden, ep.dp_hidden, ep.dp_kernel);
-    e.dp_norm2 = norm("encoder.duration.block2.norm", ep.dp_hidden);
-    e.dp_proj = conv("encoder.duration.proj", 1, ep.dp_hidden, 1);
+    e.duration = predictor("encoder.cond_to_duration", "encoder.duration", ep.dp_hidden,
+                           ep.dp_kernel, 1);
 
     // denoiser
     const DenoiserParams& dp = c.denoiser;
@@ -392,14 +404,7 @@ class Model::Loader {
 
     // pitch predictor, when the config enables it (then every tensor is required)
     if (c.pitch.enabled) {
-      const PitchParams& pp = c.pitch;
-      PitchW& pw = m_.pitch_;
-      pw.cond = linear("pitch.cond", h, c.speaker_dim + c.emotion_dim);
-      pw.conv1 = conv("pitch.net.block1.conv", pp.hidden, h, pp.kernel);
-      pw.norm1 = norm("pitch.net.block1.norm", pp.hidden);
-      pw.conv2 = conv("pitch.net.block2.conv", pp.hidden, pp.hidden, pp.kernel);
-      pw.norm2 = norm("pitch.net.block2.norm", pp.hidden);
-      pw.proj = conv("pitch.net.proj", 2, pp.hidden, 1);
+      m_.pitch_ = predictor("pitch.cond", "pitch.net", c.pitch.hidden, c.pitch.kernel, 2);
     }
 
     // SER, when the config and the file have it

@@ -117,6 +117,14 @@ struct EncoderLayerW {
   NormW norm2;
   ConvW ffn1, ffn2;
 };
+// A phone-level predictor (emomix.models.encoder.DurationPredictor, also the net of
+// PitchPredictor): cond = Linear(S + E -> hidden_enc) added to the encoder states, two conv
+// blocks (conv -> ReLU -> channel norm), a 1x1 projection to the outputs.
+struct PredictorW {
+  ConvW cond;
+  ConvW conv1, conv2, proj;
+  NormW norm1, norm2;
+};
 struct EncoderW {
   const float* embedding = nullptr;  // [n_symbols, hidden]
   std::vector<ConvW> prenet_conv;
@@ -124,17 +132,8 @@ struct EncoderW {
   float pos_scale = 1.0f;
   std::vector<EncoderLayerW> layers;
   NormW norm;
-  ConvW speaker_to_mu, proj_mu, cond_to_duration;
-  ConvW dp_conv1, dp_conv2, dp_proj;
-  NormW dp_norm1, dp_norm2;
-};
-// The pitch predictor (emomix.models.encoder.PitchPredictor): cond = Linear(S + E -> hidden_enc)
-// added to the encoder states, two conv blocks of pitch.hidden channels, a 1x1 projection to
-// [ln(F0 / 100 Hz), voicing logit].
-struct PitchW {
-  ConvW cond;
-  ConvW conv1, conv2, proj;
-  NormW norm1, norm2;
+  ConvW speaker_to_mu, proj_mu;
+  PredictorW duration;  // -> log frame count
 };
 struct VocoderBlockW {
   ConvW dwconv;
@@ -196,7 +195,8 @@ class Model {
   const SerW& ser() const noexcept { return ser_; }
   // The pitch predictor, when model.config.pitch.enabled.
   bool has_pitch() const noexcept { return config_.pitch.enabled; }
-  const PitchW& pitch() const noexcept { return pitch_; }
+  // The pitch predictor: outputs [ln(F0 / 100 Hz), voicing logit].
+  const PredictorW& pitch() const noexcept { return pitch_; }
   // The mel filterbank [n_mels, n_fft / 2 + 1] (float64, as emomix.features.mel_filterbank) for
   // the harmonic rendering; empty when the voice has no pitch.
   const std::vector<double>& mel_filterbank() const noexcept { return mel_filterbank_; }
@@ -221,7 +221,7 @@ class Model {
   VocoderW vocoder_;
   bool has_ser_ = false;
   SerW ser_;
-  PitchW pitch_;
+  PredictorW pitch_;
   std::vector<double> mel_filterbank_;
 };
 
