@@ -61,6 +61,32 @@ def test_checkpoint_keeps_raw_and_averaged_weights_and_finish_leaves_the_average
     torch.testing.assert_close(probe.weight.detach(), raw)
 
 
+def test_finish_evaluates_the_average_and_still_saves_the_raw_weights(tmp_path):
+    from emomix.train.common import load_checkpoint
+
+    net, opt, loop = _setup(tmp_path)
+    x = torch.randn(8, 3)
+    for _ in range(12):
+        _step(net, opt, loop, x)
+    raw = net.weight.detach().clone()
+    avg = loop.ema["net"]["weight"].clone()
+    seen = {}
+
+    def evaluate():
+        seen["weight"] = net.weight.detach().clone()
+        return {"score": float(net.weight.sum())}
+
+    res = loop.finish({"kept": 1}, evaluate=evaluate)
+    torch.testing.assert_close(seen["weight"], avg)  # scored: the weights the voice gets
+    assert res.outputs["score"] == pytest.approx(float(avg.sum()))
+    assert res.outputs["kept"] == 1
+    probe = torch.nn.Linear(3, 2)
+    state = load_checkpoint(tmp_path / "toy.pt", {"net": probe}, averaged=False)
+    torch.testing.assert_close(probe.weight.detach(), raw)  # --resume goes on from the raw ones
+    assert state["outputs"]["score"] == res.outputs["score"]
+    torch.testing.assert_close(net.weight.detach(), avg)
+
+
 def test_resume_trains_the_raw_weights_at_the_new_rate_and_continues_the_average(tmp_path):
     net, opt, loop = _setup(tmp_path, lr=0.1)
     x = torch.randn(8, 3)

@@ -75,8 +75,8 @@ def add_train_commands(subparsers: argparse._SubParsersAction) -> argparse.Argum
                        help="learning rate (also on --resume: the saved optimizer keeps its "
                        "moments, not its old rate)")
         p.add_argument("--ema", type=float, default=None,
-                       help="decay of the weights' moving average the voice uses (acoustic and "
-                       "vocoder default 0.999; 0 turns it off)")
+                       help="decay of the weights' moving average the voice uses (acoustic, "
+                       "pitch and vocoder default 0.999; 0 turns it off)")
         _common(p)
         p.set_defaults(func=cmd_train_stage, stage=stage)
 

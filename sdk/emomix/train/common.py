@@ -17,6 +17,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -244,8 +245,22 @@ class StageLoop:
         save_checkpoint(self.ckpt_path, self.modules, self.optimizer, self.step,
                         self.prev_wall + self.elapsed(), self.outputs, self.ema, self.ema_updates)
 
-    def finish(self, outputs: dict[str, Any] | None = None) -> StageResult:
+    def finish(self, outputs: dict[str, Any] | None = None,
+               evaluate: Callable[[], dict[str, Any]] | None = None) -> StageResult:
+        """Save the checkpoint and end the stage, leaving the averaged weights (if any) in the
+        modules. ``evaluate()`` runs on the model the stage hands over (the average with ``ema``
+        on, else the last weights); what it returns joins the outputs."""
         self.outputs.update(outputs or {})
+        if evaluate is not None:
+            raw = None
+            if self.ema is not None:  # evaluate the weights the voice will get
+                raw = {k: {n: t.detach().clone() for n, t in m.state_dict().items()}
+                       for k, m in self.modules.items()}
+                for k, m in self.modules.items():
+                    m.load_state_dict(self.ema[k])
+            self.outputs.update(evaluate())
+            for k, sd in (raw or {}).items():  # the checkpoint keeps the raw weights to resume
+                self.modules[k].load_state_dict(sd)
         self.save()
         self._log.close()
         if self.ema is not None:  # the stage's result is the averaged model

@@ -69,7 +69,7 @@ class Recipe:
         "max_steps": 100000, "batch_size": 16, "lr": 2e-4, "segment_frames": 128,
         "style_weight": 1e-4, "style_items": 4, "ema": 0.999})
     pitch: dict[str, Any] = field(default_factory=lambda: {
-        "max_steps": 3000, "batch_size": 16, "lr": 1e-3})
+        "max_steps": 3000, "batch_size": 16, "lr": 1e-3, "ema": 0.999})
     vocoder: dict[str, Any] = field(default_factory=lambda: {
         "max_steps": 100000, "batch_size": 16, "lr": 5e-4, "segment_frames": 32,
         "mel_weight": 1.0, "ema": 0.999})

@@ -385,8 +385,8 @@ def train_pitch(model, data: PreparedData, run_dir: Path, opts: StageOptions,
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         loop.record({k: v.item() for k, v in losses.items()})
-    # the pitch stage keeps no weight average: the held-out error is the saved model's
-    return loop.finish(evaluate_pitch(model, data, emo_table, dev, f0_of))
+    # the held-out error of the weights the voice gets (the moving average when it is on)
+    return loop.finish(evaluate=lambda: evaluate_pitch(model, data, emo_table, dev, f0_of))
 
 
 def evaluate_pitch(model, data: PreparedData, emo_table: torch.Tensor,
