@@ -304,6 +304,11 @@ def test_providers_and_threads_options(exported):
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         with pytest.raises(ValueError, match="onnxruntime-gpu"):
             create_backend("onnx", bundle, providers=["CUDAExecutionProvider"])
+    # the pools do not spin between runs (the numpy steps in between need the cores)
+    for name, sess in b._sessions.items():
+        opts = sess.get_session_options()
+        assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0", name
+        assert opts.intra_op_num_threads == 2, name
 
 
 # -- TensorRT (only where it is installed) ---------------------------------------------------

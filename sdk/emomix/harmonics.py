@@ -122,9 +122,19 @@ def frame_pitch(pitch: np.ndarray, durations: np.ndarray, weights: np.ndarray,
     return f0, p
 
 
+def _sinc_from(y: np.ndarray, sin_pi_y: np.ndarray) -> np.ndarray:
+    """``sin(πy) / (πy)`` given ``sin(πy)`` (``numpy.sinc``; 1 at ``y = 0``)."""
+    zero = y == 0.0
+    return np.where(zero, 1.0, sin_pi_y / (np.pi * np.where(zero, 1.0, y)))
+
+
 def _hann_lobe(x: np.ndarray) -> np.ndarray:
-    """Power of a periodic Hann window's spectrum ``x`` bins from a sinusoid."""
-    w = 0.5 * np.sinc(x) + 0.25 * (np.sinc(x - 1.0) + np.sinc(x + 1.0))
+    """Power of a periodic Hann window's spectrum ``x`` bins from a sinusoid.
+
+    ``sin(π(x ∓ 1)) = −sin(πx)``: one sine per bin instead of three, as in the native twin
+    (this is the rendering's inner loop)."""
+    s = np.sin(np.pi * x)
+    w = 0.5 * _sinc_from(x, s) + 0.25 * (_sinc_from(x - 1.0, -s) + _sinc_from(x + 1.0, -s))
     return np.where(np.abs(x) < _LOBE_BINS, w * w, 0.0)
 
 
@@ -142,11 +152,12 @@ def harmonic_modulation(f0: np.ndarray, audio_cfg: Any, floor: float) -> np.ndar
     centre = h[None, :] * f0[:, None] / df  # (F, H) in bins
     offs = np.arange(-_LOBE_BINS + 1, _LOBE_BINS + 1)
     j = np.floor(centre)[..., None] + offs  # (F, H, 8)
-    val = _hann_lobe(j - centre[..., None])
     ok = (j >= 0) & (j < n_bins) & (centre[..., None] <= top + _LOBE_BINS)
-    rows = np.broadcast_to(np.arange(n_frames)[:, None, None], j.shape)
-    flat = rows[ok] * n_bins + j[ok].astype(np.int64)
-    comb = np.bincount(flat, weights=val[ok], minlength=n_frames * n_bins).reshape(n_frames, n_bins)
+    rows = np.broadcast_to(np.arange(n_frames)[:, None, None], j.shape)[ok]
+    j = j[ok]
+    val = _hann_lobe(j - np.broadcast_to(centre[..., None], ok.shape)[ok])
+    flat = rows * n_bins + j.astype(np.int64)
+    comb = np.bincount(flat, weights=val, minlength=n_frames * n_bins).reshape(n_frames, n_bins)
     mean = comb[:, :top + 1].mean(axis=1, keepdims=True)
     comb = comb / np.maximum(mean, 1e-12) + floor
     r = (comb @ fb.T) / (fb.sum(axis=1)[None, :] * (1.0 + floor))

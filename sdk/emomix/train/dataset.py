@@ -140,7 +140,7 @@ def prepare_dataset(
         if u.text not in ids_of:
             ids_of[u.text] = text_to_ids(u.text, symbols, language=language, strict=False,
                                          on_unknown="skip")
-    for i, (u, (mel, pcm)) in enumerate(zip(utts, _clip_features(utts, audio, jobs))):
+    for i, (u, (mel, pcm)) in enumerate(zip(utts, _clip_features(utts, audio, jobs), strict=True)):
         ids = ids_of[u.text]
         n_frames = mel.shape[1]
         if n_frames < len(ids) + 1:
