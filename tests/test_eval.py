@@ -12,6 +12,7 @@ from emomix.evaluation import (
     mel_cepstral_distortion,
     sentence_identification,
     spearman,
+    spearman_interval,
 )
 
 SR = 22050
@@ -41,6 +42,27 @@ def test_spearman_matches_scipy_on_random_data():
     x, y = rng.normal(size=30), rng.normal(size=30)
     y[:10] = y[10:20]  # some ties
     assert spearman(x, y) == pytest.approx(stats.spearmanr(x, y).statistic)
+
+
+def test_spearman_interval_brackets_the_sentence_to_sentence_spread():
+    w = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    rng = np.random.default_rng(3)
+    rising = np.linspace(0, 1, 6)[None, :] * rng.uniform(0.5, 2.0, (12, 1))  # every item rises
+    assert spearman_interval(w, rising) == pytest.approx([1.0, 1.0])
+    noise = rng.random((12, 6))  # no trend: the interval is wide and holds 0
+    low, high = spearman_interval(w, noise)
+    assert low < 0.0 < high and high - low > 0.8
+    # one item sinks at the top: the mean curve inverts on some resamples, not on others
+    mixed = np.tile(np.linspace(0, 1, 6), (12, 1))
+    mixed[0, -1] = -5.0
+    low, high = spearman_interval(w, mixed)
+    assert low < 1.0 and high == pytest.approx(1.0)
+    assert spearman_interval(w, mixed, seed=1) == spearman_interval(w, mixed, seed=1)
+    assert spearman_interval(w, np.ones((4, 6))) is None  # flat everywhere
+    with pytest.raises(ValueError, match="per_item"):
+        spearman_interval(w, np.ones((4, 5)))
+    with pytest.raises(ValueError, match="level"):
+        spearman_interval(w, rising, level=1.0)
 
 
 def test_dtw_aligns_a_stretched_sequence():

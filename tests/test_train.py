@@ -292,6 +292,13 @@ def test_eval_cli_reports_every_measure_on_the_held_out_split(corpus, tmp_path, 
     assert all(0.0 <= p <= 1.0 for p in curve["ser_prob"])
     assert set(curve["spearman"]) == {"ser_prob", "f0_mean_hz", "f0_range_st",
                                       "rate_phones_per_s", "energy_db", "voiced_fraction"}
+    for key in ("ser_prob", "f0_mean_hz"):  # one sentence per point: nothing to resample
+        rho, ci = curve["spearman"][key], curve["spearman_ci90"][key]
+        assert (ci is None and rho is None) or ci == pytest.approx([rho, rho])
+    from emomix.evaluation import format_report
+
+    text = format_report(res)
+    assert "curve neutral->happy: SER rho" in text and "ser_accuracy>=0.90" in text
     assert 0.0 <= res["voicing"]["synthesized"] <= 1.0
     assert 0.0 < res["voicing"]["reference"] <= 1.0  # espeak-ng's clips are periodic speech
     assert res["sentence_id"] is None  # one sentence per emotion: nothing to tell apart

@@ -44,6 +44,8 @@ __all__ = [
     "sentence_identification",
     "dtw_path",
     "spearman",
+    "spearman_interval",
+    "format_report",
     "add_eval_command",
 ]
 
@@ -200,6 +202,31 @@ def spearman(x: Any, y: Any) -> float | None:
     ry -= ry.mean()
     den = math.sqrt(float((rx ** 2).sum() * (ry ** 2).sum()))
     return None if den == 0.0 else float((rx * ry).sum() / den)
+
+
+def spearman_interval(weights: Any, per_item: Any, *, level: float = 0.9, n_boot: int = 1000,
+                      seed: int = 0) -> list[float] | None:
+    """Bootstrap interval of ``spearman(weights, per_item.mean(0))`` over the items.
+
+    ``per_item`` ``(items, len(weights))`` holds one curve per item (sentence and seed); the
+    items are resampled with replacement ``n_boot`` times and the central ``level`` of the
+    resampled correlations is returned as ``[low, high]`` (``None`` when every resample is
+    constant). It says how much of a curve's verdict is the choice of sentences.
+    """
+    v = np.asarray(per_item, np.float64)
+    w = np.asarray(weights, np.float64)
+    if v.ndim != 2 or v.shape[1] != w.size or v.shape[0] < 1:
+        raise ValueError(f"per_item must be (items, {w.size}), got {v.shape}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, v.shape[0], size=(n_boot, v.shape[0]))
+    rho = [spearman(w, v[idx].mean(axis=0)) for idx in picks]
+    vals = np.array([r for r in rho if r is not None])
+    if vals.size == 0:
+        return None
+    tail = (1.0 - level) / 2.0
+    return [float(np.quantile(vals, tail)), float(np.quantile(vals, 1.0 - tail))]
 
 
 # ---------------------------------------------------------------- the evaluation
@@ -405,6 +432,7 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
         metrics: dict[str, list[float]] = {"ser_prob": [], "f0_mean_hz": [], "f0_range_st": [],
                                            "rate_phones_per_s": [], "energy_db": [],
                                            "voiced_fraction": []}
+        per_item: dict[str, list[list[float]]] = {"ser_prob": [], "f0_mean_hz": []}
         for w in opts.weights:
             if x == "neutral":  # intensity: alpha = w at every step (and in the encoder)
                 how = {"emotion": {y: 1.0}, "intensity": w}
@@ -422,13 +450,18 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
                         acc[name].append(v)
             for name in metrics:
                 metrics[name].append(float(np.mean(acc[name])))
+            for name, rows in per_item.items():
+                rows.append(acc[name])
         rho = {name: spearman(opts.weights, vals) for name, vals in metrics.items()}
+        interval = {name: spearman_interval(opts.weights, np.array(rows).T, seed=opts.seed)
+                    for name, rows in per_item.items()}
         differs = None
         if x in ref_f0 and y in ref_f0:
             differs = abs(ref_f0[y] - ref_f0[x]) / max(ref_f0[x], 1e-6) > 0.05
         curves[f"{x}->{y}"] = {"weights": list(opts.weights),
                                "control": "intensity" if x == "neutral" else "mix",
-                               **metrics, "spearman": rho, "reference_f0_differs": differs}
+                               **metrics, "spearman": rho, "spearman_ci90": interval,
+                               "reference_f0_differs": differs}
 
     out = {
         "voice": str(voice.bundle.path),
@@ -539,10 +572,21 @@ def _cmd_eval(args: Any) -> int:
     text = json.dumps(result, indent=1)
     if args.out:
         Path(args.out).write_text(text + "\n")
-    if args.json:
-        print(text)
-    else:
-        for name, t in result["targets"].items():
-            print(f"{'PASS' if t['met'] else 'FAIL'}  {name}: {t['value']}")
-        print(f"MCD {result['mcd']['db']:.2f} dB; by steps {result['mcd']['by_steps_db']}")
+    print(text if args.json else format_report(result))
     return 0
+
+
+def format_report(result: dict[str, Any]) -> str:
+    """The plain-text summary ``emomix eval`` prints without ``--json``: each target with its
+    verdict, the MCD, and each curve's Spearman correlations with their 90 % intervals."""
+    lines = [f"{'PASS' if t['met'] else 'FAIL'}  {name}: {t['value']}"
+             for name, t in result["targets"].items()]
+    lines.append(f"MCD {result['mcd']['db']:.2f} dB; by steps {result['mcd']['by_steps_db']}")
+    for name, c in result["curves"].items():
+        parts = []
+        for key, label in (("ser_prob", "SER"), ("f0_mean_hz", "F0")):
+            rho, ci = c["spearman"][key], c["spearman_ci90"][key]
+            parts.append(f"{label} rho {'-' if rho is None else f'{rho:.2f}'}"
+                         + ("" if ci is None else f" [{ci[0]:.2f}, {ci[1]:.2f}]"))
+        lines.append(f"curve {name}: " + ", ".join(parts))
+    return "\n".join(lines)
