@@ -51,7 +51,9 @@ def add_train_commands(subparsers: argparse._SubParsersAction) -> argparse.Argum
     Each leaf parser sets ``func`` (``args.func(args) -> int``).
     """
     train = subparsers.add_parser(
-        "train", help="train a voice (SER, acoustic model, vocoder) from an emotional corpus",
+        "train",
+        help="train a voice (SER, acoustic model, pitch predictor, vocoder) from an emotional "
+        "corpus",
         description="Train an emomix voice from a corpus in ESD layout (e.g. the output of "
         "'emomix corpus synth'). 'train voice' runs every stage within a time budget and writes "
         "a voice bundle; the per-stage commands work on a run directory.")

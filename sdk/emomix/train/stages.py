@@ -1,4 +1,4 @@
-"""The three training stages of a voice: SER, acoustic model, vocoder.
+"""The training stages of a voice: SER, acoustic model, pitch predictor, vocoder.
 
 Each stage is a function ``train_<stage>(model, data, run_dir, opts) → StageResult`` that trains
 the submodules it owns (checkpointed as ``<run_dir>/<stage>.pt``), freezes nothing it does not
@@ -14,7 +14,7 @@ own, and stops at ``opts.max_steps`` or ``opts.budget_s``, whichever comes first
 - **pitch** (``pitch``, when the model config enables it): per-phoneme ``ln F0`` (MSE over
   voiced frames) and voiced fraction (cross-entropy) from the corpus audio's F0 track, pooled
   over each phoneme's frames of the alignment search's path; the encoder is frozen
-  (:func:`pitch_losses`).
+  (:func:`pitch_losses`); the voice gets the moving average of its weights.
 - **vocoder** (``vocoder``): multi-resolution STFT loss + mel L1 on random (mel, audio) segments;
   no adversarial loss (see ``docs/training.md``).
 """
