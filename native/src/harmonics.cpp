@@ -36,19 +36,16 @@ double linspace_at(double start, double stop, int n, int i) {
   return static_cast<double>(i) * ((stop - start) / (n - 1)) + start;
 }
 
-// sin(pi y) / (pi y) given sin(pi y) (numpy.sinc; 1 at y = 0).
-double sinc_from(double y, double sin_pi_y) {
-  if (y == 0.0) return 1.0;
-  return sin_pi_y / (kPi * y);
-}
-
-// Power of a periodic Hann window's spectrum x bins from a sinusoid (|x| < kHannLobeBins).
-// sin(pi (x -+ 1)) = -sin(pi x): one sine per bin instead of three (this is the rendering's
-// inner loop: about eight bins per harmonic, up to a hundred harmonics per frame).
-double hann_lobe(double x) {
+// Power of a periodic Hann window's spectrum x bins from a sinusoid, given s = sin(pi x); zero
+// for |x| >= kHannLobeBins. The amplitude sinc(x)/2 + (sinc(x - 1) + sinc(x + 1))/4 is
+// s / (2 pi x (1 - x^2)) since sin(pi (x -+ 1)) = -s: 1/2 at x = 0 and 1/4 at x = +-1. One
+// harmonic's bins lie whole bins apart, so the caller evaluates one sine per harmonic (this is
+// the rendering's inner loop: about eight bins per harmonic, up to a hundred per frame). The
+// numpy reference evaluates the same expression.
+double hann_lobe(double x, double s) {
   if (!(std::fabs(x) < kHannLobeBins)) return 0.0;
-  const double s = std::sin(kPi * x);
-  const double w = 0.5 * sinc_from(x, s) + 0.25 * (sinc_from(x - 1.0, -s) + sinc_from(x + 1.0, -s));
+  const double den = 2.0 * kPi * x * (1.0 - x * x);
+  const double w = den == 0.0 ? (x == 0.0 ? 0.5 : 0.25) : s / den;
   return w * w;
 }
 
@@ -209,10 +206,13 @@ void render_harmonics(const float* mel, int frames, const double* f0, const doub
       const double centre = static_cast<double>(h) * f0[f] / df;
       if (!(centre <= top + kHannLobeBins)) break;  // centres grow with h (and NaN stops here)
       const double base = std::floor(centre);
+      const double frac = centre - base;
+      // bin base + o is x = o - frac bins away (= j - centre exactly): sin(pi x) = (-1)^o s0
+      const double s0 = std::sin(-kPi * frac);
       for (int o = -kHannLobeBins + 1; o <= kHannLobeBins; ++o) {
         const double j = base + o;
         if (j < 0.0 || j >= bins) continue;
-        comb[static_cast<int>(j)] += hann_lobe(j - centre);
+        comb[static_cast<int>(j)] += hann_lobe(o - frac, (o & 1) ? -s0 : s0);
       }
     }
     double mean = 0.0;

@@ -122,20 +122,26 @@ def frame_pitch(pitch: np.ndarray, durations: np.ndarray, weights: np.ndarray,
     return f0, p
 
 
-def _sinc_from(y: np.ndarray, sin_pi_y: np.ndarray) -> np.ndarray:
-    """``sin(πy) / (πy)`` given ``sin(πy)`` (``numpy.sinc``; 1 at ``y = 0``)."""
-    zero = y == 0.0
-    return np.where(zero, 1.0, sin_pi_y / (np.pi * np.where(zero, 1.0, y)))
+def _hann_lobe(x: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Power of a periodic Hann window's spectrum ``x`` bins from a sinusoid, given
+    ``s = sin(πx)``.
 
-
-def _hann_lobe(x: np.ndarray) -> np.ndarray:
-    """Power of a periodic Hann window's spectrum ``x`` bins from a sinusoid.
-
-    ``sin(π(x ∓ 1)) = −sin(πx)``: one sine per bin instead of three, as in the native twin
-    (this is the rendering's inner loop)."""
-    s = np.sin(np.pi * x)
-    w = 0.5 * _sinc_from(x, s) + 0.25 * (_sinc_from(x - 1.0, -s) + _sinc_from(x + 1.0, -s))
-    return np.where(np.abs(x) < _LOBE_BINS, w * w, 0.0)
+    The amplitude ``sinc(x)/2 + (sinc(x − 1) + sinc(x + 1))/4`` is ``s / (2πx(1 − x²))``
+    (``sin(π(x ∓ 1)) = −s``), ``1/2`` at ``x = 0`` and ``1/4`` at ``x = ±1``; one harmonic's bins
+    lie whole bins apart, so the caller needs one sine per harmonic. Zero for ``|x| ≥ 4``.
+    The native twin evaluates the same expression."""
+    den = x * x  # in place from here on: this runs on every bin of every harmonic
+    np.subtract(1.0, den, out=den)
+    den *= x
+    den *= 2.0 * np.pi
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = s / den
+    at = den == 0.0  # x = 0 or x = ±1
+    if at.any():
+        w[at] = np.where(x[at] == 0.0, 0.5, 0.25)
+    w *= w
+    w[np.abs(x) >= _LOBE_BINS] = 0.0
+    return w
 
 
 def harmonic_modulation(f0: np.ndarray, audio_cfg: Any, floor: float) -> np.ndarray:
@@ -151,13 +157,19 @@ def harmonic_modulation(f0: np.ndarray, audio_cfg: Any, floor: float) -> np.ndar
     h = np.arange(1, max(h_max, 1) + 1)
     centre = h[None, :] * f0[:, None] / df  # (F, H) in bins
     offs = np.arange(-_LOBE_BINS + 1, _LOBE_BINS + 1)
-    j = np.floor(centre)[..., None] + offs  # (F, H, 8)
+    base = np.floor(centre)
+    frac = centre - base
+    j = base[..., None] + offs  # (F, H, 8): the bins each harmonic's lobe reaches
+    x = offs - frac[..., None]  # their distance from the harmonic, = j - centre exactly
+    # sin(πx) = (-1)^o sin(-π frac): one sine per harmonic
+    s = np.sin(-np.pi * frac)[..., None] * np.where(offs % 2, -1.0, 1.0)
     ok = (j >= 0) & (j < n_bins) & (centre[..., None] <= top + _LOBE_BINS)
-    rows = np.broadcast_to(np.arange(n_frames)[:, None, None], j.shape)[ok]
-    j = j[ok]
-    val = _hann_lobe(j - np.broadcast_to(centre[..., None], ok.shape)[ok])
-    flat = rows * n_bins + j.astype(np.int64)
-    comb = np.bincount(flat, weights=val, minlength=n_frames * n_bins).reshape(n_frames, n_bins)
+    val = _hann_lobe(x, s)
+    val[~ok] = 0.0
+    flat = (np.arange(n_frames)[:, None, None] * n_bins
+            + np.clip(j, 0, n_bins - 1).astype(np.int64))
+    comb = np.bincount(flat.ravel(), weights=val.ravel(),
+                       minlength=n_frames * n_bins).reshape(n_frames, n_bins)
     mean = comb[:, :top + 1].mean(axis=1, keepdims=True)
     comb = comb / np.maximum(mean, 1e-12) + floor
     r = (comb @ fb.T) / (fb.sum(axis=1)[None, :] * (1.0 + floor))
