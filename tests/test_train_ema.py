@@ -41,15 +41,19 @@ def test_the_average_follows_the_documented_warm_up_and_decay(tmp_path):
     assert not torch.allclose(loop.ema["net"]["weight"], net.weight)
 
 
+def _trained(tmp_path, steps=12):
+    """A toy loop after ``steps`` steps, with its raw and averaged weight matrices."""
+    net, opt, loop = _setup(tmp_path)
+    x = torch.randn(8, 3)
+    for _ in range(steps):
+        _step(net, opt, loop, x)
+    return net, loop, net.weight.detach().clone(), loop.ema["net"]["weight"].clone()
+
+
 def test_checkpoint_keeps_raw_and_averaged_weights_and_finish_leaves_the_average(tmp_path):
     from emomix.train.common import load_checkpoint
 
-    net, opt, loop = _setup(tmp_path)
-    x = torch.randn(8, 3)
-    for _ in range(12):
-        _step(net, opt, loop, x)
-    raw = net.weight.detach().clone()
-    avg = loop.ema["net"]["weight"].clone()
+    net, loop, raw, avg = _trained(tmp_path)
     loop.finish()
     torch.testing.assert_close(net.weight.detach(), avg)  # the stage's result is the average
 
@@ -64,12 +68,7 @@ def test_checkpoint_keeps_raw_and_averaged_weights_and_finish_leaves_the_average
 def test_finish_evaluates_the_average_and_still_saves_the_raw_weights(tmp_path):
     from emomix.train.common import load_checkpoint
 
-    net, opt, loop = _setup(tmp_path)
-    x = torch.randn(8, 3)
-    for _ in range(12):
-        _step(net, opt, loop, x)
-    raw = net.weight.detach().clone()
-    avg = loop.ema["net"]["weight"].clone()
+    net, loop, raw, avg = _trained(tmp_path)
     seen = {}
 
     def evaluate():
