@@ -102,6 +102,33 @@ def test_pitch_matches_torch(backends, phonemes, conditions):
                                    out[m], rtol=0, atol=1e-5)
 
 
+def test_a_session_reuses_a_lines_encoder_states_only_for_that_line(backends):
+    """encode() then pitch() of one line runs the encoder's layers once; any other line, or a
+    failed one in between, gets its own states."""
+    model = backends[1].model
+    rng = np.random.default_rng(11)
+    a, b = rng.integers(0, 100, 23), rng.integers(0, 100, 31)
+    emo = rng.normal(size=(2, 64)).astype(np.float32)
+    spk = rng.normal(size=(2, 64)).astype(np.float32)
+
+    def fresh(ids):  # a new session holds no states
+        return native.Session(model, threads=1).pitch(ids, emo, spk)
+
+    s = native.Session(model, threads=1)
+    mu_a, dur_a = s.encode(a, emo[0], spk[0], 1.0)
+    np.testing.assert_array_equal(s.pitch(a, emo, spk), fresh(a))  # the kept states
+    np.testing.assert_array_equal(s.pitch(b, emo, spk), fresh(b))  # another line
+    shifted = b.copy()
+    shifted[-1] = (shifted[-1] + 1) % 100  # same length, one phoneme differs
+    np.testing.assert_array_equal(s.pitch(shifted, emo, spk), fresh(shifted))
+    with pytest.raises(ValueError, match="outside the symbol table"):
+        s.pitch(np.array([1, 2, 10**6]), emo, spk)
+    np.testing.assert_array_equal(s.pitch(b, emo, spk), fresh(b))
+    mu, dur = s.encode(a, emo[0], spk[0], 1.0)  # encode after pitch of the same line
+    np.testing.assert_array_equal(mu, mu_a)
+    np.testing.assert_array_equal(dur, dur_a)
+
+
 @pytest.mark.parametrize("per_frame", [False, True])
 def test_frame_pitch_matches_numpy(backends, voices, per_frame):
     model = backends[1].model

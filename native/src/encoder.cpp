@@ -13,12 +13,6 @@ std::size_t EncoderGraph::bytes() const noexcept {
          sizeof(float);
 }
 
-void EncoderGraph::run(ThreadPool* pool, const std::int64_t* ids, int T, const float* emotion,
-                       const float* speaker, float* mu_phone, float* log_dur) {
-  states(pool, ids, T);
-  mu_and_durations(pool, emotion, speaker, mu_phone, log_dur);
-}
-
 void EncoderGraph::states(ThreadPool* pool, const std::int64_t* ids, int T) {
   const ModelConfig& cfg = m_.config();
   const EncoderW& w = m_.encoder();

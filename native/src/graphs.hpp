@@ -31,9 +31,6 @@ class EncoderGraph {
   // emotions [M, E], speakers [M, S] -> out [M, 2, T]: ln(F0 / 100 Hz) and the voicing logit per
   // condition (the model must have a pitch predictor).
   void pitch(ThreadPool* pool, const float* emotions, const float* speakers, int M, float* out);
-  // states() + mu_and_durations().
-  void run(ThreadPool* pool, const std::int64_t* ids, int T, const float* emotion,
-           const float* speaker, float* mu_phone, float* log_dur);
   std::size_t bytes() const noexcept;
 
  private:

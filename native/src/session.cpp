@@ -32,10 +32,22 @@ std::size_t Session::workspace_bytes() const noexcept {
          (f0_.capacity() + voicing_.capacity()) * sizeof(double);
 }
 
+void Session::load_states(const std::int64_t* ids, int phonemes, bool reuse) {
+  if (reuse && static_cast<int>(states_ids_.size()) == phonemes &&
+      std::equal(ids, ids + phonemes, states_ids_.begin())) {
+    return;
+  }
+  states_ids_.clear();  // until states() completes (it throws on an unknown id)
+  encoder_->states(&pool_, ids, phonemes);
+  states_ids_.assign(ids, ids + phonemes);
+}
+
 void Session::encode_phones(const std::int64_t* ids, int phonemes, const float* emotion,
                             const float* speaker, float* mu_phone, float* log_dur) {
   if (phonemes < 1) throw InvalidArgument("encode needs at least one phoneme");
-  encoder_->run(&pool_, ids, phonemes, emotion, speaker, mu_phone, log_dur);
+  // encode starts a line: it always runs the layers (a repeated line costs what a new one does)
+  load_states(ids, phonemes, /*reuse=*/false);
+  encoder_->mu_and_durations(&pool_, emotion, speaker, mu_phone, log_dur);
 }
 
 void Session::pitch(const std::int64_t* ids, int phonemes, const float* emotions,
@@ -43,7 +55,7 @@ void Session::pitch(const std::int64_t* ids, int phonemes, const float* emotions
   if (!model_->has_pitch()) throw InvalidArgument("this voice has no pitch predictor");
   if (phonemes < 1) throw InvalidArgument("pitch needs at least one phoneme");
   if (conditions < 1) throw InvalidArgument("pitch needs at least one condition");
-  encoder_->states(&pool_, ids, phonemes);
+  load_states(ids, phonemes, /*reuse=*/true);
   encoder_->pitch(&pool_, emotions, speakers, conditions, out);
 }
 

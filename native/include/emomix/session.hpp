@@ -134,6 +134,9 @@ class Session {
   std::size_t workspace_bytes() const noexcept;
 
  private:
+  // Makes encoder_ hold the states of ids [phonemes]; with `reuse`, the layers run only when it
+  // holds another line's.
+  void load_states(const std::int64_t* ids, int phonemes, bool reuse);
   std::shared_ptr<const Model> model_;
   ThreadPool pool_;
   std::unique_ptr<detail::EncoderGraph> encoder_;
@@ -143,6 +146,10 @@ class Session {
   SamplerWorkspace sampler_;
   std::vector<float> emo_batch_, spk_batch_;  // [M, E], [M, S]: the active conditions' embeddings
   std::vector<float> phone_mu_, log_dur_;     // encode()'s phone-level outputs
+  // The line whose encoder states encoder_ holds (empty: none). The states depend on the
+  // phonemes alone, so pitch() after encode() of the same line (the Python pipeline's order)
+  // reuses them and the encoder's layers run once per line.
+  std::vector<std::int64_t> states_ids_;
   std::vector<float> pitch_;                  // [M, 2, T] synthesize()'s pitch predictions
   std::vector<double> f0_, voicing_;          // [F] synthesize()'s per-frame pitch
   HarmonicsWorkspace harmonics_;
