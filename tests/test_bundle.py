@@ -198,6 +198,15 @@ def test_round_trip(tmp_path: Path, dtype: str) -> None:
     assert kept["denoiser.in_conv.bias"].dtype == np.dtype(dtype)
 
 
+def test_default_speaker_is_the_named_one_else_id_0(bundle: VoiceBundle) -> None:
+    speakers = bundle.speakers
+    first = min(speakers, key=speakers.__getitem__)
+    assert bundle.default_speaker == first
+    other = max(speakers, key=speakers.__getitem__)
+    edit_meta(bundle, _set("default_speaker", other))
+    assert load_bundle(bundle.path).default_speaker == other != first
+
+
 def test_float16_halves_the_weights_file(tmp_path: Path) -> None:
     big = {"w": np.random.default_rng(2).standard_normal((256, 256)).astype(np.float32)}
     a = save_bundle(tmp_path / "a", make_meta(), big, dtype="float32")
@@ -474,6 +483,16 @@ FIELD_CASES = [
         _set("symbols.table", ["_", "a", "b", "c", "d", "e", "f"]),
         "voice.json:symbols.table",
         ["model.config.n_symbols is 6"],
+    ),
+    (
+        _set("default_speaker", "nobody"),
+        "voice.json:default_speaker",
+        ["'nobody'", "not one of the speakers"],
+    ),
+    (
+        _set("default_speaker", 3),
+        "voice.json:default_speaker",
+        ["must be a string"],
     ),
     # files section
     (

@@ -121,6 +121,30 @@ def test_speakers_and_emotions_change_the_audio(voice):
     np.testing.assert_array_equal(base, voice.synthesize("Good morning.", {"happy": 1.0}, seed=3))
 
 
+def test_a_call_without_speaker_uses_the_voices_default_speaker(voice, random_voice_dir,
+                                                                tmp_path):
+    import json
+    import shutil
+
+    assert voice.default_speaker == "speaker0"  # no default_speaker: id 0
+    np.testing.assert_array_equal(voice.speaker_vector(None), voice.speaker_vector("speaker0"))
+    shutil.copytree(random_voice_dir, tmp_path / "v")
+    meta = json.loads((tmp_path / "v" / "voice.json").read_text())
+    meta["default_speaker"] = "speaker1"
+    (tmp_path / "v" / "voice.json").write_text(json.dumps(meta))
+    v = emomix.load_voice(tmp_path / "v", backend="torch", threads=2)
+    assert v.default_speaker == "speaker1"
+    np.testing.assert_array_equal(v.speaker_vector(None), v.speaker_vector("speaker1"))
+    np.testing.assert_array_equal(  # Voice.synthesize and Character follow it
+        v.synthesize("Good morning.", {"happy": 1.0}, seed=3),
+        voice.synthesize("Good morning.", {"happy": 1.0}, speaker="speaker1", seed=3))
+    npc, named = emomix.Character(v), emomix.Character(voice, speaker="speaker1")
+    for c in (npc, named):
+        c.emotion.set(happy=1.0)
+    np.testing.assert_array_equal(npc.say("Good morning.", seed=3),
+                                  named.say("Good morning.", seed=3))
+
+
 def test_score_parameterisation_voice(tmp_path):
     from emomix.train.init_voice import build_random_voice
 

@@ -50,7 +50,7 @@ def current_rss_mb() -> float:
 
 
 def line_ids(voice: Any, seconds: float) -> np.ndarray:
-    """Phoneme ids whose predicted length is about ``seconds`` (neutral emotion, first speaker)."""
+    """Phoneme ids whose predicted length is about ``seconds`` (neutral, the default speaker)."""
     try:
         ids = voice.text_to_ids(PARAGRAPH)
     except (OSError, RuntimeError, ValueError):  # no espeak-ng: any valid ids do for timing

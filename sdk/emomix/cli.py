@@ -28,7 +28,7 @@ def _add_say(sub: argparse._SubParsersAction) -> None:
     _add_emotion_sources(p)
     p.add_argument("--speaker", default=None,
                    help="speaker name or blend, e.g. speaker0 or speaker0=0.7,speaker1=0.3 "
-                   "(default: the voice's first)")
+                   "(default: the voice's default speaker)")
     p.add_argument("--steps", type=int, default=None, help="sampler steps (default: the voice's)")
     p.add_argument("--preset", choices=["emomix", "blend"], default=None,
                    help="how the mix is scheduled over the steps (default: the voice's)")

@@ -109,6 +109,12 @@ class Voice:
     def speakers(self) -> list[str]:
         return list(self.speaker_ids)
 
+    @property
+    def default_speaker(self) -> str:
+        """The speaker of calls that name none (``voice.json`` ``default_speaker``, else the
+        speaker with id 0)."""
+        return self.bundle.default_speaker
+
     def __repr__(self) -> str:
         return (f"Voice({self.bundle.name!r}, backend={self.backend.name!r}, "
                 f"emotions={self.emotions}, speakers={len(self.speakers)})")
@@ -129,12 +135,13 @@ class Voice:
                        ) -> np.ndarray:
         """The speaker embedding ``(S,)`` float32 for a name, a blend or a vector.
 
-        ``None`` is the voice's first speaker; a name picks a row of the speaker table; a mapping
-        ``{name: weight}`` mixes rows with normalised non-negative weights (the same mixing rule
-        as emotions); an array of shape ``(S,)`` is used as it is (it must be finite).
+        ``None`` is the voice's :attr:`default_speaker`; a name picks a row of the speaker
+        table; a mapping ``{name: weight}`` mixes rows with normalised non-negative weights (the
+        same mixing rule as emotions); an array of shape ``(S,)`` is used as it is (it must be
+        finite).
         """
         if speaker is None:
-            return self._speaker_vectors[0]
+            return self._speaker_vectors[self.speaker_ids[self.default_speaker]]
         if isinstance(speaker, str):
             if speaker not in self.speaker_ids:
                 raise ValueError(f"unknown speaker {speaker!r}; this voice has: "

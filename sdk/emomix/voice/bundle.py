@@ -137,6 +137,13 @@ class VoiceBundle:
         """speaker name -> id (ids are 0..n-1)."""
         return dict(self.meta["speakers"])
 
+    @property
+    def default_speaker(self) -> str:
+        """Who speaks when a call names no speaker: ``voice.json`` ``default_speaker``, else the
+        speaker with id 0."""
+        speakers = self.meta["speakers"]
+        return self.meta.get("default_speaker") or min(speakers, key=speakers.__getitem__)
+
     @cached_property
     def emotions(self) -> dict[str, Emotion]:
         """emotion name -> ``Emotion(embedding (emotion_dim,) float32 read-only, vad)``."""

@@ -339,6 +339,11 @@ def _validate(meta: Any, path: Path, *, require_files: bool) -> None:
     _validate_audio(c, meta["audio"], config)
     _validate_symbols(c, meta["symbols"], config)
     _validate_speakers(c, meta["speakers"], config)
+    if "default_speaker" in meta:  # optional: who speaks when a call names no speaker
+        name = c.str_(meta["default_speaker"], "default_speaker")
+        if name not in meta["speakers"]:
+            c.fail("default_speaker", f"is {name!r}, which is not one of the speakers "
+                   f"({', '.join(meta['speakers'])})", "name one of them, or drop the key")
     _validate_emotions(c, meta["emotions"], config)
     _validate_sampler(c, meta["sampler"], meta["model"]["parameterisation"])
     if require_files or "files" in meta:
