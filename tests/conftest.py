@@ -26,3 +26,33 @@ def random_voice_dir(tmp_path_factory):
 def needs_espeak():
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+
+
+@pytest.fixture()
+def line_twice():
+    """``run(voice_dir, also=None)``: one line synthesized twice by a fresh native Session (with
+    ``also(session, ids, emotions)`` after each), for the no-allocation tests. Returns the
+    session, both results, the tensors the second line allocated, ``W`` and the embeddings."""
+
+    def run(voice_dir, also=None):
+        import numpy as np
+
+        native = pytest.importorskip("emomix._native")
+        s = native.Session(native.load_model(str(voice_dir)), threads=2)
+        rng = np.random.default_rng(0)
+        ids = rng.integers(0, 100, 30)
+        emo = rng.normal(size=(2, 64)).astype(np.float32)
+        W = np.array([[1, 0], [1, 0], [0.6, 0.4], [0.6, 0.4]], np.float32)
+
+        def line():
+            out = s.synthesize(ids, emo[0], emo[1], 1.0, W, emo, emo, "euler", 0.667, 5)
+            if also is not None:
+                also(s, ids, emo)
+            return out
+
+        first = line()
+        before = native.tensor_allocations()
+        second = line()
+        return s, first, second, native.tensor_allocations() - before, W, emo
+
+    return run
