@@ -174,6 +174,8 @@ def test_the_pitch_stage_fits_f0_pooled_over_the_alignment(run):
     table = torch.randn(5, 16)
     opt = torch.optim.Adam(model.pitch.parameters(), lr=3e-3)
     frozen = {k: v.clone() for k, v in model.encoder.state_dict().items()}
+    encoder_mode = model.encoder.training
+    model.encoder.eval()  # as train_pitch keeps it: frozen, no dropout in the alignment
 
     def pitch_step() -> float:
         model.pitch.eval()
@@ -187,6 +189,14 @@ def test_the_pitch_stage_fits_f0_pooled_over_the_alignment(run):
     _decreases(pitch_step)
     for k, v in model.encoder.state_dict().items():  # the encoder is not the pitch stage's
         assert torch.equal(v, frozen[k]), k
+    # each clip was aligned once and its targets kept: a fresh cache gives the same losses
+    assert set(f0_of.targets) == {int(i) for i in items}
+    with torch.no_grad():
+        warm = pitch_losses(model, b, items, f0_of, table, torch.device("cpu"))
+        cold = pitch_losses(model, b, items, F0Cache(data), table, torch.device("cpu"))
+    for k in ("f0", "voicing"):
+        assert torch.equal(warm[k], cold[k]), k
+    model.encoder.train(encoder_mode)
     from emomix.train.stages import evaluate_pitch
 
     before = evaluate_pitch(model, data, table, f0_of=f0_of)

@@ -297,12 +297,17 @@ def train_acoustic(model, data: PreparedData, run_dir: Path, opts: StageOptions,
 
 
 class F0Cache:
-    """Per-frame F0 of a prepared dataset's clips, estimated on first use."""
+    """Per-frame F0 of a prepared dataset's clips, estimated on first use; and ``targets``, the
+    per-phoneme pitch targets of each clip :func:`pitch_losses` has aligned. The alignment comes
+    from the encoder, which the pitch stage keeps frozen, so a cache serves one stage's run: a
+    clip is aligned the first time it is drawn, not at every draw."""
 
     def __init__(self, data: PreparedData) -> None:
         self.data = data
         self.sample_rate = int(data.index["audio"]["sample_rate"])
         self._f0: dict[int, np.ndarray] = {}
+        #: clip index -> (ln(F0/100), voiced fraction, voiced frames) per phoneme
+        self.targets: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def __call__(self, i: int) -> np.ndarray:
         from ..harmonics import f0_at_frames
@@ -314,33 +319,41 @@ class F0Cache:
         return self._f0[i]
 
 
-def _pitch_batch(model, b: Batch, items, f0_of, emo_table: torch.Tensor, dev: torch.device):
-    """Encoder states, the MAS alignment's per-phoneme targets, and the conditions of a batch."""
+def _pitch_batch(model, b: Batch, items, f0_of: F0Cache, emo_table: torch.Tensor,
+                 dev: torch.device):
+    """Encoder states, the MAS alignment's per-phoneme targets, and the conditions of a batch
+    (clips ``f0_of`` has not aligned yet are aligned here, once)."""
     from ..harmonics import phone_pitch_targets
 
-    mel, fmask = _mels(b, dev)
     ids = torch.from_numpy(b.ids).to(dev)
     id_len = torch.from_numpy(b.id_lengths).to(dev)
+    new = [k for k, i in enumerate(items) if int(i) not in f0_of.targets]
     with torch.no_grad():
         spk = model.speakers(torch.from_numpy(b.speaker).to(dev))
         emo = emo_table[torch.from_numpy(b.emotion).to(dev)]
         x, tmask = model.encoder.states(ids, id_len)
-        mu_phone = model.encoder.mu_from_states(x, tmask, spk)  # the encoder runs once
-        log_p = alignment_log_likelihood(mu_phone, mel)
-        path = monotonic_alignment_search(log_p, tmask.transpose(1, 2) * fmask)
-    durations = path.sum(-1).round().long().cpu().numpy()
-    lf_t, fr_t, wt = (np.zeros(durations.shape, np.float32) for _ in range(3))
+        if new:  # each item's path depends on its own rows only
+            sel = torch.tensor(new, device=dev)
+            mel, fmask = _mels(b, dev)
+            mu_phone = model.encoder.mu_from_states(x[sel], tmask[sel], spk[sel])
+            log_p = alignment_log_likelihood(mu_phone, mel[sel])
+            path = monotonic_alignment_search(log_p, tmask[sel].transpose(1, 2) * fmask[sel])
+            durations = path.sum(-1).round().long().cpu().numpy()
+            for row, k in enumerate(new):
+                n = int(b.id_lengths[k])
+                f0_of.targets[int(items[k])] = phone_pitch_targets(f0_of(int(items[k])),
+                                                                   durations[row, :n])
+    lf_t, fr_t, wt = (np.zeros(b.ids.shape, np.float32) for _ in range(3))
     for k, i in enumerate(items):
         n = int(b.id_lengths[k])
-        lf, fr, nv = phone_pitch_targets(f0_of(int(i)), durations[k, :n])
-        lf_t[k, :n], fr_t[k, :n], wt[k, :n] = lf, fr, nv
+        lf_t[k, :n], fr_t[k, :n], wt[k, :n] = f0_of.targets[int(i)]
     targets = tuple(torch.from_numpy(a).to(dev) for a in (lf_t, fr_t, wt))
     return x, tmask, emo, spk, targets
 
 
 def pitch_losses(model, b: Batch, items: np.ndarray, f0_of, emo_table: torch.Tensor,
                  dev: torch.device) -> dict[str, torch.Tensor]:
-    """The pitch predictor's losses on one batch (``f0_of(i)``: per-frame F0 of clip ``i``).
+    """The pitch predictor's losses on one batch (``f0_of``: the stage's :class:`F0Cache`).
 
     Alignment as in :func:`acoustic_losses` (frozen encoder, MAS path); targets from
     :func:`emomix.harmonics.phone_pitch_targets`. ``f0``: MSE of ``ln(F0/100)`` weighted by each
