@@ -29,7 +29,8 @@ std::size_t Session::workspace_bytes() const noexcept {
   return encoder_->bytes() + denoiser_->bytes() + vocoder_->bytes() + ser_->bytes() +
          sampler_.bytes() + harmonics_.bytes() +
          (emo_batch_.capacity() + spk_batch_.capacity() + pitch_.capacity()) * sizeof(float) +
-         (f0_.capacity() + voicing_.capacity()) * sizeof(double);
+         (f0_.capacity() + voicing_.capacity()) * sizeof(double) +
+         states_ids_.capacity() * sizeof(std::int64_t);
 }
 
 void Session::load_states(const std::int64_t* ids, int phonemes, bool reuse) {

@@ -324,8 +324,8 @@ class _LineRenderer:
 
     def _pitch(self, emb: np.ndarray) -> np.ndarray | None:
         """The line's pitch for the conditions ``emb (M, E)``; each condition's is predicted
-        once per line (the blocks of a line mostly share their conditions, and every
-        prediction re-runs the text encoder)."""
+        once per line (the blocks of a line mostly share their conditions, and on the torch and
+        ONNX backends every prediction re-runs the text encoder)."""
         voice = self.npc.voice
         if voice.pitch_config is None:
             return None
