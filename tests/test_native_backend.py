@@ -264,7 +264,7 @@ def test_whole_pipeline_in_cpp_equals_the_python_glue(voices):
     np.testing.assert_allclose(fused["mel"], r.mel, rtol=0, atol=1e-5)
     np.testing.assert_allclose(fused["audio"], r.audio, rtol=0, atol=1e-5)
     sampled = backend.sample(r.mu, r.weights, emo, spks, voice.sampler_defaults["solver"],
-                             voice.sampler_defaults["temperature"], 3)
+                             voice.sampler_defaults["temperature"], 3, r.durations)
     np.testing.assert_allclose(sampled, r.mel, rtol=0, atol=1e-5)
     streamed = np.concatenate(list(backend.vocode_stream(r.mel, chunk_frames=40,
                                                          first_chunk_frames=8)))

@@ -237,6 +237,25 @@ def test_seed_and_noise_array_agree() -> None:
     assert not np.array_equal(a, c)
 
 
+def test_seeded_noise_anchored_to_durations_matches_the_oracle() -> None:
+    W, mu, durations = per_frame_weights(5), mu_values(), np.array([3, 0, 4])
+    spec = ref.SamplerSpec("score", "em", 5)
+    want = ref.sample(AnalyticDenoiser("score"), mu, W, spec, seed=77, durations=durations)
+    got = _native.sample(AnalyticDenoiser("score"), mu, W, "score", "em", seed=77,
+                         durations=durations)
+    assert max_ulp(got, want) <= 64
+    noise = ref.make_noise(77, 5, mu.shape, durations)
+    b = _native.sample(AnalyticDenoiser("score"), mu, W, "score", "em", noise=noise)
+    assert np.array_equal(got, b)
+    assert not np.array_equal(got, _native.sample(AnalyticDenoiser("score"), mu, W, "score",
+                                                  "em", seed=77))
+    for bad, match in (([3, 3], "add up to 6 frames but the line has 7"), ([8, -1], ">= 0"),
+                       ([3.0, 4.0], "integer frame counts"), ([[3, 4]], "1-D")):
+        with pytest.raises(ValueError, match=match):
+            _native.sample(AnalyticDenoiser("score"), mu, W, "score", "em", seed=77,
+                           durations=np.array(bad))
+
+
 # --- errors -------------------------------------------------------------------------------
 
 

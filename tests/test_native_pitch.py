@@ -224,7 +224,7 @@ def test_a_repeated_pitch_line_allocates_no_workspace(pitch_voice_dir, line_twic
     assert allocated == 0
     np.testing.assert_array_equal(first["audio"], second["audio"])
     # the harmonics were rendered: the vocoded mel is not the sampler's
-    sampled = s.sample(first["mu"], W, emo, emo, "euler", 0.667, 5)
+    sampled = s.sample(first["mu"], W, emo, emo, "euler", 0.667, 5, first["durations"])
     assert np.abs(first["mel"] - sampled).max() > 0.1
 
 
@@ -245,7 +245,7 @@ def test_a_voice_without_pitch_is_unchanged(random_voice_dir, tmp_path):
     W = np.array([[1, 0], [0.5, 0.5], [0.5, 0.5]], np.float32)
     fused = backend.synthesize_ids(ids, emo[0], emo[1], W, emo, emo, solver="euler",
                                    temperature=0.667, seed=4)
-    sampled = backend.sample(fused["mu"], W, emo, emo, "euler", 0.667, 4)
+    sampled = backend.sample(fused["mu"], W, emo, emo, "euler", 0.667, 4, fused["durations"])
     np.testing.assert_array_equal(fused["mel"], sampled)
     np.testing.assert_array_equal(fused["audio"], backend.vocode(sampled))
 

@@ -117,7 +117,8 @@ def test_a_pitch_voice_renders_the_predicted_pitch_into_the_sampled_mel(pitch_vo
     r = voice.synthesize_full(text, {"happy": 0.7, "sad": 0.3}, seed=4, emotion_scale=1.0)
     emb = np.stack([voice.emotion_table[n] for n in r.conditions])
     spk = voice.speaker_vector(None)
-    raw = voice.sample_mel(r.mu, emb, spk, r.weights, voice.sampler_spec(), seed=4)
+    raw = voice.sample_mel(r.mu, emb, spk, r.weights, voice.sampler_spec(), seed=4,
+                           durations=r.durations)
     pitch = voice.line_pitch(voice.text_to_ids(text), emb, spk)
     assert pitch.shape == (len(r.conditions), 2, len(r.durations))
     f0, voicing = hm.frame_pitch(pitch, r.durations, r.weights[-1], voice.pitch_config)
@@ -134,7 +135,7 @@ def test_a_voice_without_pitch_keeps_the_sampled_mel(random_voice_dir, needs_esp
     r = voice.synthesize_full("A short line.", {"angry": 1.0}, seed=2, emotion_scale=1.0)
     emb = np.stack([voice.emotion_table[n] for n in r.conditions])
     raw = voice.sample_mel(r.mu, emb, voice.speaker_vector(None), r.weights, voice.sampler_spec(),
-                           seed=2)
+                           seed=2, durations=r.durations)
     np.testing.assert_array_equal(r.mel, raw)
     with pytest.raises(ValueError, match="no pitch predictor"):
         voice.backend.pitch(np.array([3, 4]), emb, voice.speaker_vector(None)[None])

@@ -13,6 +13,7 @@ from emomix.sampler import (
     emomix,
     intensity,
     keyframes_to_frames,
+    line_noise,
     make_noise,
     normal,
     sample,
@@ -248,6 +249,35 @@ def test_seeds_and_spec_validation():
         sample(fn, mu, W, spec)
     with pytest.raises(ValueError, match="NaN"):
         sample(fn, np.full((C, F), np.nan), W, spec, seed=0)
+
+
+def test_line_noise_is_anchored_to_each_phoneme():
+    """A phoneme's noise depends on its number and its own frames only (docs/sampler.md)."""
+    a = line_noise(5, 2, C, 7, [2, 3, 2])
+    longer = line_noise(5, 2, C, 8, [2, 4, 2])  # phoneme 1 one frame longer
+    np.testing.assert_array_equal(longer[:, :5], a[:, :5])
+    np.testing.assert_array_equal(longer[:, 6:], a[:, 5:])
+    # element (c, f), frame f the j-th of phoneme p, is deviate (p << 32) + j * n_mels + c
+    assert a[1, 3] == normal(5, 2, 1, offset=(1 << 32) + 1 * C + 1)[0]
+    # without durations the line is one segment: frame f's bins are deviates f * C .. f * C + C-1
+    whole = line_noise(5, 2, C, 7)
+    np.testing.assert_array_equal(whole, normal(5, 2, C * 7).reshape(7, C).T)
+    np.testing.assert_array_equal(whole, line_noise(5, 2, C, 7, [7]))
+    np.testing.assert_array_equal(make_noise(5, 3, (C, 7), [2, 3, 2])[2], a)
+    assert abs(float(line_noise(1, 0, 80, 500, [5] * 100).std()) - 1) < 0.01
+
+
+def test_line_noise_rejects_durations_that_do_not_fit_the_line():
+    spec = SamplerSpec(steps=2)
+    mu, W = np.zeros((C, 6), np.float32), blend([1.0], 2)
+    fn = CountingDenoiser(ot_velocity)
+    for bad, match in (([2, 3], "add up to 5 frames but the line has 6"),
+                       ([4, -1, 3], ">= 0"), ([[3, 3]], "1-D"), ([2.0, 4.0], "integer"),
+                       ([], "non-empty")):
+        with pytest.raises(ValueError, match=match):
+            sample(fn, mu, W, spec, seed=1, durations=np.asarray(bad))
+    assert not np.array_equal(sample(fn, mu, W, spec, seed=1, durations=[2, 4]),
+                              sample(fn, mu, W, spec, seed=1))
 
 
 def test_active_conditions_per_frame():

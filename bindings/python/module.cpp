@@ -33,6 +33,7 @@ namespace py = pybind11;
 namespace {
 
 using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+using Int64Array = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
 
 std::string shape_string(const py::array& a) {
   std::string s = "(";
@@ -44,6 +45,31 @@ std::string shape_string(const py::array& a) {
 }
 
 int as_int(py::ssize_t v) { return static_cast<int>(v); }
+
+// A line's optional phoneme durations (None, or a 1-D integer array) that anchor its seeded noise;
+// the sampler checks that they add up to the line's frames.
+struct Durations {
+  Int64Array array;
+  const std::int64_t* data = nullptr;
+  int phonemes = 0;
+};
+
+Durations durations_arg(const py::object& obj) {
+  Durations d;
+  if (obj.is_none()) return d;
+  const py::array a = py::array::ensure(obj);
+  if (!a || a.ndim() != 1 || a.shape(0) == 0 ||
+      (a.dtype().kind() != 'i' && a.dtype().kind() != 'u')) {
+    PyErr_Clear();
+    throw emomix::InvalidArgument("durations must be a non-empty 1-D array of integer frame "
+                                  "counts, got " +
+                                  py::repr(obj).cast<std::string>().substr(0, 80));
+  }
+  d.array = Int64Array::ensure(a);
+  d.data = d.array.data();
+  d.phonemes = static_cast<int>(d.array.shape(0));
+  return d;
+}
 
 // A non-negative integer (Python int, numpy integer, anything with __index__) reduced modulo
 // 2**64, as emomix.sampler.rng does.
@@ -196,7 +222,8 @@ void call_python_denoiser(const py::function& denoise, const float* x_batch, con
 py::array_t<float> py_sample(const py::function& denoise, const py::handle& mu_obj,
                              const py::handle& w_obj, const std::string& parameterisation,
                              const std::string& solver, double temperature, const py::object& seed,
-                             double beta_min, double beta_max, const py::object& noise_obj) {
+                             double beta_min, double beta_max, const py::object& noise_obj,
+                             const py::object& durations_obj) {
   emomix::SamplerConfig config;
   config.parameterisation = emomix::parse_parameterisation(parameterisation);
   config.solver = emomix::parse_solver(solver);
@@ -215,6 +242,9 @@ py::array_t<float> py_sample(const py::function& denoise, const py::handle& mu_o
   in.frames = as_int(mu.shape(1));
   in.weights = weights_view(w);
   in.seed = as_u64(seed, "seed");
+  const Durations durations = durations_arg(durations_obj);
+  in.durations = durations.data;
+  in.phonemes = durations.phonemes;
 
   FloatArray noise;
   if (!noise_obj.is_none()) {
@@ -275,8 +305,6 @@ py::array_t<float> py_cuda_mix_euler(const py::handle& x_obj, const py::handle& 
 
 
 // --- the native runtime: Model and Session --------------------------------------------------------
-
-using Int64Array = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
 
 // A loaded voice's networks (immutable, shared by Sessions).
 struct PyModel {
@@ -721,7 +749,8 @@ void register_runtime(py::module_& m) {
       "(n_emotions,)). RuntimeError when the bundle has no SER weights.")
       .def("sample", [](PySession& s, const py::handle& mu_obj, const py::handle& w_obj,
                         const py::handle& emo_obj, const py::handle& spk_obj,
-                        const std::string& solver, double temperature, const py::object& seed) {
+                        const std::string& solver, double temperature, const py::object& seed,
+                        const py::object& durations_obj) {
         const emomix::ModelConfig& c = cfg_of(s);
         FloatArray mu = to_float_array(mu_obj, "mu");
         FloatArray w = to_float_array(w_obj, "W");
@@ -733,20 +762,23 @@ void register_runtime(py::module_& m) {
         require_shape(spk, {view.conditions, c.speaker_dim}, "speakers", "(M, S)");
         const emomix::SamplerConfig config = sampler_config(c, solver, temperature);
         const std::uint64_t sd = as_u64(seed, "seed");
+        const Durations durations = durations_arg(durations_obj);
         const int F = as_int(mu.shape(1));
         py::array_t<float> out({c.audio.n_mels, F});
         float* o = out.mutable_data();
         {
           py::gil_scoped_release release;
           std::lock_guard<std::mutex> lock(s.mutex);
-          s.session->sample(mu.data(), F, view, emo.data(), spk.data(), config, sd, o);
+          s.session->sample(mu.data(), F, view, emo.data(), spk.data(), config, sd, o,
+                            durations.data, durations.phonemes);
         }
         return out;
       }, py::arg("mu"), py::arg("W"), py::arg("emotions"), py::arg("speakers"),
       py::arg("solver"), py::arg("temperature") = 1.0, py::arg("seed") = 0,
+      py::arg("durations") = py::none(),
       "The mixed sampler with the native denoiser (no Python in the loop): mu (C, F), W (N, M) or "
-      "(N, M, F), emotions (M, E), speakers (M, S) -> mel (C, F). Same arithmetic and noise as "
-      "emomix._native.sample with this Session's denoise().")
+      "(N, M, F), emotions (M, E), speakers (M, S) -> mel (C, F); durations (T,) anchor the noise. "
+      "Same arithmetic and noise as emomix._native.sample with this Session's denoise().")
       .def("synthesize", [](PySession& s, const py::handle& ids_obj, const py::handle& enc_obj,
                             const py::handle& spk_obj, double length_scale, const py::handle& w_obj,
                             const py::handle& emo_obj, const py::handle& spks_obj,
@@ -861,7 +893,7 @@ PYBIND11_MODULE(_native, m) {
   m.def("sample", &py_sample, py::arg("denoise"), py::arg("mu"), py::arg("W"),
         py::arg("parameterisation"), py::arg("solver"), py::arg("temperature") = 1.0,
         py::arg("seed") = 0, py::arg("beta_min") = 0.05, py::arg("beta_max") = 20.0,
-        py::arg("noise") = py::none(),
+        py::arg("noise") = py::none(), py::arg("durations") = py::none(),
         "Runs the mixed-noise sampler (docs/sampler.md) and returns x_N, float32 (n_mels, F).\n\n"
         "denoise(x_batch (B, n_mels, F) float32, t_batch (B,) float32, cond_indices (B,) int64) -> "
         "(B, n_mels, F). Called once per evaluation with the conditions active at the step "
@@ -871,6 +903,8 @@ PYBIND11_MODULE(_native, m) {
         "'pf_euler').\n"
         "noise: optional float32 (N + 1, n_mels, F): noise[0] = n_0, noise[k + 1] = step k's "
         "noise; without it the noise is drawn from `seed` (stream 0, then k + 1).\n"
+        "durations: optional (T,) int phoneme lengths adding up to F; the seeded noise is anchored "
+        "to them (docs/sampler.md).\n"
         "The GIL is released except while denoise runs. Raises ValueError on bad inputs.");
 
   register_runtime(m);

@@ -42,6 +42,7 @@ void validate_inputs(const SampleInputs& in, const SamplerConfig& config) {
                           "; W must be [N, M, F] with F = mu's frame count");
   }
   validate_weights(in.weights);
+  check_durations(in.durations, in.phonemes, in.frames);
 }
 
 }  // namespace
@@ -92,7 +93,7 @@ void sample(const Denoiser& denoise, const SampleInputs& in, const SamplerConfig
   float* x = ws.x_.data();
   const float* n0 = in.noise;
   if (n0 == nullptr) {
-    fill_normal(in.seed, 0, 0, ws.noise_.data(), plane);
+    fill_line_noise(in.seed, 0, n_mels, frames, in.durations, in.phonemes, ws.noise_.data());
     n0 = ws.noise_.data();
   }
   initial_sample(config.parameterisation, in.mu, n0, config.temperature, plane, x);
@@ -133,7 +134,8 @@ void sample(const Denoiser& denoise, const SampleInputs& in, const SamplerConfig
         if (in.noise != nullptr) {
           noise = in.noise + (static_cast<std::size_t>(k) + 1) * plane;
         } else {
-          fill_normal(in.seed, static_cast<std::uint64_t>(k) + 1, 0, ws.noise_.data(), plane);
+          fill_line_noise(in.seed, static_cast<std::uint64_t>(k) + 1, n_mels, frames, in.durations,
+                          in.phonemes, ws.noise_.data());
           noise = ws.noise_.data();
         }
         score_em_update(x, in.mu, ws.mixed_.data(), noise, h, b, plane, x);

@@ -140,7 +140,8 @@ int VocoderStream::ready() const noexcept {
 
 void Session::sample(const float* mu, int frames, const WeightsView& weights,
                      const float* emotions, const float* speakers, const SamplerConfig& config,
-                     std::uint64_t seed, float* out) {
+                     std::uint64_t seed, float* out, const std::int64_t* durations,
+                     int phonemes) {
   const ModelConfig& cfg = model_->config();
   const int M = weights.conditions;
   const int E = cfg.emotion_dim, S = cfg.speaker_dim, C = cfg.audio.n_mels;
@@ -170,6 +171,8 @@ void Session::sample(const float* mu, int frames, const WeightsView& weights,
   in.frames = frames;
   in.weights = weights;
   in.seed = seed;
+  in.durations = durations;
+  in.phonemes = phonemes;
   emomix::sample(callback, in, config, sampler_, out);
 }
 
@@ -187,7 +190,8 @@ SynthesisOutput Session::synthesize(const std::int64_t* ids, int phonemes,
                           " frames but the encoder produced " + std::to_string(r.frames));
   }
   r.mel.resize(r.mu.size());
-  sample(r.mu.data(), r.frames, weights, emotions, speakers, config, seed, r.mel.data());
+  sample(r.mu.data(), r.frames, weights, emotions, speakers, config, seed, r.mel.data(),
+         r.durations.data(), phonemes);
   if (model_->has_pitch()) {
     // encode() left this line's encoder states in the encoder graph: the pitch head reads them.
     const ModelConfig& cfg = model_->config();

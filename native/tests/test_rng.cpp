@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "emomix/error.hpp"
 #include "emomix/rng.hpp"
 #include "harness.hpp"
 
@@ -31,6 +32,50 @@ TEST(rng_matches_python_oracle) {
     fill_normal(k.seed, k.stream, 0, got, 4);
     for (int i = 0; i < 4; ++i) CHECK(got[i] == k.values[i]);
   }
+}
+
+TEST(rng_line_noise_matches_python_oracle_and_anchors_each_phoneme) {
+  // emomix.sampler.rng.line_noise(5, 2, 3, 5, [2, 0, 3]), float32 hex, (n_mels, frames) C order.
+  const std::int64_t dur[] = {2, 0, 3};
+  const float known[15] = {
+      0x1.2eee0ep+0f,  0x1.4b3b78p+1f, -0x1.c0da3ep-1f, 0x1.36a2d0p-3f,  0x1.098abcp+1f,
+      0x1.79bd2ep-1f,  0x1.0be848p+0f, 0x1.563f64p-1f,  0x1.377844p-1f,  0x1.4dc8a2p+0f,
+      0x1.063706p-2f, -0x1.fcfa54p+0f, -0x1.28482ap+0f, 0x1.c981b2p-3f, -0x1.fa9d80p+0f};
+  float got[15];
+  emomix::fill_line_noise(5, 2, 3, 5, dur, 3, got);
+  for (int i = 0; i < 15; ++i) CHECK(got[i] == known[i]);
+  // Element (c, f), frame f the j-th of phoneme p: deviate (p << 32) + j * n_mels + c.
+  const std::uint64_t key = emomix::noise_key(5, 2);
+  CHECK(got[1 * 5 + 3] == emomix::normal_at(key, (std::uint64_t{2} << 32) + 1 * 3 + 1));
+
+  // Lengthening phoneme 0 by a frame leaves phoneme 2's frames (and phoneme 0's first two) alone.
+  const std::int64_t longer[] = {3, 0, 3};
+  float wide[18];
+  emomix::fill_line_noise(5, 2, 3, 6, longer, 3, wide);
+  for (int c = 0; c < 3; ++c) {
+    for (int f = 0; f < 2; ++f) CHECK(wide[c * 6 + f] == got[c * 5 + f]);
+    for (int f = 2; f < 5; ++f) CHECK(wide[c * 6 + f + 1] == got[c * 5 + f]);
+  }
+  // No durations: one segment, the same as durations {frames}.
+  const std::int64_t whole[] = {5};
+  float one[15], none[15];
+  emomix::fill_line_noise(5, 2, 3, 5, whole, 1, one);
+  emomix::fill_line_noise(5, 2, 3, 5, nullptr, 0, none);
+  for (int i = 0; i < 15; ++i) CHECK(one[i] == none[i]);
+}
+
+TEST(rng_check_durations_names_the_problem) {
+  const std::int64_t ok[] = {2, 0, 3}, negative[] = {2, -1, 4}, short_[] = {1, 1};
+  emomix::check_durations(ok, 3, 5);
+  emomix::check_durations(nullptr, 0, 5);
+  CHECK_THROWS_WITH(emomix::InvalidArgument, emomix::check_durations(negative, 3, 5),
+                    "durations must be >= 0");
+  CHECK_THROWS_WITH(emomix::InvalidArgument, emomix::check_durations(short_, 2, 5),
+                    "add up to 2 frames but the line has 5");
+  CHECK_THROWS_WITH(emomix::InvalidArgument, emomix::check_durations(ok, 3, 4),
+                    "more than");
+  CHECK_THROWS_WITH(emomix::InvalidArgument, emomix::check_durations(nullptr, 2, 5),
+                    "durations are missing");
 }
 
 TEST(rng_is_deterministic_and_counter_based) {

@@ -50,7 +50,8 @@ double mixed_target(const emomix::WeightsView& w, int k, int c, int f) {
 
 std::vector<float> run(Parameterisation p, Solver s, const emomix::WeightsView& w,
                        const std::vector<float>& mu, const float* noise, std::uint64_t seed = 0,
-                       double temperature = 1.0) {
+                       double temperature = 1.0, const std::int64_t* durations = nullptr,
+                       int phonemes = 0) {
   SamplerConfig config;
   config.parameterisation = p;
   config.solver = s;
@@ -62,6 +63,8 @@ std::vector<float> run(Parameterisation p, Solver s, const emomix::WeightsView& 
   in.weights = w;
   in.seed = seed;
   in.noise = noise;
+  in.durations = durations;
+  in.phonemes = phonemes;
   return emomix::sample(linear_denoiser(p), in, config);
 }
 
@@ -172,9 +175,11 @@ TEST(sampler_score_em_seeded_matches_reference_and_provided_noise) {
   const emomix::WeightsView w{wdata.data(), 4, 2, kFrames};
   const std::vector<float> mu = mu_values();
   const std::uint64_t seed = 2024;
-  // Build the noise the seed stands for: stream 0 = n_0, stream k + 1 = step k.
+  // Build the noise the seed stands for: stream 0 = n_0, stream k + 1 = step k (one segment).
   std::vector<float> noise(5 * kPlane);
-  for (int s = 0; s < 5; ++s) emomix::fill_normal(seed, s, 0, noise.data() + s * kPlane, kPlane);
+  for (int s = 0; s < 5; ++s) {
+    emomix::fill_line_noise(seed, s, kMels, kFrames, nullptr, 0, noise.data() + s * kPlane);
+  }
 
   const std::vector<float> seeded = run(Parameterisation::score, Solver::em, w, mu, nullptr, seed);
   const std::vector<float> provided = run(Parameterisation::score, Solver::em, w, mu, noise.data());
@@ -194,6 +199,26 @@ TEST(sampler_score_em_seeded_matches_reference_and_provided_noise) {
       CHECK_NEAR(seeded[j], e, 1e-4 * (1 + std::fabs(e)));
     }
   }
+}
+
+TEST(sampler_anchors_seeded_noise_to_the_durations) {
+  const std::vector<float> wdata = trajectory_weights();
+  const emomix::WeightsView w{wdata.data(), 4, 2, kFrames};
+  const std::vector<float> mu = mu_values();
+  const std::uint64_t seed = 77;
+  const std::int64_t dur[] = {1, 3};
+  std::vector<float> noise(5 * kPlane);
+  for (int s = 0; s < 5; ++s) {
+    emomix::fill_line_noise(seed, s, kMels, kFrames, dur, 2, noise.data() + s * kPlane);
+  }
+  const auto em = [&](const float* n, const std::int64_t* d, int p) {
+    return run(Parameterisation::score, Solver::em, w, mu, n, seed, 1.0, d, p);
+  };
+  CHECK(em(nullptr, dur, 2) == em(noise.data(), nullptr, 0));
+  CHECK(em(nullptr, dur, 2) != em(nullptr, nullptr, 0));
+  const std::int64_t wrong[] = {1, 2};
+  CHECK_THROWS_WITH(emomix::InvalidArgument, em(nullptr, wrong, 2),
+                    "durations add up to 3 frames but the line has 4");
 }
 
 TEST(sampler_batches_active_conditions_and_skips_zero_weights) {

@@ -256,7 +256,8 @@ TEST(session_pitch_predictor_renders_harmonics) {
                           sc, 9);
   const int F = r.frames;
   std::vector<float> sampled(static_cast<std::size_t>(C) * F), expected(sampled.size());
-  one.sample(r.mu.data(), F, wv, emo.data(), spk.data(), sc, 9, sampled.data());
+  one.sample(r.mu.data(), F, wv, emo.data(), spk.data(), sc, 9, sampled.data(),
+             r.durations.data(), T);
   std::vector<double> f0(static_cast<std::size_t>(F)), voicing(f0.size());
   emomix::HarmonicsWorkspace ws;
   emomix::frame_pitch(p1.data(), M, T, r.durations.data(), W.data() + 3 * M, false, F, cfg.pitch,

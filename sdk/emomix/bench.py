@@ -113,7 +113,7 @@ def run_bench(voice: Any, *, steps: int = 4, emotions: int = 2, seconds: float =
             idx = np.asarray(conds, dtype=np.int64)
             return backend.denoise(x, t, mu, emo[idx], spk_b[idx])
 
-        mel = run_sampler(denoise, mu, W, spec, seed)
+        mel = run_sampler(denoise, mu, W, spec, seed, durations=durations)
         t_sampled = time.perf_counter()
         # a voice with a pitch predictor renders its harmonics before the vocoder
         mel = voice.render_pitch(mel, voice.line_pitch(ids, emo, spk), durations, W[-1])

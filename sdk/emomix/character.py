@@ -343,13 +343,14 @@ class _LineRenderer:
         if len(plan) == 1:
             names, W = self._weights(0, self.frames)
             emb = self.state.embeddings(voice, names)
-            mel = voice.sample_mel(self.mu, emb, self.speaker, W, npc.spec, seed=self.seed)
+            mel = voice.sample_mel(self.mu, emb, self.speaker, W, npc.spec, seed=self.seed,
+                                   durations=self.durations)
             self.mel[:] = voice.render_pitch(mel, self._pitch(emb), self.durations, W[-1])
             self.info.append(BlockInfo(0, self.frames, (0, self.frames), names, W))
             yield self.frames
             return
         ctx, xf = npc.stream.context_frames, npc.stream.crossfade_frames
-        noise = ref.make_noise(self.seed, npc.spec.steps, self.mu.shape)
+        noise = ref.make_noise(self.seed, npc.spec.steps, self.mu.shape, self.durations)
         tail: np.ndarray | None = None
         ramp = ((np.arange(xf) + 0.5) / xf).astype(np.float32)
         for start, end in plan:

@@ -254,7 +254,7 @@ class Voice:
             values = np.array([[m.get(n, 0.0) for n in names] for _, m in keys])
             per_frame = ref.keyframes_to_frames(times, values, mu.shape[1])
             W = schedule_weights(per_frame, tau, preset, guide, neutral)
-        mel = self.sample_mel(mu, emo, spk, W, spec, seed=seed)
+        mel = self.sample_mel(mu, emo, spk, W, spec, seed=seed, durations=durations)
         mel = self.render_pitch(mel, self.line_pitch(ids, emo, spk), durations, W[-1])
         audio = self.vocode(mel)
         return Synthesis(audio=audio, sample_rate=self.sample_rate, mel=mel, mu=mu,
@@ -364,11 +364,15 @@ class Voice:
 
     def sample_mel(self, mu: np.ndarray, emotions: np.ndarray, speaker: np.ndarray,
                    W: np.ndarray, spec: ref.SamplerSpec, *, seed: int | None = None,
-                   noise: np.ndarray | None = None) -> np.ndarray:
+                   noise: np.ndarray | None = None,
+                   durations: np.ndarray | None = None) -> np.ndarray:
         """Run the mixed sampler: ``mu (C, F)``, condition embeddings ``emotions (M, E)``, one
         ``speaker (S,)`` for every condition, ``W (N, M)`` or ``(N, M, F)`` → mel ``(C, F)``.
 
-        Give ``seed`` (noise drawn as in docs/sampler.md) or ``noise (N + 1, C, F)``.
+        Give ``seed`` (noise drawn as in docs/sampler.md) or ``noise (N + 1, C, F)``. With
+        ``seed``, pass the line's phoneme ``durations`` (from :meth:`encode_text`): the noise is
+        anchored to them, so a changed emotion that lengthens one phoneme leaves the other
+        phonemes' noise as it was.
         """
         emotions = np.ascontiguousarray(emotions, np.float32)
         spk_b = np.ascontiguousarray(np.broadcast_to(speaker, (emotions.shape[0],
@@ -378,7 +382,8 @@ class Voice:
             idx = np.asarray(conds, dtype=np.int64)
             return self.backend.denoise(x, t, mu, emotions[idx], spk_b[idx])
 
-        return run_sampler(denoise, mu, W, spec, seed, self.sampler_impl, noise=noise)
+        return run_sampler(denoise, mu, W, spec, seed, self.sampler_impl, noise=noise,
+                           durations=durations)
 
     def vocode(self, mel: np.ndarray) -> np.ndarray:
         """Mel ``(C, F)`` → waveform ``(F * hop_length,)`` float32; NaN/inf is an error."""
@@ -533,8 +538,10 @@ def schedule_weights(weights: np.ndarray, tau: np.ndarray, preset: str,
 
 
 def run_sampler(denoise, mu: np.ndarray, W: np.ndarray, spec: ref.SamplerSpec, seed: int | None,
-                impl: str = "auto", noise: np.ndarray | None = None) -> np.ndarray:
-    """Run the sampler loop in C++ (``native``) or in the numpy reference (``python``)."""
+                impl: str = "auto", noise: np.ndarray | None = None,
+                durations: np.ndarray | None = None) -> np.ndarray:
+    """Run the sampler loop in C++ (``native``) or in the numpy reference (``python``); seeded
+    noise is anchored to the phoneme ``durations`` when given."""
     if impl in ("auto", "native"):
         try:
             from . import _native
@@ -546,8 +553,9 @@ def run_sampler(denoise, mu: np.ndarray, W: np.ndarray, spec: ref.SamplerSpec, s
             return _native.sample(denoise, mu, W, spec.parameterisation, spec.solver,
                                   temperature=spec.temperature,
                                   seed=0 if seed is None else seed,
-                                  beta_min=spec.beta_min, beta_max=spec.beta_max, noise=noise)
-    return ref.sample(denoise, mu, W, spec, seed=seed, noise=noise)
+                                  beta_min=spec.beta_min, beta_max=spec.beta_max, noise=noise,
+                                  durations=durations)
+    return ref.sample(denoise, mu, W, spec, seed=seed, noise=noise, durations=durations)
 
 
 def load_voice(path: str | os.PathLike | None = None, backend: str = "torch",

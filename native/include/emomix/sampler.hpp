@@ -9,7 +9,8 @@
 // Conditions with zero weight at a step are never evaluated.
 //
 // Noise: with `noise` null, n_0 = normal(seed, stream 0) and step k's noise = normal(seed,
-// stream k + 1), element (c, f) at index c * F + f (emomix/rng.hpp). With `noise` given, it is
+// stream k + 1), each anchored to the line's phoneme durations (fill_line_noise in
+// emomix/rng.hpp; without durations, one segment). With `noise` given, it is
 // read as [N + 1, n_mels, F]: noise[0] = n_0, noise[k + 1] = step k's noise (only em reads the
 // latter, but the full extent must be readable).
 //
@@ -48,6 +49,8 @@ struct SampleInputs {
   WeightsView weights;           // [N, M] or [N, M, frames]; N = steps of the solver
   std::uint64_t seed = 0;        // used when noise is null
   const float* noise = nullptr;  // optional [N + 1, n_mels, frames]
+  const std::int64_t* durations = nullptr;  // optional [phonemes], adding up to frames: the
+  int phonemes = 0;                         // seeded noise is anchored to them
 };
 
 // Every buffer the loop needs, owned here (RAII); reuse it so sampling does not allocate.

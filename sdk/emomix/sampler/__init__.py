@@ -6,7 +6,7 @@ See docs/sampler.md for the contract that this module and the C++ runtime both i
 from __future__ import annotations
 
 from .loop import SOLVERS, Denoiser, SamplerSpec, make_noise, sample
-from .rng import normal, normal_like
+from .rng import line_noise, normal, normal_like
 from .schedules import beta, time_grid
 from .weights import (
     ALPHA_MAX,
@@ -25,6 +25,6 @@ from .weights import (
 __all__ = [
     "ALPHA_MAX", "K_MAX", "K_MIN", "PRESETS", "SOLVERS", "Denoiser", "SamplerSpec",
     "active_conditions", "beta", "blend", "emomix", "intensity", "keyframes_to_frames",
-    "make_noise", "normal", "normal_like", "sample", "time_grid", "trajectory",
+    "line_noise", "make_noise", "normal", "normal_like", "sample", "time_grid", "trajectory",
     "validate_weights",
 ]

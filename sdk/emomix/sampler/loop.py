@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rng import normal_like
+from .rng import line_noise
 from .schedules import beta, time_grid
 from .weights import active_conditions, validate_weights
 
@@ -46,9 +46,12 @@ class SamplerSpec:
         return 2 if self.solver == "heun" else 1
 
 
-def make_noise(seed: int, steps: int, shape: tuple[int, int]) -> np.ndarray:
-    """Noise for a whole run, ``(steps + 1, C, F)``: ``[0]`` initial, ``[k + 1]`` step ``k``."""
-    return np.stack([normal_like(seed, s, shape) for s in range(steps + 1)])
+def make_noise(seed: int, steps: int, shape: tuple[int, int],
+               durations: np.ndarray | None = None) -> np.ndarray:
+    """Noise for a whole run, ``(steps + 1, C, F)``: ``[0]`` initial, ``[k + 1]`` step ``k``;
+    anchored to the line's phoneme ``durations`` when given (see :func:`.rng.line_noise`)."""
+    return np.stack([line_noise(seed, s, shape[0], shape[1], durations)
+                     for s in range(steps + 1)])
 
 
 class _MixedPrediction:
@@ -77,6 +80,7 @@ def sample(
     spec: SamplerSpec,
     seed: int | None = None,
     noise: np.ndarray | None = None,
+    durations: np.ndarray | None = None,
 ) -> np.ndarray:
     """Integrate from noise to a mel spectrogram, mixing conditions with ``W``.
 
@@ -87,6 +91,8 @@ def sample(
         spec: parameterisation, solver, steps, temperature.
         seed: draws the noise as in docs/sampler.md; or pass ``noise`` of shape
             ``(steps + 1, n_mels, frames)`` directly.
+        durations: the line's phoneme lengths in frames (adding up to ``frames``); the seeded
+            noise is anchored to them. Without them the line is one segment.
 
     Returns the ``(n_mels, frames)`` float32 sample at ``tau = 0``.
     """
@@ -104,7 +110,7 @@ def sample(
     if noise is None:
         if seed is None:
             raise ValueError("give either a seed or a noise array")
-        noise = make_noise(seed, n, mu.shape)
+        noise = make_noise(seed, n, mu.shape, durations)
     elif noise.shape != (n + 1, *mu.shape):
         raise ValueError(f"noise must have shape {(n + 1, *mu.shape)}, got {noise.shape}")
     noise = np.asarray(noise, dtype=np.float32)

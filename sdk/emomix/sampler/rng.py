@@ -33,12 +33,8 @@ def _stream_key(seed: int, stream: int) -> np.uint64:
     return splitmix64(seed64 ^ splitmix64(np.uint64(int(stream) & _MASK64)))
 
 
-def normal(seed: int, stream: int, n: int, offset: int = 0) -> np.ndarray:
-    """``n`` standard normal deviates (float32) for ``(seed, stream)`` starting at ``offset``."""
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
-    key = _stream_key(seed, stream)
-    idx = np.arange(offset, offset + n, dtype=np.uint64)
+def _normal_at(key: np.uint64, idx: np.ndarray) -> np.ndarray:
+    """Deviates number ``idx`` (uint64 array) of the stream with ``key``, float32, same shape."""
     with np.errstate(over="ignore"):
         c1 = key + np.uint64(2) * idx
         c2 = c1 + np.uint64(1)
@@ -48,6 +44,52 @@ def normal(seed: int, stream: int, n: int, offset: int = 0) -> np.ndarray:
     return (np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)).astype(np.float32)
 
 
+def normal(seed: int, stream: int, n: int, offset: int = 0) -> np.ndarray:
+    """``n`` standard normal deviates (float32) for ``(seed, stream)`` starting at ``offset``."""
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    return _normal_at(_stream_key(seed, stream), np.arange(offset, offset + n, dtype=np.uint64))
+
+
 def normal_like(seed: int, stream: int, shape: tuple[int, ...]) -> np.ndarray:
     """A float32 array of ``shape`` filled in C order from ``(seed, stream)``."""
     return normal(seed, stream, int(np.prod(shape))).reshape(shape)
+
+
+#: Bits of a noise index below a segment's number (docs/sampler.md, "Injected, seeded noise").
+SEGMENT_SHIFT = 32
+
+
+def check_durations(durations: object, frames: int) -> np.ndarray:
+    """``durations`` as int64 phoneme lengths in frames that add up to ``frames``, else a
+    ValueError saying what is wrong."""
+    d = np.asarray(durations)
+    if d.ndim != 1 or d.size == 0 or not np.issubdtype(d.dtype, np.integer):
+        raise ValueError("durations must be a non-empty 1-D array of integer frame counts, got "
+                         f"shape {d.shape} of {d.dtype}")
+    if np.any(d < 0):
+        raise ValueError(f"durations must be >= 0, got {int(d.min())}")
+    if int(d.sum()) != frames:
+        raise ValueError(f"durations add up to {int(d.sum())} frames but the line has {frames}; "
+                         "pass the durations the encoder returned with mu")
+    return d.astype(np.int64)
+
+
+def line_noise(seed: int, stream: int, n_mels: int, frames: int,
+               durations: object = None) -> np.ndarray:
+    """One stream's ``(n_mels, frames)`` noise for a line, anchored to its phonemes.
+
+    Element ``(c, f)``, with frame ``f`` the ``j``-th frame of phoneme ``p``, is deviate number
+    ``(p << 32) + j * n_mels + c``. A phoneme's noise therefore depends only on its place in the
+    line and its own frames: when another phoneme gets longer or shorter (a changed emotion or
+    speaking rate), it keeps its noise. Without ``durations`` the line is one segment.
+    """
+    if n_mels < 1 or frames < 1:
+        raise ValueError(f"noise needs n_mels, frames >= 1, got {n_mels}, {frames}")
+    d = (np.array([frames], np.int64) if durations is None
+         else check_durations(durations, frames))
+    seg = np.repeat(np.arange(d.size, dtype=np.uint64), d)
+    within = np.arange(frames, dtype=np.int64) - np.repeat(np.cumsum(d) - d, d)
+    base = (seg << np.uint64(SEGMENT_SHIFT)) + within.astype(np.uint64) * np.uint64(n_mels)
+    idx = base[None, :] + np.arange(n_mels, dtype=np.uint64)[:, None]
+    return _normal_at(_stream_key(seed, stream), idx)
