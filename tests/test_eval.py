@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from emomix.config import AudioConfig
+from emomix.data.prosody import prosody_stats
 from emomix.evaluation import (
     dtw_path,
     mel_cepstra,
@@ -13,6 +14,8 @@ from emomix.evaluation import (
     sentence_identification,
     spearman,
     spearman_interval,
+    voiced_curve,
+    voiced_items,
 )
 
 SR = 22050
@@ -63,6 +66,30 @@ def test_spearman_interval_brackets_the_sentence_to_sentence_spread():
         spearman_interval(w, np.ones((4, 5)))
     with pytest.raises(ValueError, match="level"):
         spearman_interval(w, rising, level=1.0)
+
+
+def test_f0_curves_leave_out_sentences_that_are_barely_voiced():
+    w = [0.0, 0.5, 1.0]
+    rng = np.random.default_rng(4)
+    clips = [[_tone(f0 * (1 + 0.1 * x), seconds=1.0) for x in w] for f0 in (120.0, 200.0)]
+    # a breathy "sentence": noise with a short voiced burst whose YIN F0 means nothing
+    breathy = []
+    for x in w:
+        a = 0.05 * rng.normal(size=SR).astype(np.float64)
+        a[: int(0.1 * SR)] += _tone(400.0 - 200 * x, seconds=0.1)
+        breathy.append(a)
+    stats = [[prosody_stats(a, SR) for a in row] for row in (*clips, breathy)]
+    f0 = np.array([[s.f0_mean_hz for s in row] for row in stats]).T  # (weights, items)
+    voiced = np.array([[s.voiced_fraction * s.speech_s for s in row] for row in stats]).T
+    ok = voiced_items(voiced)
+    assert ok.tolist() == [True, True, False]
+    assert spearman(w, f0.mean(axis=1)) < 0.9  # the burst drags the plain mean down
+    curve = voiced_curve(f0, ok)
+    assert spearman(w, curve) == pytest.approx(1.0)
+    np.testing.assert_allclose(curve, f0[:, :2].mean(axis=1))
+    assert voiced_curve(f0, np.zeros(3, bool)) == [0.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="weights, items"):
+        voiced_items(voiced[0])
 
 
 def test_dtw_aligns_a_stretched_sequence():

@@ -302,6 +302,9 @@ def test_eval_cli_reports_every_measure_on_the_held_out_split(corpus, tmp_path, 
     assert all(0.0 <= p <= 1.0 for p in curve["ser_prob"])
     assert set(curve["spearman"]) == {"ser_prob", "f0_mean_hz", "f0_range_st",
                                       "rate_phones_per_s", "energy_db", "voiced_fraction"}
+    assert curve["f0_items"] in (0, 1)  # the one sentence, if it is voiced enough throughout
+    if curve["f0_items"] == 0:
+        assert curve["spearman"]["f0_mean_hz"] is None and curve["f0_mean_hz"] == [0.0] * 6
     for key in ("ser_prob", "f0_mean_hz"):  # one sentence per point: nothing to resample
         rho, ci = curve["spearman"][key], curve["spearman_ci90"][key]
         assert (ci is None and rho is None) or ci == pytest.approx([rho, rho])

@@ -45,9 +45,16 @@ __all__ = [
     "dtw_path",
     "spearman",
     "spearman_interval",
+    "voiced_items",
+    "voiced_curve",
+    "MIN_VOICED_S",
     "format_report",
     "add_eval_command",
 ]
+
+#: A curve sentence whose synthesized clip has less voiced speech than this (seconds, YIN) at any
+#: weight is left out of the curve's F0 statistics.
+MIN_VOICED_S = 0.25
 
 #: (10 / ln 10) · sqrt(2): the usual MCD scale for natural-log cepstra.
 _MCD_SCALE = 10.0 / math.log(10.0) * math.sqrt(2.0)
@@ -229,6 +236,29 @@ def spearman_interval(weights: Any, per_item: Any, *, level: float = 0.9, n_boot
     return [float(np.quantile(vals, tail)), float(np.quantile(vals, 1.0 - tail))]
 
 
+def voiced_items(voiced_s: Any, min_voiced_s: float = MIN_VOICED_S) -> np.ndarray:
+    """Which curve items (sentence and seed) have F0 statistics worth averaging.
+
+    ``voiced_s`` ``(weights, items)`` holds the seconds of voiced speech (YIN) of each item's clip
+    at each weight. With less than ``min_voiced_s`` the clip's F0 mean and range rest on a few
+    frames, often an octave off. An item passes only if it is voiced enough at *every* weight, so
+    each point of an F0 curve averages the same sentences. Returns a bool mask ``(items,)``.
+    """
+    v = np.asarray(voiced_s, np.float64)
+    if v.ndim != 2:
+        raise ValueError(f"voiced_s must be (weights, items), got {v.shape}")
+    return np.all(v >= min_voiced_s, axis=0)
+
+
+def voiced_curve(per_item: Any, mask: np.ndarray) -> list[float]:
+    """The mean over the items in ``mask`` of ``per_item`` ``(weights, items)``, one value per
+    weight; all zeros (a constant curve, so no correlation) when no item passes."""
+    rows = np.asarray(per_item, np.float64)
+    if not mask.any():
+        return [0.0] * rows.shape[0]
+    return [float(v) for v in rows[:, mask].mean(axis=1)]
+
+
 # ---------------------------------------------------------------- the evaluation
 
 
@@ -325,6 +355,7 @@ class _Probe:
             "rate_phones_per_s": n_phonemes / max(n_frames * hop / self.sr, 1e-6),
             "energy_db": st.rms_db,
             "voiced_fraction": st.voiced_fraction,
+            "voiced_s": st.voiced_fraction * st.speech_s,
         }
 
 
@@ -432,13 +463,14 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
         metrics: dict[str, list[float]] = {"ser_prob": [], "f0_mean_hz": [], "f0_range_st": [],
                                            "rate_phones_per_s": [], "energy_db": [],
                                            "voiced_fraction": []}
-        per_item: dict[str, list[list[float]]] = {"ser_prob": [], "f0_mean_hz": []}
+        per_item: dict[str, list[list[float]]] = {"ser_prob": [], "f0_mean_hz": [],
+                                                  "f0_range_st": [], "voiced_s": []}
         for w in opts.weights:
             if x == "neutral":  # intensity: alpha = w at every step (and in the encoder)
                 how = {"emotion": {y: 1.0}, "intensity": w}
             else:  # a mix, scheduled by the voice's preset
                 how = {"emotion": {k: v for k, v in ((x, 1.0 - w), (y, w)) if v > 0}}
-            acc: dict[str, list[float]] = {k: [] for k in metrics}
+            acc: dict[str, list[float]] = {k: [] for k in (*metrics, "voiced_s")}
             for k, it in enumerate(curve_items):
                 for s in range(opts.curve_seeds):
                     res = voice.synthesize_full(it.text, speaker=it.speaker,
@@ -452,16 +484,24 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
                 metrics[name].append(float(np.mean(acc[name])))
             for name, rows in per_item.items():
                 rows.append(acc[name])
+        f0_ok = voiced_items(per_item.pop("voiced_s"))
+        for name in ("f0_mean_hz", "f0_range_st"):
+            metrics[name] = voiced_curve(per_item[name], f0_ok)
         rho = {name: spearman(opts.weights, vals) for name, vals in metrics.items()}
-        interval = {name: spearman_interval(opts.weights, np.array(rows).T, seed=opts.seed)
-                    for name, rows in per_item.items()}
+        f0_items = np.array(per_item["f0_mean_hz"]).T[f0_ok]
+        interval = {
+            "ser_prob": spearman_interval(opts.weights, np.array(per_item["ser_prob"]).T,
+                                          seed=opts.seed),
+            "f0_mean_hz": (spearman_interval(opts.weights, f0_items, seed=opts.seed)
+                           if len(f0_items) else None),
+        }
         differs = None
         if x in ref_f0 and y in ref_f0:
             differs = abs(ref_f0[y] - ref_f0[x]) / max(ref_f0[x], 1e-6) > 0.05
         curves[f"{x}->{y}"] = {"weights": list(opts.weights),
                                "control": "intensity" if x == "neutral" else "mix",
                                **metrics, "spearman": rho, "spearman_ci90": interval,
-                               "reference_f0_differs": differs}
+                               "f0_items": int(f0_ok.sum()), "reference_f0_differs": differs}
 
     out = {
         "voice": str(voice.bundle.path),
@@ -588,5 +628,7 @@ def format_report(result: dict[str, Any]) -> str:
             rho, ci = c["spearman"][key], c["spearman_ci90"][key]
             parts.append(f"{label} rho {'-' if rho is None else f'{rho:.2f}'}"
                          + ("" if ci is None else f" [{ci[0]:.2f}, {ci[1]:.2f}]"))
+        if "f0_items" in c:
+            parts[-1] += f" over {c['f0_items']} voiced sentences"
         lines.append(f"curve {name}: " + ", ".join(parts))
     return "\n".join(lines)
