@@ -55,6 +55,7 @@ __all__ = [
 #: A curve sentence whose synthesized clip has less voiced speech than this (seconds, YIN) at any
 #: weight is left out of the curve's F0 statistics.
 MIN_VOICED_S = 0.25
+_F0_CURVES = ("f0_mean_hz", "f0_range_st")
 
 #: (10 / ln 10) · sqrt(2): the usual MCD scale for natural-log cepstra.
 _MCD_SCALE = 10.0 / math.log(10.0) * math.sqrt(2.0)
@@ -481,11 +482,12 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
                     for name, v in pros.items():
                         acc[name].append(v)
             for name in metrics:
-                metrics[name].append(float(np.mean(acc[name])))
+                if name not in _F0_CURVES:  # averaged below, over the voiced items only
+                    metrics[name].append(float(np.mean(acc[name])))
             for name, rows in per_item.items():
                 rows.append(acc[name])
         f0_ok = voiced_items(per_item.pop("voiced_s"))
-        for name in ("f0_mean_hz", "f0_range_st"):
+        for name in _F0_CURVES:
             metrics[name] = voiced_curve(per_item[name], f0_ok)
         rho = {name: spearman(opts.weights, vals) for name, vals in metrics.items()}
         f0_items = np.array(per_item["f0_mean_hz"]).T[f0_ok]

@@ -11,8 +11,8 @@
 // All integer arithmetic is unsigned 64-bit and wraps. The sampler uses stream 0 for the initial
 // sample n_0 and stream k + 1 for the noise added by step k. A line's (n_mels, F) noise is
 // anchored to its phonemes (fill_line_noise): element (c, f), frame f being the j-th frame of
-// phoneme p, has index (p << 32) + j * n_mels + c. Bit-compatible with emomix.sampler.rng (up to libm's last ulp of
-// float64 log/cos, which float32 rounding almost always hides).
+// phoneme p, has index (p << 32) + j * n_mels + c. Bit-compatible with emomix.sampler.rng (up to
+// libm's last ulp of float64 log/cos, which float32 rounding almost always hides).
 //
 // Every function here is pure and thread-safe.
 #pragma once

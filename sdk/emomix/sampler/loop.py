@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rng import line_noise
+from .rng import line_index, line_noise
 from .schedules import beta, time_grid
 from .weights import active_conditions, validate_weights
 
@@ -50,7 +50,8 @@ def make_noise(seed: int, steps: int, shape: tuple[int, int],
                durations: np.ndarray | None = None) -> np.ndarray:
     """Noise for a whole run, ``(steps + 1, C, F)``: ``[0]`` initial, ``[k + 1]`` step ``k``;
     anchored to the line's phoneme ``durations`` when given (see :func:`.rng.line_noise`)."""
-    return np.stack([line_noise(seed, s, shape[0], shape[1], durations)
+    index = line_index(shape[0], shape[1], durations)
+    return np.stack([line_noise(seed, s, shape[0], shape[1], index=index)
                      for s in range(steps + 1)])
 
 

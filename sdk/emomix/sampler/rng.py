@@ -75,15 +75,9 @@ def check_durations(durations: object, frames: int) -> np.ndarray:
     return d.astype(np.int64)
 
 
-def line_noise(seed: int, stream: int, n_mels: int, frames: int,
-               durations: object = None) -> np.ndarray:
-    """One stream's ``(n_mels, frames)`` noise for a line, anchored to its phonemes.
-
-    Element ``(c, f)``, with frame ``f`` the ``j``-th frame of phoneme ``p``, is deviate number
-    ``(p << 32) + j * n_mels + c``. A phoneme's noise therefore depends only on its place in the
-    line and its own frames: when another phoneme gets longer or shorter (a changed emotion or
-    speaking rate), it keeps its noise. Without ``durations`` the line is one segment.
-    """
+def line_index(n_mels: int, frames: int, durations: object = None) -> np.ndarray:
+    """The deviate numbers ``(n_mels, frames)`` uint64 of a line's noise (see :func:`line_noise`),
+    the same for every stream."""
     if n_mels < 1 or frames < 1:
         raise ValueError(f"noise needs n_mels, frames >= 1, got {n_mels}, {frames}")
     d = (np.array([frames], np.int64) if durations is None
@@ -91,5 +85,19 @@ def line_noise(seed: int, stream: int, n_mels: int, frames: int,
     seg = np.repeat(np.arange(d.size, dtype=np.uint64), d)
     within = np.arange(frames, dtype=np.int64) - np.repeat(np.cumsum(d) - d, d)
     base = (seg << np.uint64(SEGMENT_SHIFT)) + within.astype(np.uint64) * np.uint64(n_mels)
-    idx = base[None, :] + np.arange(n_mels, dtype=np.uint64)[:, None]
-    return _normal_at(_stream_key(seed, stream), idx)
+    return base[None, :] + np.arange(n_mels, dtype=np.uint64)[:, None]
+
+
+def line_noise(seed: int, stream: int, n_mels: int, frames: int,
+               durations: object = None, *, index: np.ndarray | None = None) -> np.ndarray:
+    """One stream's ``(n_mels, frames)`` noise for a line, anchored to its phonemes.
+
+    Element ``(c, f)``, with frame ``f`` the ``j``-th frame of phoneme ``p``, is deviate number
+    ``(p << 32) + j * n_mels + c``. A phoneme's noise therefore depends only on its place in the
+    line and its own frames: when another phoneme gets longer or shorter (a changed emotion or
+    speaking rate), it keeps its noise. Without ``durations`` the line is one segment. ``index``
+    is :func:`line_index` of the same line, when the caller draws several streams.
+    """
+    if index is None:
+        index = line_index(n_mels, frames, durations)
+    return _normal_at(_stream_key(seed, stream), index)
