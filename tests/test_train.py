@@ -312,8 +312,10 @@ def test_eval_cli_reports_every_measure_on_the_held_out_split(corpus, tmp_path, 
 
     text = format_report(res)
     assert "curve neutral->happy: SER rho" in text and "ser_accuracy>=0.90" in text
+    assert "voiced fraction: synthesized" in text and "copy synthesis" in text
     assert 0.0 <= res["voicing"]["synthesized"] <= 1.0
     assert 0.0 < res["voicing"]["reference"] <= 1.0  # espeak-ng's clips are periodic speech
+    assert 0.0 <= res["voicing"]["copy_synthesis"] <= 1.0
     assert res["sentence_id"] is None  # one sentence per emotion: nothing to tell apart
     assert curve["reference_f0_differs"] is True  # happy is pitched above neutral
     assert "ser_accuracy>=0.90" in res["targets"]

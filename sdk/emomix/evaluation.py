@@ -382,7 +382,7 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
     singles = {e: _pick(items, e, opts.sentences, rng) for e in emotions}
     confusion = np.zeros((len(emotions), len(emotions)), np.int64)
     ref_correct = ref_total = mel_correct = copy_correct = 0
-    voiced = {"synthesized": [], "reference": []}
+    voiced = {"synthesized": [], "reference": [], "copy_synthesis": []}
     first_syn: list[np.ndarray] = []  # the first emotion's clips, for sentence identification
     first_ref: list[np.ndarray] = []
     mcd_default: list[float] = []
@@ -400,10 +400,12 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
             # where an emotion is lost: in the acoustic model (its mel, no vocoder) or in the
             # vocoder (the reference's own mel through it)
             mel_correct += int(np.argmax(probe.mel_probs(res.mel)) == ei)
-            copy_correct += int(np.argmax(probe.probs(voice.vocode(ref_mel))) == ei)
+            copy = voice.vocode(ref_mel)
+            copy_correct += int(np.argmax(probe.probs(copy)) == ei)
             ref_total += 1
             voiced["synthesized"].append(probe.voiced_fraction(syn))
             voiced["reference"].append(probe.voiced_fraction(ref))
+            voiced["copy_synthesis"].append(probe.voiced_fraction(copy))
             if ei == 0:
                 first_syn.append(syn)
                 first_ref.append(ref)
@@ -422,7 +424,8 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
                         for i, e in enumerate(emotions)},
         "confusion": {"rows_true_cols_predicted": emotions, "counts": confusion.tolist()},
     }
-    # how much of the speech YIN finds periodic: F0 statistics mean little where this is low
+    # how much of the speech YIN finds periodic: F0 statistics mean little where this is low;
+    # copy_synthesis (the reference's mel through the vocoder) shows what the vocoder keeps
     voicing = {k: float(np.mean(v)) if v else 0.0 for k, v in voiced.items()}
     sentence_id = (sentence_identification(first_syn, first_ref, probe.audio_cfg, probe.sr)
                    if len(first_syn) >= 2 else None)
@@ -624,6 +627,9 @@ def format_report(result: dict[str, Any]) -> str:
     lines = [f"{'PASS' if t['met'] else 'FAIL'}  {name}: {t['value']}"
              for name, t in result["targets"].items()]
     lines.append(f"MCD {result['mcd']['db']:.2f} dB; by steps {result['mcd']['by_steps_db']}")
+    if "voicing" in result:
+        lines.append("voiced fraction: " + ", ".join(f"{k.replace('_', ' ')} {v:.2f}"
+                                                     for k, v in result["voicing"].items()))
     for name, c in result["curves"].items():
         parts = []
         for key, label in (("ser_prob", "SER"), ("f0_mean_hz", "F0")):
