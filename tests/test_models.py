@@ -181,6 +181,42 @@ def test_duration_predictor_sees_emotion_and_speaker():
     assert not torch.allclose(ld1, ld2)
 
 
+def test_round_durations_keep_the_line_length_that_per_phoneme_ceil_inflates():
+    from emomix.models import round_durations
+
+    g = torch.Generator().manual_seed(0)
+    raw = torch.rand(3, 200, generator=g) * 6 + 1.0  # 1 … 7 frames: no phoneme is lifted to 1
+    mask = torch.ones(3, 200)
+    mask[2, 150:] = 0
+    dur = round_durations(raw, mask)
+    assert dur.dtype == torch.long and (dur[mask > 0] >= 1).all() and (dur[mask == 0] == 0).all()
+    total = (raw.double() * mask).sum(1)
+    assert (dur.sum(1).double() - total).abs().max() <= 0.5  # the rounded total, no drift
+    ceil_total = (torch.ceil(raw) * mask).sum(1).double()
+    assert ((ceil_total - total) / mask.sum(1)).min() > 0.4  # ceil: about half a frame each
+    # phoneme boundaries stay within half a frame of the real-valued ones (the example in
+    # test_length_regulate_sums_and_expansion lifts short phonemes to one frame)
+    np.testing.assert_array_less(
+        (torch.cumsum(dur, 1).double() - torch.cumsum(raw.double() * mask, 1)).abs().numpy(),
+        0.5 + 1e-9)
+
+
+def test_the_numpy_length_regulation_rounds_like_torch():
+    from emomix.backends.onnx_backend import length_regulate_np
+
+    g = torch.Generator().manual_seed(1)
+    for scale in (0.6, 1.0, 1.7):
+        log_dur = torch.randn(1, 300, generator=g) * 1.2  # many phonemes under one frame
+        mask = torch.ones(1, 1, 300)
+        mask[..., 260:] = 0
+        mu_ph = torch.randn(1, 4, 300, generator=g)
+        mu, _, dur = length_regulate(mu_ph, log_dur, mask, scale)
+        mu_np, dur_np = length_regulate_np(mu_ph[0].numpy(), log_dur[0].numpy(),
+                                           mask[0, 0].numpy(), scale)
+        np.testing.assert_array_equal(dur_np, dur[0].numpy())
+        np.testing.assert_array_equal(mu_np, mu[0].numpy())
+
+
 def test_length_regulate_sums_and_expansion():
     mu_ph = torch.randn(2, N_MELS, 6)
     mask = torch.ones(2, 1, 6)
@@ -188,9 +224,11 @@ def test_length_regulate_sums_and_expansion():
     log_dur = torch.log(torch.tensor([[1.0, 2.2, 0.1, 3.0, 1.5, 4.0], [2.0, 0.0, 1.0, 2.5, 9, 9]]))
     mu, fmask, dur = length_regulate(mu_ph, log_dur, mask)
     assert dur.dtype == torch.long
-    assert dur.tolist() == [[1, 3, 1, 3, 2, 4], [2, 1, 1, 3, 0, 0]]  # ceil, >= 1, 0 on padding
-    assert mu.shape == (2, N_MELS, 14) and fmask.shape == (2, 1, 14)
-    assert fmask.sum(dim=(1, 2)).tolist() == [14.0, 7.0]
+    # running totals 1, 3.2, 3.3, 6.3, 7.8, 11.8 end at frames 1, 3, (3 → one frame: 4), 6, 8, 12;
+    # 2, 2, 3, 5.5 at 2, (2 → 3), (3 → 4), 6; >= 1 frame, 0 on padding
+    assert dur.tolist() == [[1, 2, 1, 2, 2, 4], [2, 1, 1, 2, 0, 0]]
+    assert mu.shape == (2, N_MELS, 12) and fmask.shape == (2, 1, 12)
+    assert fmask.sum(dim=(1, 2)).tolist() == [12.0, 6.0]
     for i in range(2):
         ref = torch.repeat_interleave(mu_ph[i], dur[i], dim=1)
         torch.testing.assert_close(mu[i, :, : ref.shape[1]], ref)

@@ -73,15 +73,19 @@ void Session::encode(const std::int64_t* ids, int phonemes, const float* emotion
   encode_phones(ids, phonemes, emotion, speaker, phone_mu_.data(), log_dur_.data());
   durations.resize(T);
   const float scale = static_cast<float>(length_scale);
+  // like torch's round_durations: exp(log_dur) * length_scale in float32, a running total in
+  // float64; phoneme t ends at frame floor(total + 0.5), and gets at least one frame
+  double total = 0.0;
   std::int64_t frames = 0;
   for (std::size_t t = 0; t < T; ++t) {
-    // float32 like torch: ceil(exp(log_dur) * length_scale), at least one frame
-    const float d = std::max(std::ceil(std::exp(log_dur_[t]) * scale), 1.0f);
+    const float d = std::exp(log_dur_[t]) * scale;
     if (!std::isfinite(d) || d > 1.0e6f) {
       throw InvalidArgument("predicted duration of phoneme " + std::to_string(t) +
                             " is not finite or absurdly long; the voice weights are broken");
     }
-    durations[t] = static_cast<std::int64_t>(d);
+    total += static_cast<double>(d);
+    const auto end = static_cast<std::int64_t>(std::floor(total + 0.5));
+    durations[t] = std::max<std::int64_t>(end - frames, 1);
     frames += durations[t];
   }
   mu.resize(static_cast<std::size_t>(C) * static_cast<std::size_t>(frames));

@@ -86,8 +86,9 @@ class Session {
   // mu_phone [C, T], log_dur [T] (TextEncoder.forward for one unpadded item).
   void encode_phones(const std::int64_t* ids, int phonemes, const float* emotion,
                      const float* speaker, float* mu_phone, float* log_dur);
-  // Encoder + length regulation: durations = max(ceil(exp(log_dur) * length_scale), 1) (float32,
-  // as torch), mu [C, F] repeats phone t's column durations[t] times. length_scale > 0.
+  // Encoder + length regulation as torch's round_durations: phoneme t ends at frame
+  // floor(sum_{s<=t} exp(log_dur_s) * length_scale + 0.5) (terms float32, total float64) and gets
+  // at least one frame; mu [C, F] repeats phone t's column durations[t] times. length_scale > 0.
   void encode(const std::int64_t* ids, int phonemes, const float* emotion, const float* speaker,
               double length_scale, std::vector<float>& mu, std::vector<std::int64_t>& durations);
 

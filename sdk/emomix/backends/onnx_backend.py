@@ -164,14 +164,20 @@ def length_regulate_np(
     """numpy twin of ``emomix.models.length_regulate`` for one item.
 
     ``mu_phone (C, T)``, ``log_dur (T,)``, ``mask (T,)`` → ``mu (C, F)`` float32 and
-    ``durations (T,)`` int64 with ``durations = max(ceil(exp(log_dur) · length_scale), 1) · mask``
-    computed in float32 like torch (every real phoneme gets ≥ 1 frame).
+    ``durations (T,)`` int64: ``round_durations(exp(log_dur) · length_scale, mask)`` with the
+    scaled durations in float32 and their running total in float64, like torch (every real
+    phoneme gets ≥ 1 frame; the line's length is its rounded total).
     """
     if length_scale <= 0:
         raise ValueError(f"length_scale must be > 0, got {length_scale}")
     scaled = np.exp(log_dur.astype(np.float32)) * np.float32(length_scale)
-    durations = (np.maximum(np.ceil(scaled), np.float32(1.0)) * mask.astype(np.float32))
-    durations = durations.astype(np.int64)
+    real = np.asarray(mask, np.float64) > 0
+    ends = np.floor(np.cumsum(np.where(real, scaled.astype(np.float64), 0.0)) + 0.5)
+    durations = np.zeros(scaled.shape, np.int64)
+    emitted = 0
+    for t in np.flatnonzero(real):
+        durations[t] = max(int(ends[t]) - emitted, 1)
+        emitted += int(durations[t])
     mu = np.repeat(mu_phone.astype(np.float32), durations, axis=1)
     return np.ascontiguousarray(mu), durations
 

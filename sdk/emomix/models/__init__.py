@@ -16,6 +16,7 @@ from .encoder import (
     durations_to_path,
     expand_by_durations,
     length_regulate,
+    round_durations,
 )
 from .ser import SER, compute_deltas, gram_matrix, gram_style_loss
 from .vocoder import InverseSTFT, Vocoder
@@ -31,6 +32,7 @@ __all__ = [
     "InverseSTFT",
     "SER",
     "length_regulate",
+    "round_durations",
     "expand_by_durations",
     "durations_to_path",
     "duration_loss",

@@ -16,6 +16,7 @@ __all__ = [
     "DurationPredictor",
     "PitchPredictor",
     "length_regulate",
+    "round_durations",
     "expand_by_durations",
     "durations_to_path",
     "duration_loss",
@@ -202,6 +203,26 @@ def expand_by_durations(
     return mu, frame_mask
 
 
+def round_durations(raw: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Whole-frame durations ``(B, T)`` int64 from real-valued ones, rounding the running total.
+
+    Phoneme ``t`` ends at frame ``floor(Σ_{s≤t} raw_s + 0.5)`` (summed in float64), so each
+    line's length is its rounded total and no phoneme gains the half frame a per-phoneme
+    ``ceil`` adds; a phoneme that would get no frame gets one, and the next ones absorb it.
+    Padding (``mask`` 0) gets none. The numpy (``length_regulate_np``) and C++ (``Session``)
+    runtimes do exactly this.
+    """
+    m = mask.to(torch.float64)
+    ends = torch.floor(torch.cumsum(raw.to(torch.float64) * m, dim=1) + 0.5)
+    out = torch.zeros_like(m)
+    emitted = torch.zeros_like(m[:, 0])
+    for t in range(raw.shape[1]):
+        d = torch.clamp(ends[:, t] - emitted, min=1.0) * m[:, t]
+        out[:, t] = d
+        emitted = emitted + d
+    return out.long()
+
+
 def length_regulate(
     mu_phone: torch.Tensor,
     log_dur: torch.Tensor,
@@ -210,8 +231,9 @@ def length_regulate(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Expand phone-level ``μ`` to frames with the predicted durations (inference).
 
-    ``durations = max(ceil(exp(log_dur) * length_scale), 1) * mask``: every real phoneme gets at
-    least one frame, padding gets none. ``length_scale > 1`` slows speech down.
+    ``durations = round_durations(exp(log_dur) * length_scale, mask)`` (float32 before the
+    running total): every real phoneme gets at least one frame, padding gets none.
+    ``length_scale > 1`` slows speech down.
 
     Args:
         mu_phone: ``(B, n_mels, T)``; log_dur: ``(B, T)``; mask: ``(B, 1, T)``.
@@ -223,8 +245,7 @@ def length_regulate(
     if length_scale <= 0:
         raise ValueError(f"length_scale must be > 0, got {length_scale}")
     m = mask.squeeze(1)
-    durations = torch.ceil(torch.exp(log_dur) * length_scale).clamp_min(1.0) * m
-    durations = durations.long()
+    durations = round_durations(torch.exp(log_dur.float()) * float(length_scale), m)
     mu, frame_mask = expand_by_durations(mu_phone, durations)
     return mu, frame_mask, durations
 
