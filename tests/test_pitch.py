@@ -174,7 +174,8 @@ def test_a_characters_lines_render_pitch_once_per_condition(pitch_voice, needs_e
                          crossfade_frames=8)
     npc = emomix.Character(voice, stream=small)
     npc.emotion.set(angry=0.7, sad=0.3)
-    text = "The blacksmith hammered the glowing blade until the evening bells rang."
+    text = ("The blacksmith hammered the glowing blade until the evening bells rang, and then "
+            "he rested by the fire.")
     line = npc.say_full(text, seed=3)
     assert len(line.blocks) >= 3 and calls == [2]  # two conditions, predicted once
     streamed = np.concatenate(list(npc.speak(text, seed=3)))

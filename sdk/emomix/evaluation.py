@@ -79,7 +79,7 @@ class EvalOptions:
     """
 
     sentences: int = 20
-    curve_sentences: int = 6
+    curve_sentences: int = 24
     curve_seeds: int = 1
     weights: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
     pairs: tuple[tuple[str, str], ...] = (
