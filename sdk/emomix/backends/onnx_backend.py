@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from ..durations import round_running_total
 from ..errors import EmomixError
 from ..voice import WEIGHTS_FILE, VoiceBundle, load_weights, sha256_file
 from .base import Backend
@@ -164,20 +165,14 @@ def length_regulate_np(
     """numpy twin of ``emomix.models.length_regulate`` for one item.
 
     ``mu_phone (C, T)``, ``log_dur (T,)``, ``mask (T,)`` → ``mu (C, F)`` float32 and
-    ``durations (T,)`` int64: ``round_durations(exp(log_dur) · length_scale, mask)`` with the
-    scaled durations in float32 and their running total in float64, like torch (every real
+    ``durations (T,)`` int64: ``emomix.durations.round_running_total`` of
+    ``exp(log_dur) · length_scale`` computed in float32, like torch (every real
     phoneme gets ≥ 1 frame; the line's length is its rounded total).
     """
     if length_scale <= 0:
         raise ValueError(f"length_scale must be > 0, got {length_scale}")
     scaled = np.exp(log_dur.astype(np.float32)) * np.float32(length_scale)
-    real = np.asarray(mask, np.float64) > 0
-    ends = np.floor(np.cumsum(np.where(real, scaled.astype(np.float64), 0.0)) + 0.5)
-    durations = np.zeros(scaled.shape, np.int64)
-    emitted = 0
-    for t in np.flatnonzero(real):
-        durations[t] = max(int(ends[t]) - emitted, 1)
-        emitted += int(durations[t])
+    durations = round_running_total(scaled, np.asarray(mask, np.float64) > 0)
     mu = np.repeat(mu_phone.astype(np.float32), durations, axis=1)
     return np.ascontiguousarray(mu), durations
 

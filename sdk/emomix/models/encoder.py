@@ -5,10 +5,12 @@ Shapes: ``B`` batch, ``T`` phonemes, ``F`` mel frames, ``E`` emotion_dim, ``S`` 
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
 from ..config import EncoderConfig, PitchConfig
+from ..durations import round_running_total
 from .common import ChannelLayerNorm, MultiHeadSelfAttention, sequence_mask, sinusoidal_positions
 
 __all__ = [
@@ -204,23 +206,13 @@ def expand_by_durations(
 
 
 def round_durations(raw: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Whole-frame durations ``(B, T)`` int64 from real-valued ones, rounding the running total.
-
-    Phoneme ``t`` ends at frame ``floor(Σ_{s≤t} raw_s + 0.5)`` (summed in float64), so each
-    line's length is its rounded total and no phoneme gains the half frame a per-phoneme
-    ``ceil`` adds; a phoneme that would get no frame gets one, and the next ones absorb it.
-    Padding (``mask`` 0) gets none. The numpy (``length_regulate_np``) and C++ (``Session``)
-    runtimes do exactly this.
-    """
-    m = mask.to(torch.float64)
-    ends = torch.floor(torch.cumsum(raw.to(torch.float64) * m, dim=1) + 0.5)
-    out = torch.zeros_like(m)
-    emitted = torch.zeros_like(m[:, 0])
-    for t in range(raw.shape[1]):
-        d = torch.clamp(ends[:, t] - emitted, min=1.0) * m[:, t]
-        out[:, t] = d
-        emitted = emitted + d
-    return out.long()
+    """Whole-frame durations ``(B, T)`` int64 from real-valued ones ``raw (B, T)``: each row
+    rounded by its running total (:func:`emomix.durations.round_running_total`, the rule every
+    runtime shares); padding (``mask`` 0) gets none."""
+    rows = [round_running_total(r, m > 0) for r, m in
+            zip(raw.detach().float().cpu().numpy(), mask.detach().cpu().numpy(), strict=True)]
+    out = np.stack(rows) if rows else np.zeros(raw.shape, np.int64)
+    return torch.from_numpy(out).to(raw.device)
 
 
 def length_regulate(
