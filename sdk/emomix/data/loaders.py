@@ -185,6 +185,7 @@ def load_esd(
     corpus = "emomix-espeak" if meta_split is not None else "esd"
     prefix = "espeak" if meta_split is not None else "esd"
     block = _generated_block(base) or _ESD_BLOCK
+    names = _generated_names(base)
     out: list[Utterance] = []
     for spk_dir in speaker_dirs:
         spk = spk_dir.name
@@ -247,7 +248,7 @@ def load_esd(
                 Utterance(
                     path=wav,
                     text=text,
-                    speaker=f"{prefix}:{spk}",
+                    speaker=names.get(spk, f"{prefix}:{spk}"),
                     emotion=emotion,
                     split=split,
                     corpus=corpus,
@@ -285,6 +286,22 @@ def _generated_splits(root: Path) -> dict[str, str] | None:
         if not reader.fieldnames or not {"path", "split"} <= set(reader.fieldnames):
             return None
         return {Path(r["path"]).stem: r["split"] for r in reader}
+
+
+def _generated_names(root: Path) -> dict[str, str]:
+    """Folder → speaker name for the generated corpus's named speakers (the natural Piper
+    speakers are ``piper:<name>``; espeak-ng speakers keep ``espeak:<folder>``)."""
+    import json
+
+    manifest = root / "corpus.json"
+    if not manifest.is_file():
+        return {}
+    try:
+        speakers = json.loads(manifest.read_text("utf-8")).get("speakers") or []
+        return {str(s["speaker_id"]): str(s["name"]) for s in speakers
+                if isinstance(s, dict) and s.get("name")}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return {}
 
 
 def _generated_block(root: Path) -> int | None:

@@ -46,6 +46,7 @@ from .espeak import (
     read_variant,
     render,
 )
+from .piper_speaker import PIPER_MODEL, PiperSpeaker, piper_speakers, render_piper
 from .profiles import (
     DEFAULT_PROFILES,
     ESD_EMOTION_NAMES,
@@ -85,6 +86,9 @@ METADATA_COLUMNS = (
     "level_db",
     "drive",
     "tilt_db",
+    "source",
+    "length_scale",
+    "formant_ratio",
 )
 
 
@@ -103,6 +107,9 @@ class CorpusRecipe:
             At least one sentence is always left for training.
         sample_rate: output rate in Hz; espeak-ng's rendering is resampled when it differs.
         pad_s: silence kept before and after the speech, seconds.
+        piper_speakers: natural speakers made from Piper's en_US-joe-medium voice, keys of
+            :data:`~emomix.data.piper_speaker.PIPER_SPEAKERS` (``"joe"``, ``"joe-bright"``…);
+            they read the same sentences in the same emotions after the espeak-ng speakers.
     """
 
     n_speakers: int = 8
@@ -113,10 +120,14 @@ class CorpusRecipe:
     eval_fraction: float = 0.05
     sample_rate: int = 22050
     pad_s: float = 0.1
+    piper_speakers: tuple[str, ...] = ()
 
     def validate(self) -> None:
-        if self.n_speakers < 1:
-            raise ValueError(f"n_speakers must be >= 1, got {self.n_speakers}")
+        if self.n_speakers < 0:
+            raise ValueError(f"n_speakers must be >= 0, got {self.n_speakers}")
+        piper_speakers(self.piper_speakers)
+        if self.n_speakers == 0 and not self.piper_speakers:
+            raise ValueError("the corpus needs a speaker: n_speakers >= 1 or piper_speakers")
         if self.n_sentences < 1:
             raise ValueError(f"n_sentences must be >= 1, got {self.n_sentences}")
         unknown = [e for e in self.emotions if e not in DEFAULT_PROFILES]
@@ -139,6 +150,7 @@ class CorpusRecipe:
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
         d["emotions"] = list(self.emotions)
+        d["piper_speakers"] = list(self.piper_speakers)
         return d
 
 
@@ -182,7 +194,7 @@ class _Job:
     text: str
     sentence_id: int
     split: str
-    speaker: SpeakerVoice
+    speaker: SpeakerVoice | PiperSpeaker
     profile: EmotionProfile
     variant_name: str
     jitter_seed: tuple[int, ...]
@@ -204,8 +216,12 @@ def sentence_splits(n: int, seed: int, test_fraction: float, eval_fraction: floa
     return splits
 
 
-def _plan(recipe: CorpusRecipe) -> tuple[list[_Job], list[SpeakerVoice], list[str], list[str]]:
-    speakers = default_speakers(recipe.n_speakers)
+def _plan(
+    recipe: CorpusRecipe,
+) -> tuple[list[_Job], list[SpeakerVoice | PiperSpeaker], list[str], list[str]]:
+    speakers: list[SpeakerVoice | PiperSpeaker] = list(
+        default_speakers(recipe.n_speakers) if recipe.n_speakers else [])
+    speakers += piper_speakers(recipe.piper_speakers)
     sentences = generate_sentences(recipe.n_sentences, recipe.seed)
     splits = sentence_splits(
         recipe.n_sentences, recipe.seed, recipe.test_fraction, recipe.eval_fraction
@@ -316,6 +332,8 @@ def _render_job(
 ) -> dict[str, object]:
     from ..audio.wav import write_wav
 
+    if isinstance(job.speaker, PiperSpeaker):
+        return _render_piper_job(job, sample_rate, pad_s, out_dir)
     rng = np.random.default_rng(list(job.jitter_seed))
     p, spk = job.profile, job.speaker
     jit = rng.uniform(-1.0, 1.0, size=3) * p.jitter
@@ -332,13 +350,7 @@ def _render_job(
             pitch=espeak_pitch,
             word_gap=p.word_gap,
         )
-        x = _trim(audio.astype(np.float64), sr, pad_s)
-        x = _drive(_tilt(x, sr, p.tilt_db), p.drive)
-        x = _resample(x, sr, sample_rate)
-        x = x * 10 ** ((level - _speech_rms_db(x, sample_rate)) / 20.0)
-        peak = float(np.max(np.abs(x)))
-        if peak > 0.98:  # rare: a very peaky clip at a loud level; limit instead of clipping
-            x = np.tanh(x / 0.98) * 0.98
+        x = _finish(audio, sr, p, level, sample_rate, pad_s)
         write_wav(Path(out_dir) / job.rel_path, x.astype(np.float32), sample_rate)
     except (EspeakError, ValueError, OSError) as exc:
         return {"id": job.utt_id, "error": str(exc)}
@@ -360,6 +372,54 @@ def _render_job(
         "level_db": round(level, 2),
         "drive": p.drive,
         "tilt_db": p.tilt_db,
+        "source": "espeak-ng",
+        "id": job.utt_id,
+    }
+
+
+def _finish(audio: np.ndarray, sr: int, p: EmotionProfile, level_db: float, sample_rate: int,
+            pad_s: float) -> np.ndarray:
+    """Every speaker's clip alike: trimmed to ``pad_s`` of silence, tilt, drive, resampled,
+    set to ``level_db`` RMS, limited below full scale."""
+    x = _trim(np.asarray(audio, np.float64), sr, pad_s)
+    x = _drive(_tilt(x, sr, p.tilt_db), p.drive)
+    x = _resample(x, sr, sample_rate)
+    x = x * 10 ** ((level_db - _speech_rms_db(x, sample_rate)) / 20.0)
+    peak = float(np.max(np.abs(x)))
+    if peak > 0.98:  # rare: a very peaky clip at a loud level; limit instead of clipping
+        x = np.tanh(x / 0.98) * 0.98
+    return x
+
+
+def _render_piper_job(job: _Job, sample_rate: int, pad_s: float, out_dir: str
+                      ) -> dict[str, object]:
+    from ..audio.wav import write_wav
+
+    rng = np.random.default_rng(list(job.jitter_seed))
+    p, spk = job.profile, job.speaker
+    try:
+        audio, sr, used = render_piper(job.text, spk, p, rng)
+        level = p.level_db + 25 * float(rng.uniform(-1.0, 1.0)) * p.jitter
+        x = _finish(audio, sr, p, level, sample_rate, pad_s)
+        write_wav(Path(out_dir) / job.rel_path, x.astype(np.float32), sample_rate)
+    except (ValueError, OSError) as exc:
+        return {"id": job.utt_id, "error": str(exc)}
+    return {
+        "path": job.rel_path,
+        "speaker": spk.speaker_id,
+        "emotion": p.name,
+        "sentence_id": job.sentence_id,
+        "split": job.split,
+        "text": job.text,
+        "duration_s": round(len(x) / sample_rate, 4),
+        "pitch_hz": used["pitch_hz"],
+        "range_hz": "",
+        "level_db": round(level, 2),
+        "drive": p.drive,
+        "tilt_db": p.tilt_db,
+        "source": "piper",
+        "length_scale": used["length_scale"],
+        "formant_ratio": used["formant_ratio"],
         "id": job.utt_id,
     }
 
@@ -455,7 +515,9 @@ def synthesize_corpus(
     rows: list[dict[str, object]] = []
     failures: list[dict[str, str]] = []
     with contextlib.ExitStack() as stack:
-        roots = _write_variants(stack, speakers, recipe.emotions)
+        espeak_speakers = [s for s in speakers if isinstance(s, SpeakerVoice)]
+        roots = (_write_variants(stack, espeak_speakers, recipe.emotions)
+                 if espeak_speakers else {})
         bar = _Progress(len(planned), progress)
         args = (roots, recipe.sample_rate, recipe.pad_s, str(out))
 
@@ -522,7 +584,7 @@ def _write_metadata(out: Path, rows: list[dict[str, object]]) -> None:
 def _write_manifest(
     out: Path,
     recipe: CorpusRecipe,
-    speakers: list[SpeakerVoice],
+    speakers: list[SpeakerVoice | PiperSpeaker],
     sentences: list[str],
     splits: list[str],
     rows: list[dict[str, object]],
@@ -561,6 +623,7 @@ def _write_manifest(
         },
         "speakers": [s.to_dict() for s in speakers],
         "profiles": {e: DEFAULT_PROFILES[e].to_dict() for e in recipe.emotions},
+        "piper": PIPER_MODEL if recipe.piper_speakers else None,
         "sentences": [
             {"id": i, "text": t, "split": s}
             for i, (t, s) in enumerate(zip(sentences, splits, strict=True))
