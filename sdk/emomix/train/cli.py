@@ -42,6 +42,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--parameterisation", choices=("flow", "score"), default="flow",
                    help="denoiser parameterisation (new runs only; default flow)")
     p.add_argument("--seed", type=int, default=0, help="seeds torch and the batch sampler")
+    p.add_argument("--init-voice", type=Path, default=None,
+                   help="fine-tune: start every network from this voice bundle's weights, "
+                   "with its model config and mel normalisation (new runs only)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
@@ -118,7 +121,8 @@ def cmd_train_stage(args: argparse.Namespace) -> int:
     _threads(args)
     run = open_run(args.run, args.corpus, cache=args.cache,
                    parameterisation=args.parameterisation,
-                   config_overrides=_config_overrides(args.config), progress=not args.quiet)
+                   config_overrides=_config_overrides(args.config),
+                   init_voice=args.init_voice, progress=not args.quiet)
     recipe = Recipe(device=args.device, seed=args.seed)
     opts = recipe.stage_options(args.stage, budget_s=None if args.minutes is None
                                 else args.minutes * 60.0, resume=args.resume,
@@ -146,7 +150,8 @@ def cmd_train_voice(args: argparse.Namespace) -> int:
                     parameterisation=args.parameterisation, device=args.device,
                     threads=args.threads, seed=args.seed, dtype=args.dtype,
                     config_overrides=_config_overrides(args.config),
-                    max_utterances=args.max_utterances)
+                    max_utterances=args.max_utterances,
+                    init_voice=None if args.init_voice is None else str(args.init_voice))
     if args.max_steps is not None:
         for stage in ("ser", "acoustic", "pitch", "vocoder"):
             getattr(recipe, stage)["max_steps"] = args.max_steps

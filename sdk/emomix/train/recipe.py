@@ -75,6 +75,7 @@ class Recipe:
         "mel_weight": 1.0, "ema": 0.999})
     config_overrides: dict[str, Any] = field(default_factory=dict)
     max_utterances: int | None = None
+    init_voice: str | None = None
     log_every: int = 10
     checkpoint_every: int = 200
 
@@ -105,13 +106,20 @@ class Run:
 def open_run(run_dir: str | Path, corpus: str | Path | None = None, *,
              cache: str | Path | None = None, parameterisation: str = "flow",
              config_overrides: dict[str, Any] | None = None,
-             max_utterances: int | None = None, progress: bool = True) -> Run:
+             max_utterances: int | None = None, init_voice: str | Path | None = None,
+             progress: bool = True) -> Run:
     """Create or reopen ``run_dir``.
 
     The first call needs ``corpus``; it prepares the cache (``run_dir/cache`` unless ``cache``
     is given) and writes ``run_dir/run.json`` with the model config. Later calls read
-    ``run.json`` (``corpus``, ``parameterisation`` and ``config_overrides`` are then ignored)
-    and load each stage checkpoint that exists.
+    ``run.json`` (``corpus``, ``parameterisation``, ``config_overrides`` and ``init_voice`` are
+    then ignored) and load each stage checkpoint that exists.
+
+    ``init_voice`` warm-starts a new run from a trained voice bundle (fine-tuning): the run
+    takes the voice's model config and mel normalisation (the networks were trained on it), and
+    every network starts from the voice's weights, loaded again on each reopen before the
+    stage checkpoints. Speakers the voice knows by name keep their rows of the speaker table;
+    new speakers start at the mean of the voice's rows.
     """
     import torch
 
@@ -132,24 +140,35 @@ def open_run(run_dir: str | Path, corpus: str | Path | None = None, *,
             raise ValueError(f"{run_dir} is not a run yet; give --corpus to start one")
         cache_dir = Path(cache) if cache is not None else run_dir / "cache"
         # new runs have the pitch predictor (``{"pitch": {"enabled": false}}`` leaves it out)
-        base = ModelConfig(parameterisation=parameterisation, pitch=PitchConfig(enabled=True))
+        init = _init_bundle(init_voice) if init_voice is not None else None
+        base = (ModelConfig.from_dict(init.meta["model"]["config"]) if init is not None else
+                ModelConfig(parameterisation=parameterisation, pitch=PitchConfig(enabled=True)))
         merged = _deep_merge(base.to_dict(), config_overrides or {})
         audio = AudioConfig.from_dict(merged.get("audio", {}))
         index = prepare_dataset(corpus, cache_dir, audio, max_utterances=max_utterances,
                                 progress=progress)
-        merged["audio"]["mel_mean"] = index["mel_mean"]
-        merged["audio"]["mel_std"] = index["mel_std"]
+        if init is None:
+            merged["audio"]["mel_mean"] = index["mel_mean"]
+            merged["audio"]["mel_std"] = index["mel_std"]
         merged["n_symbols"] = len(default_symbol_table())
         merged["n_speakers"] = len(index["speakers"])
         merged["n_emotions"] = len(index["emotions"])
         cfg = ModelConfig.from_dict(merged)
         cfg.validate()
+        if init is not None and cfg.n_symbols != int(init.meta["model"]["config"]["n_symbols"]):
+            raise ValueError(f"{init_voice}: its symbol table has "
+                             f"{init.meta['model']['config']['n_symbols']} symbols, this "
+                             f"emomix has {cfg.n_symbols}; it cannot be fine-tuned here")
         state = {"corpus": str(Path(corpus).resolve()), "cache": str(cache_dir.resolve()),
                  "model_config": cfg.to_dict()}
+        if init is not None:
+            state["init_voice"] = str(init.path.resolve())
         run_json.write_text(json.dumps(state, indent=1))
-    data = PreparedData(cache_dir)
+    data = PreparedData(cache_dir, mel_mean=cfg.audio.mel_mean, mel_std=cfg.audio.mel_std)
     torch.manual_seed(0)
     model = VoiceModel(cfg)
+    if state.get("init_voice"):
+        _load_init_weights(model, _init_bundle(state["init_voice"]), data.speakers)
     results: dict[str, dict[str, Any]] = {}
     owned = {"ser": ("ser",), "acoustic": ("speakers", "encoder", "denoiser"),
              "pitch": ("pitch",), "vocoder": ("vocoder",)}
@@ -160,6 +179,38 @@ def open_run(run_dir: str | Path, corpus: str | Path | None = None, *,
             results[stage] = {"steps": int(ck["step"]), "wall_s": float(ck.get("wall_s", 0.0)),
                               "outputs": ck.get("outputs", {})}
     return Run(run_dir, data, cfg, model, index, results)
+
+
+def _init_bundle(path: str | Path):
+    from ..voice import load_bundle
+
+    return load_bundle(path)
+
+
+def _load_init_weights(model: Any, bundle: Any, speakers: list[str]) -> None:
+    """Copy a voice's weights into ``model`` (see :func:`open_run`'s ``init_voice``)."""
+    import torch
+
+    from ..data import voice_speaker_name
+    from ..voice import load_weights
+
+    weights = load_weights(bundle)
+    state = model.state_dict()
+    for name, value in weights.items():
+        if name == "speakers.weight":
+            continue
+        if name not in state or tuple(state[name].shape) != value.shape:
+            raise ValueError(f"{bundle.path}: weight {name} {value.shape} does not fit the "
+                             "run's model; fine-tune only from a voice of the same model config")
+        state[name] = torch.from_numpy(value)
+    old = weights["speakers.weight"]
+    known = {name: i for name, i in bundle.meta["speakers"].items()}
+    table = torch.from_numpy(old).mean(0, keepdim=True).repeat(len(speakers), 1)
+    for row, spk in enumerate(speakers):
+        if voice_speaker_name(spk) in known:
+            table[row] = torch.from_numpy(old[known[voice_speaker_name(spk)]])
+    state["speakers.weight"] = table
+    model.load_state_dict(state)
 
 
 def run_stage(run: Run, stage: str, opts: StageOptions) -> StageResult:
@@ -252,7 +303,8 @@ def train_voice(corpus: str | Path, out: str | Path, *, run_dir: str | Path | No
                               "choose another --run directory")
     run = open_run(run_dir, corpus, parameterisation=recipe.parameterisation,
                    config_overrides=recipe.config_overrides,
-                   max_utterances=recipe.max_utterances, progress=progress)
+                   max_utterances=recipe.max_utterances, init_voice=recipe.init_voice,
+                   progress=progress)
     prep_s = time.monotonic() - t_start
     budget = None if recipe.budget_minutes is None else recipe.budget_minutes * 60.0
     walls = {"prepare": round(prep_s, 2)}
