@@ -21,6 +21,8 @@ import resource
 import statistics
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,34 @@ def current_rss_mb() -> float:
     import os
 
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@dataclass(frozen=True)
+class StreamTiming:
+    """One streamed call: seconds from the call to its first chunk (time to first audio) and
+    to the end of its last chunk, and the audio samples all chunks held."""
+
+    first_s: float
+    total_s: float
+    samples: int
+
+
+def time_stream(start: Callable[[], Iterable[np.ndarray]]) -> StreamTiming:
+    """Time ``start()`` and the chunks it yields until they run out.
+
+    The clock starts before ``start()`` is called, so work the call does before returning an
+    iterator counts as well as the work of each chunk. Every emomix first-audio figure (``emomix
+    bench``, ``benchmarks/piper_peer.py``) is measured here. A call that yields nothing raises
+    ``ValueError``.
+    """
+    t0 = time.perf_counter()
+    chunks = iter(start())
+    first = next(chunks, None)
+    t_first = time.perf_counter()
+    if first is None:
+        raise ValueError("the timed call produced no audio")
+    samples = int(np.size(first)) + sum(int(np.size(c)) for c in chunks)
+    return StreamTiming(first_s=t_first - t0, total_s=time.perf_counter() - t0, samples=samples)
 
 
 def line_ids(voice: Any, seconds: float) -> np.ndarray:
@@ -105,31 +135,33 @@ def run_bench(voice: Any, *, steps: int = 4, emotions: int = 2, seconds: float =
     stream = getattr(backend, "vocode_stream", None)
 
     def once() -> tuple[float, float, dict[str, float], int]:
-        t0 = time.perf_counter()
-        mu, durations = backend.encode(ids, enc_emo, spk, 1.0)
-        t1 = time.perf_counter()
+        marks: list[float] = []  # start, encoded, sampled, pitch rendered, last chunk
 
-        def denoise(x, t, conds):
-            idx = np.asarray(conds, dtype=np.int64)
-            return backend.denoise(x, t, mu, emo[idx], spk_b[idx])
+        def line() -> Iterator[np.ndarray]:
+            marks.append(time.perf_counter())
+            mu, durations = backend.encode(ids, enc_emo, spk, 1.0)
+            marks.append(time.perf_counter())
 
-        mel = run_sampler(denoise, mu, W, spec, seed, durations=durations)
-        t_sampled = time.perf_counter()
-        # a voice with a pitch predictor renders its harmonics before the vocoder
-        mel = voice.render_pitch(mel, voice.line_pitch(ids, emo, spk), durations, W[-1])
-        t2 = time.perf_counter()
-        if stream is not None:
-            chunks = stream(mel)
-            first = next(chunks)
-            t_first = time.perf_counter()
-            n = first.size + sum(c.size for c in chunks)
-        else:
-            n = backend.vocode(mel).size
-            t_first = time.perf_counter()
-        t3 = time.perf_counter()
+            def denoise(x, t, conds):
+                idx = np.asarray(conds, dtype=np.int64)
+                return backend.denoise(x, t, mu, emo[idx], spk_b[idx])
+
+            mel = run_sampler(denoise, mu, W, spec, seed, durations=durations)
+            marks.append(time.perf_counter())
+            # a voice with a pitch predictor renders its harmonics before the vocoder
+            mel = voice.render_pitch(mel, voice.line_pitch(ids, emo, spk), durations, W[-1])
+            marks.append(time.perf_counter())
+            if stream is not None:
+                yield from stream(mel)
+            else:
+                yield backend.vocode(mel)
+            marks.append(time.perf_counter())
+
+        timing = time_stream(line)
+        t0, t1, t_sampled, t2, t3 = marks
         parts = {"encode_ms": (t1 - t0) * 1e3, "sample_ms": (t_sampled - t1) * 1e3,
                  "pitch_ms": (t2 - t_sampled) * 1e3, "vocode_ms": (t3 - t2) * 1e3}
-        return t3 - t0, t_first - t0, parts, n
+        return timing.total_s, timing.first_s, parts, timing.samples
 
     once()  # warm-up: buffers, lazy initialisation
     totals, firsts, parts_all = [], [], []
