@@ -320,3 +320,35 @@ def test_eval_cli_reports_every_measure_on_the_held_out_split(corpus, tmp_path, 
     assert curve["reference_f0_differs"] is True  # happy is pitched above neutral
     assert "ser_accuracy>=0.90" in res["targets"]
     assert main(["eval", "--voice", str(out), "--corpus", str(tmp_path / "nope")]) == 2
+
+
+def test_fine_tuning_starts_from_the_voice_weights_and_keeps_known_speakers(run, corpus,
+                                                                            tmp_path):
+    from emomix.data.synth_corpus import CorpusRecipe, synthesize_corpus
+    from emomix.train.recipe import open_run, run_stage, write_bundle
+    from emomix.voice import load_bundle, load_weights
+
+    run_stage(run, "ser", _opts(max_steps=1, extra={"max_frames": 64}))
+    voice_dir = tmp_path / "voice"
+    write_bundle(run, voice_dir, dtype="float32")
+    bundle = load_bundle(voice_dir)
+    weights = load_weights(bundle)
+    # a corpus with the voice's two speakers and one new one
+    corpus3 = tmp_path / "corpus3"
+    synthesize_corpus(corpus3, CorpusRecipe(n_speakers=3, n_sentences=4, seed=0,
+                                            test_fraction=0.25), jobs=2, progress=False)
+    tuned = open_run(tmp_path / "tuned", corpus3, init_voice=voice_dir, progress=False)
+    assert tuned.cfg.audio.mel_mean == pytest.approx(bundle.audio["mel_mean"])
+    assert tuned.data.mel_mean == pytest.approx(bundle.audio["mel_mean"])
+    assert tuned.cfg.encoder.hidden == TINY["encoder"]["hidden"]
+    state = {k: v.numpy() for k, v in tuned.model.state_dict().items()}
+    for name in ("encoder.proj_mu.weight", "vocoder.head.weight" if "vocoder.head.weight" in
+                 weights else next(k for k in weights if k.startswith("vocoder."))):
+        np.testing.assert_array_equal(state[name], weights[name])
+    table, old = state["speakers.weight"], weights["speakers.weight"]
+    assert tuned.data.speakers == ["espeak:0001", "espeak:0002", "espeak:0003"]
+    np.testing.assert_array_equal(table[:2], old)
+    np.testing.assert_allclose(table[2], old.mean(0), rtol=1e-6)
+    # reopening loads the voice again (then any stage checkpoints)
+    again = open_run(tmp_path / "tuned", progress=False)
+    np.testing.assert_array_equal(again.model.state_dict()["speakers.weight"].numpy(), table)
