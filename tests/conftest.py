@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 
 import pytest
@@ -56,3 +57,31 @@ def line_twice():
         return s, first, second, native.tensor_allocations() - before, W, emo
 
     return run
+
+
+@pytest.fixture(scope="session")
+def perturbed_voice():
+    """``make(src, dst, seed=1, edit=None)``: a copy of the bundle ``src`` at ``dst`` with every
+    float32 weight perturbed, so that the emotion and speaker conditions change the output (FiLM
+    projections are zero at initialisation and would hide condition bugs). ``edit(meta)`` may
+    change the copy's ``voice.json`` content first (``files`` is recomputed on save)."""
+
+    def make(src, dst, seed=1, edit=None):
+        import numpy as np
+
+        from emomix.voice import load_bundle, load_weights, save_bundle
+
+        bundle = load_bundle(src)
+        rng = np.random.default_rng(seed)
+        weights = {}
+        for k, v in load_weights(bundle).items():
+            if v.dtype == np.float32:
+                v = (v + rng.normal(scale=0.05 + 0.1 * float(np.std(v)), size=v.shape)).astype(
+                    np.float32)
+            weights[k] = v
+        meta = {k: copy.deepcopy(v) for k, v in bundle.meta.items() if k != "files"}
+        if edit is not None:
+            edit(meta)
+        return save_bundle(dst, meta, weights).path
+
+    return make

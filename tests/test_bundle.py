@@ -268,6 +268,24 @@ def test_update_file_hashes_adds_export_files(bundle: VoiceBundle) -> None:
     assert reloaded.files["onnx/denoiser.onnx"]["bytes"] == len(b"denoiser graph")
 
 
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640)])
+def test_written_files_get_ordinary_permissions(tmp_path: Path, umask: int, mode: int) -> None:
+    """Every file a bundle writer makes is 0o666 less the umask, as any new file is (not the
+    0o600 of a temporary file), including voice.json rewritten by update_file_hashes."""
+    old = os.umask(umask)
+    try:
+        b = save_bundle(tmp_path / "v", make_meta(), make_weights(),
+                        extra_files={"onnx/encoder.onnx": b"graph"})
+        written = [b.meta_path, b.weights_path, b.path / "onnx" / "encoder.onnx"]
+        assert {p.name: oct(p.stat().st_mode & 0o777) for p in written} == \
+            {p.name: oct(mode) for p in written}
+        b.meta_path.chmod(0o600)  # update_file_hashes replaces it with a new file
+        update_file_hashes(b)
+        assert oct(b.meta_path.stat().st_mode & 0o777) == oct(mode)
+    finally:
+        os.umask(old)
+
+
 def test_torch_is_not_imported() -> None:
     """Runtimes without torch read bundles: a fresh interpreter must not pull torch in."""
     code = "import sys, emomix.voice as v; sys.exit(1 if 'torch' in sys.modules else 0)"

@@ -132,15 +132,25 @@ def test_second_export_does_no_work(exported):
 def test_cli_export_to_out_copy_reuses_current_graphs(exported, tmp_path, capsys):
     from emomix_export.cli import add_export_command
 
-    d, _ = exported
+    d = copy_bundle(exported[0], tmp_path / "voice")
+    for p in d.rglob("*"):  # private source files: the copy still gets ordinary permissions
+        if p.is_file():
+            p.chmod(0o600)
     parser = argparse.ArgumentParser(prog="emomix")
     add_export_command(parser.add_subparsers(dest="command"))
     out = tmp_path / "shipped"
     args = parser.parse_args(["export", str(d), "--onnx", "--out", str(out), "--json"])
-    assert args.func(args) == 0
+    umask = os.umask(0o022)
+    try:
+        assert args.func(args) == 0
+    finally:
+        os.umask(umask)
     result = json.loads(capsys.readouterr().out)
     assert result["built"] == [] and len(result["skipped"]) == len(NETWORKS)
     load_bundle(out)  # a complete, verified copy
+    modes = {p.relative_to(out).as_posix(): oct(p.stat().st_mode & 0o777)
+             for p in out.rglob("*") if p.is_file()}
+    assert "voice.json" in modes and set(modes.values()) == {"0o644"}, modes
 
 
 def test_changed_weights_make_graphs_stale_until_reexported(exported, tmp_path):

@@ -11,6 +11,7 @@ from emomix.sampler import (
     active_conditions,
     blend,
     emomix,
+    emomix_frames,
     intensity,
     keyframes_to_frames,
     line_noise,
@@ -229,6 +230,24 @@ def test_score_single_step_formulas():
         np.testing.assert_allclose(out, expect, rtol=1e-5, atol=1e-4)
 
 
+def test_emomix_window_per_step_and_per_frame():
+    """Both forms switch at the window given; per-frame mixes take each frame's own base."""
+    tau = time_grid(10)  # 1, 0.9, ..., 0.1
+    W = emomix([0.7, 0.3], tau, k_max=0.95, k_min=0.9)
+    expected = [[1, 0], [0.7, 0.3]] + [[0, 1]] * 8  # 0.9 is in the window (both ends inclusive)
+    np.testing.assert_allclose(W, expected, rtol=0, atol=1e-7)
+    frames = np.array([[0.7, 0.3, 1.0], [0.3, 0.7, 0.0]])
+    Wf = emomix_frames(frames, tau, k_max=0.95, k_min=0.9)
+    assert Wf.shape == (10, 2, 3)
+    np.testing.assert_allclose(Wf[:, :, 0], expected, rtol=0, atol=1e-7)
+    np.testing.assert_allclose(Wf[:, :, 1], np.array(expected)[:, ::-1], rtol=0, atol=1e-7)
+    np.testing.assert_array_equal(Wf[:, :, 2], [[1, 0]] * 10)  # nothing mixed in: base alone
+    paper = emomix([0.7, 0.3], tau)  # the paper's window by default
+    np.testing.assert_allclose(emomix_frames(frames[:, :1], tau), paper[..., None], atol=1e-7)
+    with pytest.raises(ValueError, match="k_min"):
+        emomix_frames(frames, tau, k_max=0.5, k_min=0.6)
+
+
 def test_seeds_and_spec_validation():
     spec = SamplerSpec(parameterisation="score", solver="em", steps=4)
     mu = np.zeros((C, F), np.float32)
@@ -243,6 +262,10 @@ def test_seeds_and_spec_validation():
         SamplerSpec(parameterisation="ddpm")
     with pytest.raises(ValueError, match="temperature"):
         SamplerSpec(temperature=0)
+    with pytest.raises(ValueError, match="k_min"):
+        SamplerSpec(k_max=0.2, k_min=0.6)
+    with pytest.raises(ValueError, match="beta_min"):
+        SamplerSpec(parameterisation="score", solver="em", beta_min=2.0, beta_max=1.0)
     with pytest.raises(ValueError, match="steps"):
         sample(fn, mu, blend([1], 3), spec, seed=0)
     with pytest.raises(ValueError, match="seed"):

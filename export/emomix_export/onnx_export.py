@@ -96,7 +96,8 @@ def _prune_stale_entries(bundle_dir: Path) -> None:
 
 def _prepare_out(src: Path, out: Path) -> None:
     """Mirror the bundle at ``out``: copy every listed file that differs (graphs too: they are
-    then reused if current, rebuilt if not) and ``voice.json``."""
+    then reused if current, rebuilt if not) and ``voice.json``. Contents only: the copies get
+    the mode of any new file (0o666 less the umask), not the source's."""
     src_bundle = load_bundle(src, verify_hashes=False)
     out.mkdir(parents=True, exist_ok=True)
     for rel, entry in src_bundle.files.items():
@@ -105,10 +106,10 @@ def _prepare_out(src: Path, out: Path) -> None:
                 sha256_file(dst) == sha256_file(src / rel):
             continue
         dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src / rel, dst)
+        shutil.copyfile(src / rel, dst)
     new = (src / META_FILE).read_bytes()
     if not (out / META_FILE).is_file() or (out / META_FILE).read_bytes() != new:
-        shutil.copy2(src / META_FILE, out / META_FILE)
+        shutil.copyfile(src / META_FILE, out / META_FILE)
 
 
 def _files_current(bundle: VoiceBundle) -> bool:

@@ -120,16 +120,12 @@ def run_bench(voice: Any, *, steps: int = 4, emotions: int = 2, seconds: float =
     names, neutral = with_neutral(names, scale)
     w = np.zeros(len(names))
     w[:mixed] = 1.0 / mixed
-    tau = ref.time_grid(steps)
-    W = schedule_weights(w, tau, preset, scale, neutral).astype(np.float32)
+    spec = voice.sampler_spec(steps=steps)  # the voice's solver, temperature, K and beta
+    W = schedule_weights(w, spec, preset, scale, neutral)
     emo = np.stack([voice.emotion_table[n] for n in names]).astype(np.float32)
     spk = voice.speaker_vector(None)
     spk_b = np.ascontiguousarray(np.broadcast_to(spk, (len(names), spk.size)))
     enc_emo = (w @ emo).astype(np.float32)
-    d = voice.sampler_defaults
-    spec = ref.SamplerSpec(parameterisation=voice.bundle.parameterisation,
-                           solver=d.get("solver", "euler"), steps=steps,
-                           temperature=float(d.get("temperature", 1.0)))
     backend = voice.backend
     ids = line_ids(voice, seconds)
     stream = getattr(backend, "vocode_stream", None)

@@ -292,7 +292,6 @@ class _LineRenderer:
         self.mel = np.zeros_like(self.mu)
         self._pitch_rows: dict[bytes, np.ndarray] = {}  # condition embedding -> its pitch (2, T)
         self.info: list[BlockInfo] = []
-        self.tau = ref.time_grid(npc.spec.steps)
 
     def plan(self) -> list[tuple[int, int]]:
         """Block boundaries ``[(start, end), ...]`` covering the line."""
@@ -317,9 +316,10 @@ class _LineRenderer:
         if len(names) > mixed:  # neutral was added: it has no weight in the mix itself
             w = np.vstack([w, np.zeros((1, w.shape[1]))])
         if np.all(w == w[:, :1]) and np.all(alpha == alpha[0]):  # constant: W (steps, M)
-            W = schedule_weights(w[:, 0], self.tau, self.npc.preset, float(alpha[0]), neutral)
+            W = schedule_weights(w[:, 0], self.npc.spec, self.npc.preset, float(alpha[0]),
+                                 neutral)
         else:
-            W = schedule_weights(w, self.tau, self.npc.preset, alpha, neutral)
+            W = schedule_weights(w, self.npc.spec, self.npc.preset, alpha, neutral)
         return names, W
 
     def _pitch(self, emb: np.ndarray) -> np.ndarray | None:

@@ -246,14 +246,13 @@ class Voice:
                        ).astype(np.float32)
         mu, durations = self.encode_text(ids, enc_emotion, spk, length_scale)
 
-        tau = ref.time_grid(spec.steps)
         if keys is None:
-            W = schedule_weights(w0, tau, preset, guide, neutral)
+            W = schedule_weights(w0, spec, preset, guide, neutral)
         else:
             times = np.array([p for p, _ in keys])
             values = np.array([[m.get(n, 0.0) for n in names] for _, m in keys])
             per_frame = ref.keyframes_to_frames(times, values, mu.shape[1])
-            W = schedule_weights(per_frame, tau, preset, guide, neutral)
+            W = schedule_weights(per_frame, spec, preset, guide, neutral)
         mel = self.sample_mel(mu, emo, spk, W, spec, seed=seed, durations=durations)
         mel = self.render_pitch(mel, self.line_pitch(ids, emo, spk), durations, W[-1])
         audio = self.vocode(mel)
@@ -311,14 +310,26 @@ class Voice:
 
     def sampler_spec(self, *, steps: int | None = None, solver: str | None = None,
                      temperature: float | None = None) -> ref.SamplerSpec:
-        """The sampler settings of a call: the arguments given, else the voice's defaults."""
+        """The sampler settings of a call: the arguments given, else the voice's defaults.
+
+        This is the one place that reads a voice's sampler settings; every line pipeline
+        (:meth:`synthesize_full`, :class:`~emomix.Character`, ``emomix bench``) builds its spec
+        here. From ``voice.json``: ``sampler.solver``, ``steps``, ``temperature``, the ``emomix``
+        preset's window ``sampler.k_max``/``k_min`` (0.6/0.2 when absent) and, for ``score``
+        voices, the noise rate ``model.config.beta_min``/``beta_max`` (0.05/20 when absent).
+        """
         d = self.sampler_defaults
+        model = self.bundle.meta["model"]["config"]
         return ref.SamplerSpec(
             parameterisation=self.bundle.parameterisation,
             solver=solver or d.get("solver", "euler"),
             steps=int(steps if steps is not None else d.get("steps", 4)),
             temperature=float(temperature if temperature is not None
                               else d.get("temperature", 1.0)),
+            beta_min=float(model.get("beta_min", ref.SamplerSpec.beta_min)),
+            beta_max=float(model.get("beta_max", ref.SamplerSpec.beta_max)),
+            k_max=float(d.get("k_max", ref.K_MAX)),
+            k_min=float(d.get("k_min", ref.K_MIN)),
         )
 
     def encode_text(self, text: str | np.ndarray, emotion: np.ndarray, speaker: np.ndarray,
@@ -483,14 +494,16 @@ def with_neutral(names: Sequence[str], alpha: float | np.ndarray) -> tuple[list[
     return names, (names.index("neutral") if "neutral" in names else None)
 
 
-def schedule_weights(weights: np.ndarray, tau: np.ndarray, preset: str,
+def schedule_weights(weights: np.ndarray, spec: ref.SamplerSpec, preset: str,
                      alpha: float | np.ndarray = 1.0, neutral: int | None = None) -> np.ndarray:
     """A user's mix → the sampler's ``W``, per step and optionally per frame.
 
     Args:
         weights: ``(M,)`` one mix for the whole line, or ``(M, F)`` one mix per mel frame; each
             mix non-negative and summing to 1.
-        tau: the ``(N + 1,)`` time grid.
+        spec: the call's sampler settings (:meth:`Voice.sampler_spec`): ``W`` has
+            ``spec.steps`` steps on the grid :func:`~emomix.sampler.time_grid`, and the
+            ``emomix`` preset switches at ``spec.k_max``/``spec.k_min`` (the voice's).
         preset: ``"emomix"`` (the paper's schedule, applied frame by frame) or ``"blend"``.
         alpha: the intensity, a scalar or ``(F,)`` per frame, already clamped to
             ``[0, ALPHA_MAX]``: ``W = alpha * W_mix + (1 - alpha) * neutral``.
@@ -499,31 +512,15 @@ def schedule_weights(weights: np.ndarray, tau: np.ndarray, preset: str,
     Returns ``W`` float32 of shape ``(N, M)`` for a ``(M,)`` mix, else ``(N, M, F)``.
     """
     w = np.asarray(weights, np.float64)
-    steps = len(tau) - 1
-    if w.ndim == 1:
-        W = (ref.emomix(w, tau) if preset == "emomix" else ref.blend(w, steps)).astype(np.float64)
+    steps = spec.steps
+    tau = ref.time_grid(steps)
+    if preset == "emomix":
+        W = (ref.emomix(w, tau, k_max=spec.k_max, k_min=spec.k_min).astype(np.float64)
+             if w.ndim == 1 else ref.emomix_frames(w, tau, spec.k_max, spec.k_min))
+    elif w.ndim == 1:
+        W = ref.blend(w, steps).astype(np.float64)
     else:
-        m, frames = w.shape
-        if preset == "blend":
-            W = np.broadcast_to(w, (steps, m, frames)).copy()
-        else:
-            cols = np.arange(frames)
-            base = np.argmax(w, axis=0)
-            only_base = np.zeros_like(w)
-            only_base[base, cols] = 1.0
-            rest = w.copy()
-            rest[base, cols] = 0.0
-            rest_sum = rest.sum(axis=0)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mixed_in = np.where(rest_sum > 0, rest / np.where(rest_sum > 0, rest_sum, 1.0),
-                                    only_base)
-            W = np.empty((steps, m, frames))
-            for k in range(steps):
-                t = tau[k]
-                if t > ref.K_MAX + ref.weights.BOUNDARY_EPS:
-                    W[k] = only_base
-                else:
-                    W[k] = w if t >= ref.K_MIN - ref.weights.BOUNDARY_EPS else mixed_in
+        W = np.broadcast_to(w, (steps, *w.shape)).copy()
     a = np.asarray(alpha, np.float64)
     if np.any(a != 1.0):
         if neutral is None:

@@ -16,6 +16,8 @@ from .weights import (
     active_conditions,
     blend,
     emomix,
+    emomix_frames,
+    emomix_phases,
     intensity,
     keyframes_to_frames,
     trajectory,
@@ -24,7 +26,8 @@ from .weights import (
 
 __all__ = [
     "ALPHA_MAX", "K_MAX", "K_MIN", "PRESETS", "SOLVERS", "Denoiser", "SamplerSpec",
-    "active_conditions", "beta", "blend", "emomix", "intensity", "keyframes_to_frames",
+    "active_conditions", "beta", "blend", "emomix", "emomix_frames", "emomix_phases",
+    "intensity", "keyframes_to_frames",
     "line_noise", "make_noise", "normal", "normal_like", "sample", "time_grid", "trajectory",
     "validate_weights",
 ]

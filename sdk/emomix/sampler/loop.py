@@ -9,7 +9,7 @@ import numpy as np
 
 from .rng import line_index, line_noise
 from .schedules import beta, time_grid
-from .weights import active_conditions, validate_weights
+from .weights import K_MAX, K_MIN, active_conditions, check_window, validate_weights
 
 #: ``denoise(x_batch (B, C, F), t_batch (B,), cond_indices (B,)) -> prediction (B, C, F)``
 Denoiser = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
@@ -19,7 +19,14 @@ SOLVERS = {"flow": ("euler", "heun"), "score": ("em", "pf_euler")}
 
 @dataclass(frozen=True)
 class SamplerSpec:
-    """How to integrate: parameterisation, solver, number of steps and noise settings."""
+    """The sampler settings of one call: parameterisation, solver, steps, noise and schedule.
+
+    ``beta_min``/``beta_max`` are the ``score`` parameterisation's noise rate (a voice's model
+    config ``beta_min``/``beta_max``; ``flow`` ignores them). ``k_max``/``k_min`` are where the
+    ``emomix`` preset switches (a voice's ``sampler.k_max``/``k_min``); the solver loop does not
+    read them, the code that builds ``W`` from a mix does. ``Voice.sampler_spec`` fills every
+    field from the voice; the defaults here are the paper's and Grad-TTS's values.
+    """
 
     parameterisation: str = "flow"
     solver: str = "euler"
@@ -27,6 +34,8 @@ class SamplerSpec:
     temperature: float = 1.0
     beta_min: float = 0.05
     beta_max: float = 20.0
+    k_max: float = K_MAX
+    k_min: float = K_MIN
 
     def __post_init__(self) -> None:
         if self.parameterisation not in SOLVERS:
@@ -40,6 +49,12 @@ class SamplerSpec:
             raise ValueError(f"steps must be an integer in 1..1000, got {self.steps!r}")
         if not (np.isfinite(self.temperature) and self.temperature > 0):
             raise ValueError(f"temperature must be a positive number, got {self.temperature}")
+        if self.parameterisation == "score" and not (
+                np.isfinite(self.beta_min) and np.isfinite(self.beta_max)
+                and 0 <= self.beta_min <= self.beta_max):
+            raise ValueError("beta_min and beta_max must be finite with 0 <= beta_min <= "
+                             f"beta_max, got beta_min={self.beta_min}, beta_max={self.beta_max}")
+        check_window(self.k_max, self.k_min)
 
     @property
     def evaluations_per_step(self) -> int:

@@ -14,7 +14,8 @@ PRESETS = ("emomix", "blend")
 ALPHA_MAX = 1.5
 #: Tolerance on "the weights of a step sum to 1".
 SUM_TOLERANCE = 1e-4
-#: The paper's schedule boundaries on the noise-level grid.
+#: The paper's schedule boundaries on the noise-level grid: the defaults of a voice whose
+#: ``voice.json`` ``sampler`` section omits ``k_max``/``k_min``.
 K_MAX = 0.6
 K_MIN = 0.2
 #: Slack when classifying ``tau`` against the boundaries (``1 - 8/10`` is not exactly 0.2).
@@ -76,6 +77,24 @@ def blend(weights: np.ndarray | list[float], steps: int) -> np.ndarray:
     return np.tile(w.astype(np.float32), (steps, 1))
 
 
+def check_window(k_max: float, k_min: float) -> None:
+    """Raise ``ValueError`` unless ``0 <= k_min <= k_max <= 1`` (the EmoMix mixing window)."""
+    if not (np.isfinite(k_max) and np.isfinite(k_min) and 0.0 <= k_min <= k_max <= 1.0):
+        raise ValueError(f"need 0 <= k_min <= k_max <= 1, got k_min={k_min}, k_max={k_max}")
+
+
+def emomix_phases(tau: np.ndarray, k_max: float = K_MAX, k_min: float = K_MIN) -> np.ndarray:
+    """The part of the EmoMix schedule each step is in, from the time grid ``tau (N + 1,)``.
+
+    Returns ``(N,)`` int: 0 while ``tau[k] > k_max`` (the base condition alone), 1 while
+    ``k_min <= tau[k] <= k_max`` (the weighted mix), 2 below ``k_min`` (the mixed-in conditions).
+    The boundaries are inclusive with a slack of :data:`BOUNDARY_EPS`.
+    """
+    check_window(k_max, k_min)
+    t = np.asarray(tau, dtype=np.float64)[:-1]
+    return np.where(t > k_max + BOUNDARY_EPS, 0, np.where(t >= k_min - BOUNDARY_EPS, 1, 2))
+
+
 def emomix(
     weights: np.ndarray | list[float],
     tau: np.ndarray,
@@ -85,13 +104,14 @@ def emomix(
 ) -> np.ndarray:
     """The EmoMix schedule (Tang et al. 2023): base alone, then the mix, then the mixed-in ones.
 
-    Step ``k`` is classified by ``tau[k]``: above ``k_max`` only the base condition; between
-    ``k_min`` and ``k_max`` (inclusive) the weighted mix; below ``k_min`` the non-base conditions
-    renormalised (or the base when there are none). Returns ``W`` of shape ``(len(tau) - 1, M)``.
+    Step ``k`` is classified by ``tau[k]`` (:func:`emomix_phases`): above ``k_max`` only the
+    base condition; between ``k_min`` and ``k_max`` (inclusive) the weighted mix; below ``k_min``
+    the non-base conditions renormalised (or the base when there are none). The line pipelines
+    pass a voice's own window (``SamplerSpec.k_max``/``k_min``, through
+    ``emomix.synthesis.schedule_weights``). Returns ``W`` of shape ``(len(tau) - 1, M)``.
     """
     w = _as_mix(weights)
-    if not 0.0 <= k_min <= k_max <= 1.0:
-        raise ValueError(f"need 0 <= k_min <= k_max <= 1, got k_min={k_min}, k_max={k_max}")
+    phases = emomix_phases(tau, k_max, k_min)
     m = w.size
     base = int(np.argmax(w)) if base is None else int(base)
     if not 0 <= base < m:
@@ -101,15 +121,29 @@ def emomix(
     rest = w.copy()
     rest[base] = 0.0
     mixed_in = rest / rest.sum() if rest.sum() > 0 else only_base
-    steps = len(tau) - 1
-    W = np.empty((steps, m), dtype=np.float64)
-    for k in range(steps):
-        t = tau[k]
-        if t > k_max + BOUNDARY_EPS:
-            W[k] = only_base
-        else:
-            W[k] = w if t >= k_min - BOUNDARY_EPS else mixed_in
-    return W.astype(np.float32)
+    return np.stack((only_base, w, mixed_in))[phases].astype(np.float32)
+
+
+def emomix_frames(
+    per_frame: np.ndarray, tau: np.ndarray, k_max: float = K_MAX, k_min: float = K_MIN
+) -> np.ndarray:
+    """:func:`emomix` frame by frame: per-frame mixes ``(M, F)`` (each column non-negative,
+    summing to 1) → ``W`` float64 of shape ``(len(tau) - 1, M, F)``; each frame's base is its
+    largest weight."""
+    w = np.asarray(per_frame, np.float64)
+    if w.ndim != 2:
+        raise ValueError(f"per-frame weights must have shape (M, F), got {w.shape}")
+    phases = emomix_phases(tau, k_max, k_min)
+    cols = np.arange(w.shape[1])
+    base = np.argmax(w, axis=0)
+    only_base = np.zeros_like(w)
+    only_base[base, cols] = 1.0
+    rest = w.copy()
+    rest[base, cols] = 0.0
+    rest_sum = rest.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mixed_in = np.where(rest_sum > 0, rest / np.where(rest_sum > 0, rest_sum, 1.0), only_base)
+    return np.stack((only_base, w, mixed_in))[phases]
 
 
 def intensity(neutral: int, target: int, alpha: float, conditions: int, steps: int) -> np.ndarray:

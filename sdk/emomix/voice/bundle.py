@@ -22,7 +22,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -210,9 +210,18 @@ def _file_entry(path: Path) -> dict[str, Any]:
 
 
 def _temp_path(final: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
-    os.close(fd)
-    return Path(tmp)
+    """A new empty file beside ``final`` (a dot-file, so hashing skips it) with the mode of any
+    newly created file: 0o666 less the process umask (``mkstemp`` would make it 0o600, and the
+    rename would carry that onto the bundle's files)."""
+    for _ in range(100):
+        tmp = final.parent / f".{final.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"could not create a temporary file beside {final}")
 
 
 def _fsync_file(path: Path) -> None:
@@ -235,11 +244,14 @@ def _fsync_dir(path: Path) -> None:
 
 def _atomic_write(final: Path, write: Any) -> None:
     """Write via ``write(temp_path)`` then rename over ``final``: readers see the old file or the
-    new one, never half of one."""
+    new one, never half of one. ``final`` gets the mode of any newly created file (0o666 less
+    the process umask), whatever mode ``write`` left."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_path(final)
     try:
+        mode = tmp.stat().st_mode & 0o777
         write(tmp)
+        os.chmod(tmp, mode)  # some writers (safetensors) replace the file with a 0o600 one
         _fsync_file(tmp)
         os.replace(tmp, final)
     except BaseException:
