@@ -319,6 +319,20 @@ def test_eval_cli_reports_every_measure_on_the_held_out_split(corpus, tmp_path, 
     assert res["sentence_id"] is None  # one sentence per emotion: nothing to tell apart
     assert curve["reference_f0_differs"] is True  # happy is pitched above neutral
     assert "ser_accuracy>=0.90" in res["targets"]
+    # intelligibility (Whisper) and naturalness (DNSMOS): the corpus holds one test sentence
+    intel = res["intelligibility"]
+    assert intel["sentences"] == 1 and intel["speaker"] in ("espeak-0001", "espeak-0002")
+    conds = intel["conditions"]
+    assert set(conds) == {"synthesized", "reference", "copy_synthesis", "intensity", "mix"}
+    assert set(conds["synthesized"]["per_group"]) == set(emotions)
+    assert set(conds["intensity"]["per_group"]) == set(emotions[1:])
+    assert len(conds["mix"]["per_group"]) == 6 and conds["mix"]["clips"] == 6
+    assert all(c["wer"] >= 0.0 and c["cer"] >= 0.0 for c in conds.values())
+    assert set(intel["dnsmos"]) == {"synthesized", "reference", "copy_synthesis"}
+    assert all(1.0 <= m["ovrl"] <= 5.0 for m in intel["dnsmos"].values())
+    assert {"wer_neutral<=0.15", "wer_every_emotion<=0.20", "dnsmos_ovrl>=3.0"} \
+        <= set(res["targets"])
+    assert "intelligibility: WER of Whisper base" in text and "DNSMOS OVRL" in text
     assert main(["eval", "--voice", str(out), "--corpus", str(tmp_path / "nope")]) == 2
 
 
@@ -342,8 +356,8 @@ def test_fine_tuning_starts_from_the_voice_weights_and_keeps_known_speakers(run,
     assert tuned.data.mel_mean == pytest.approx(bundle.audio["mel_mean"])
     assert tuned.cfg.encoder.hidden == TINY["encoder"]["hidden"]
     state = {k: v.numpy() for k, v in tuned.model.state_dict().items()}
-    for name in ("encoder.proj_mu.weight", "vocoder.head.weight" if "vocoder.head.weight" in
-                 weights else next(k for k in weights if k.startswith("vocoder."))):
+    for name in ("encoder.proj_mu.weight",
+                 sorted(k for k in weights if k.startswith("vocoder."))[0]):
         np.testing.assert_array_equal(state[name], weights[name])
     table, old = state["speakers.weight"], weights["speakers.weight"]
     assert tuned.data.speakers == ["espeak:0001", "espeak:0002", "espeak:0003"]
@@ -352,3 +366,13 @@ def test_fine_tuning_starts_from_the_voice_weights_and_keeps_known_speakers(run,
     # reopening loads the voice again (then any stage checkpoints)
     again = open_run(tmp_path / "tuned", progress=False)
     np.testing.assert_array_equal(again.model.state_dict()["speakers.weight"].numpy(), table)
+    # the fine-tuned bundle keeps the voice's sampler and records where it started
+    run_stage(again, "ser", _opts(max_steps=1, extra={"max_frames": 64}))
+    with pytest.raises(ValueError, match="espeak-0009"):
+        write_bundle(again, tmp_path / "bad", default_speaker="espeak-0009")
+    out = write_bundle(again, tmp_path / "tuned_voice", default_speaker="espeak-0003")
+    assert out.meta["default_speaker"] == "espeak-0003"
+    assert out.meta["sampler"] == bundle.meta["sampler"]
+    prov = out.meta["provenance"]
+    assert prov["init_voice"]["weights_sha256"] == bundle.files["weights.safetensors"]["sha256"]
+    assert prov["data"]["corpus"] == "corpus3"  # a folder name, not a machine path

@@ -5,6 +5,7 @@ emomix train ser --corpus corpora/espeak --run runs/mine --steps 2000
 emomix train acoustic --run runs/mine --minutes 60
 emomix train pitch --run runs/mine --minutes 5
 emomix train vocoder --run runs/mine --minutes 30 --resume
+emomix train bundle --run runs/mine --out voices/mine --default-speaker espeak-0001
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_train_commands", "cmd_train_stage", "cmd_train_voice"]
+__all__ = ["add_train_commands", "cmd_train_bundle", "cmd_train_stage", "cmd_train_voice"]
 
 
 def _config_overrides(value: str | None) -> dict[str, Any]:
@@ -85,6 +86,23 @@ def add_train_commands(subparsers: argparse._SubParsersAction) -> argparse.Argum
         _common(p)
         p.set_defaults(func=cmd_train_stage, stage=stage)
 
+    b = ts.add_parser(
+        "bundle", help="write the voice bundle of a run directory (after its stages)",
+        description="Write a voice bundle from the checkpoints of a run trained stage by stage. "
+        "Example: emomix train bundle --run runs/joe --out voices/joe --name joe "
+        "--default-speaker piper-joe")
+    b.add_argument("--run", type=Path, required=True, help="run directory")
+    b.add_argument("--out", type=Path, required=True, help="voice bundle directory to write")
+    b.add_argument("--name", default="emomix-trained", help="the voice's name")
+    b.add_argument("--description", default=None, help="the voice's description")
+    b.add_argument("--default-speaker", default=None,
+                   help="who speaks when a call names no speaker (e.g. piper-joe)")
+    b.add_argument("--note", action="append", default=[],
+                   help="a line for provenance.history (how the run was trained); repeatable")
+    b.add_argument("--dtype", choices=("float16", "float32"), default="float16",
+                   help="weight precision in the bundle (default float16)")
+    b.set_defaults(func=cmd_train_bundle)
+
     v = ts.add_parser(
         "voice", help="run every stage within a time budget and write a voice bundle",
         description="Prepare the data, train SER (10 % of the budget), acoustic model "
@@ -140,6 +158,28 @@ def cmd_train_stage(args: argparse.Namespace) -> int:
     out = res.to_dict()
     out["outputs"].pop("emotion_embeddings", None)
     print(json.dumps(out, indent=1))
+    return 0
+
+
+def cmd_train_bundle(args: argparse.Namespace) -> int:
+    from .recipe import open_run, write_bundle
+
+    if not (args.run / "run.json").is_file():
+        raise FileNotFoundError(f"{args.run} is not a run directory (no run.json); train its "
+                                "stages first")
+    run = open_run(args.run, progress=False)
+    missing = [s for s in ("ser", "acoustic", "vocoder") if s not in run.results]
+    if missing:
+        raise ValueError(f"{args.run}: stage(s) {', '.join(missing)} have no checkpoint yet; "
+                         "train them first")
+    extra: dict[str, Any] = {"wall_s": {s: r["wall_s"] for s, r in run.results.items()}}
+    if args.note:
+        extra["history"] = list(args.note)
+    bundle = write_bundle(run, args.out, name=args.name, description=args.description,
+                          extra_provenance=extra, dtype=args.dtype,
+                          default_speaker=args.default_speaker)
+    print(json.dumps({"voice": str(args.out), "speakers": list(bundle.meta["speakers"]),
+                      "steps": {s: r["steps"] for s, r in run.results.items()}}, indent=1))
     return 0
 
 

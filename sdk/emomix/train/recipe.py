@@ -101,6 +101,7 @@ class Run:
     model: Any
     index: dict[str, Any]
     results: dict[str, dict[str, Any]]
+    init_voice: str | None = None
 
 
 def open_run(run_dir: str | Path, corpus: str | Path | None = None, *,
@@ -178,7 +179,7 @@ def open_run(run_dir: str | Path, corpus: str | Path | None = None, *,
             ck = load_checkpoint(path, {k: getattr(model, k) for k in owned[stage]})
             results[stage] = {"steps": int(ck["step"]), "wall_s": float(ck.get("wall_s", 0.0)),
                               "outputs": ck.get("outputs", {})}
-    return Run(run_dir, data, cfg, model, index, results)
+    return Run(run_dir, data, cfg, model, index, results, state.get("init_voice"))
 
 
 def _init_bundle(path: str | Path):
@@ -245,8 +246,14 @@ def run_stage(run: Run, stage: str, opts: StageOptions) -> StageResult:
 
 def write_bundle(run: Run, out: str | Path, *, recipe: Recipe | None = None,
                  name: str = "emomix-trained", description: str | None = None,
-                 extra_provenance: dict[str, Any] | None = None, dtype: str = "float16"):
-    """Write the voice bundle of a run whose SER stage has finished."""
+                 extra_provenance: dict[str, Any] | None = None, dtype: str = "float16",
+                 default_speaker: str | None = None):
+    """Write the voice bundle of a run whose SER stage has finished.
+
+    A fine-tuned run (``init_voice``) keeps its voice's sampler settings and records the voice
+    it started from (name, weights hash, commit) in the provenance. ``default_speaker`` names
+    who speaks when a call names no speaker (one of the run's speakers, as the voice names them).
+    """
     from ..data import voice_speaker_name
     from ..text import default_symbol_table
     from ..voice import save_bundle
@@ -259,10 +266,15 @@ def write_bundle(run: Run, out: str | Path, *, recipe: Recipe | None = None,
     speakers = [voice_speaker_name(s) for s in run.data.speakers]
     stages = {s: {k: v for k, v in r.items() if k != "outputs" or s != "ser"}
               for s, r in run.results.items()}
+    if default_speaker is not None and default_speaker not in speakers:
+        raise ValueError(f"default speaker {default_speaker!r} is not one of the run's speakers "
+                         f"({', '.join(speakers)})")
+    corpus = run.index.get("corpus")
     provenance = {
         "kind": "trained",
         "trained": True,
-        "data": {"corpus": run.index.get("corpus"), "corpus_recipe": run.index.get("corpus_recipe"),
+        # the corpus folder's name, not a path of the machine that trained it
+        "data": {"corpus": Path(corpus).name if corpus else None, "corpus_recipe": run.index.get("corpus_recipe"),
                  "counts": run.index.get("counts"), "speakers": run.index.get("speakers"),
                  "emotions": run.index.get("emotions"), "mel_mean": run.index.get("mel_mean"),
                  "mel_std": run.index.get("mel_std")},
@@ -273,12 +285,22 @@ def write_bundle(run: Run, out: str | Path, *, recipe: Recipe | None = None,
         "git_commit": git_commit(),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
+    sampler = None
+    if run.init_voice:
+        init = _init_bundle(run.init_voice)
+        sampler = dict(init.meta.get("sampler") or {}) or None
+        provenance["init_voice"] = {
+            "name": init.meta.get("name"),
+            "weights_sha256": (init.files.get("weights.safetensors") or {}).get("sha256"),
+            "git_commit": (init.meta.get("provenance") or {}).get("git_commit")}
     provenance.update(extra_provenance or {})
     meta = voice_meta(
         run.cfg, default_symbol_table(), run.index.get("language", "en-us"), speakers, table,
         name=name,
         description=description or "Trained by emomix train voice on the corpus in provenance.",
-        provenance=provenance)
+        provenance=provenance, sampler=sampler)
+    if default_speaker is not None:
+        meta["default_speaker"] = default_speaker
     weights = {k: v.detach().float().cpu().numpy() for k, v in run.model.state_dict().items()}
     return save_bundle(Path(out), meta, weights, dtype=dtype)
 
