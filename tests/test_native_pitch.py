@@ -296,5 +296,6 @@ def test_missing_pitch_tensor_names_it(pitch_voice_dir, tmp_path):
 def test_bad_pitch_config_names_the_field(pitch_voice_dir, tmp_path):
     d = edited_voice(pitch_voice_dir, tmp_path / "voice",
                      lambda meta: meta["model"]["config"]["pitch"].update(kernel=4))
-    with pytest.raises(ValueError, match=r"model\.config\.pitch\.kernel must be odd"):
+    with pytest.raises(ValueError,
+                       match=r"voice\.json:model\.config\.pitch\.kernel: is 4; must be odd"):
         native.load_model(str(d))

@@ -30,6 +30,11 @@
 
 namespace py = pybind11;
 
+// voice_bindings.cpp: the voice bundle contract (validator, sha256, schema; VoiceError translation).
+void register_voice(py::module_& m);
+// text_bindings.cpp: the text frontend, emomix._native.text (emomix/text.hpp).
+void register_text(py::module_& m);
+
 namespace {
 
 using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
@@ -492,9 +497,11 @@ py::dict model_config_dict(const emomix::Model& m) {
   return d;
 }
 
-PyModel py_load_model(const std::string& path) {
+PyModel py_load_model(const std::string& path, bool verify_hashes) {
   py::gil_scoped_release release;
-  return PyModel{emomix::Model::load(path)};
+  emomix::VoiceLoadOptions options;
+  options.verify_hashes = verify_hashes;
+  return PyModel{emomix::Model::load(path, options)};
 }
 
 emomix::SamplerConfig sampler_config(const emomix::ModelConfig& c, const std::string& solver,
@@ -574,9 +581,11 @@ void register_runtime(py::module_& m) {
       .def_property_readonly("lookahead", [](PyVocoderStream& vs) { return vs.stream->lookahead(); },
                              "Mel frames past a frame that its samples depend on.");
 
-  m.def("load_model", &py_load_model, py::arg("path"),
-        "Loads a voice bundle directory's networks. Raises ValueError naming the file and the "
-        "field or tensor when voice.json or weights.safetensors is malformed or does not match.");
+  m.def("load_model", &py_load_model, py::arg("path"), py::arg("verify_hashes") = true,
+        "Loads a voice bundle directory's networks after validating the whole bundle (as "
+        "check_voice does; verify_hashes=False skips the sha256 of the listed files). Raises "
+        "emomix.errors.VoiceBundleError (a ValueError) naming the file and the field or tensor when "
+        "voice.json or weights.safetensors is malformed or does not match.");
 
   py::class_<PySession>(m, "Session",
       "Runs a Model's networks with its own workspace and `threads` threads. Use one Session per "
@@ -908,6 +917,8 @@ PYBIND11_MODULE(_native, m) {
         "The GIL is released except while denoise runs. Raises ValueError on bad inputs.");
 
   register_runtime(m);
+  register_voice(m);
+  register_text(m);
 
   m.def("cuda_mix_euler", &py_cuda_mix_euler, py::arg("x"), py::arg("preds"), py::arg("weights"),
         py::arg("h"),

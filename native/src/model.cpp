@@ -3,13 +3,12 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <unordered_map>
 
 #include "emomix/error.hpp"
 #include "emomix/harmonics.hpp"
 #include "emomix/json.hpp"
+#include "emomix/voice_schema.hpp"
 
 namespace emomix {
 
@@ -21,183 +20,11 @@ std::string shape_str(const std::vector<std::int64_t>& s) {
   return out + "]";
 }
 
-int positive(const Json& obj, const char* key, const std::string& path) {
-  const std::int64_t v = obj.get_int(key, path);
-  if (v < 1 || v > (1 << 24)) {
-    throw InvalidArgument(path + "." + key + " must be a positive integer, got " + std::to_string(v));
-  }
-  return static_cast<int>(v);
-}
-
-// A number of model.config.audio, else of voice.json's top-level audio (the schema makes the two
-// copies agree; model.config.audio may leave keys out). Null when neither has it.
-const Json* audio_field(const Json* model_audio, const Json* audio, const char* key) {
-  const Json* v = model_audio != nullptr ? model_audio->find(key) : nullptr;
-  return v != nullptr ? v : audio != nullptr ? audio->find(key) : nullptr;
-}
-
-// What the harmonic rendering reads of the audio config: f_min, f_max, mel_scale, mel_std.
-void parse_harmonic_audio(const Json& meta, const Json& model_audio, bool required,
-                          AudioParams& a) {
-  const std::string pa = "model.config.audio";
-  const Json* top = meta.find("audio");
-  const char* keys[] = {"f_min", "f_max", "mel_std", "mel_scale"};
-  const Json* v[4];
-  for (int i = 0; i < 4; ++i) {
-    v[i] = audio_field(&model_audio, top, keys[i]);
-    if (v[i] == nullptr) {
-      if (!required) return;
-      throw InvalidArgument(pa + "." + keys[i] + " is missing (the pitch predictor's harmonic "
-                            "rendering needs it)");
-    }
-    if (i < 3 && !v[i]->is_number()) {
-      throw InvalidArgument(pa + "." + keys[i] + " must be a number");
-    }
-  }
-  a.f_min = v[0]->number();
-  a.f_max = v[1]->number();
-  a.mel_std = v[2]->number();
-  if (!v[3]->is_string() || (v[3]->string() != "slaney" && v[3]->string() != "htk")) {
-    throw InvalidArgument(pa + ".mel_scale must be 'slaney' or 'htk'");
-  }
-  a.mel_scale = v[3]->string() == "htk" ? MelScale::htk : MelScale::slaney;
-  if (!(0.0 <= a.f_min && a.f_min < a.f_max && a.f_max <= a.sample_rate / 2.0)) {
-    throw InvalidArgument(pa + ": need 0 <= f_min < f_max <= sample_rate / 2, got f_min=" +
-                          std::to_string(a.f_min) + ", f_max=" + std::to_string(a.f_max));
-  }
-  if (!(a.mel_std > 0.0) || !std::isfinite(a.mel_std)) {
-    throw InvalidArgument(pa + ".mel_std must be a finite number > 0");
-  }
-}
-
-// model.config.pitch; an absent section (a voice from before the pitch predictor) is disabled.
-PitchParams parse_pitch(const Json& c, const std::string& p) {
-  PitchParams out;
-  const Json* section = c.find("pitch");
-  if (section == nullptr) return out;
-  const std::string pp = p + ".pitch";
-  if (!section->is_object()) throw InvalidArgument(pp + " must be an object");
-  const Json* enabled = section->find("enabled");
-  if (enabled == nullptr) return out;
-  if (enabled->type() != Json::Type::boolean) {
-    throw InvalidArgument(pp + ".enabled must be true/false");
-  }
-  out.enabled = enabled->boolean();
-  if (!out.enabled) return out;
-  out.hidden = positive(*section, "hidden", pp);
-  out.kernel = positive(*section, "kernel", pp);
-  out.harmonic_floor = section->get_number("harmonic_floor", pp);
-  out.envelope_sigma = section->get_number("envelope_sigma", pp);
-  out.f0_min = section->get_number("f0_min", pp);
-  out.f0_max = section->get_number("f0_max", pp);
-  if (out.kernel % 2 == 0) throw InvalidArgument(pp + ".kernel must be odd ('same' padding)");
-  if (!(out.harmonic_floor > 0.0) || !std::isfinite(out.harmonic_floor) ||
-      !(out.envelope_sigma >= 0.0 && out.envelope_sigma <= 8.0) ||
-      !(out.f0_min > 0.0 && out.f0_min < out.f0_max) || !std::isfinite(out.f0_max)) {
-    throw InvalidArgument(pp + ": need harmonic_floor > 0, envelope_sigma in [0, 8] and "
-                          "0 < f0_min < f0_max");
-  }
-  return out;
-}
-
 }  // namespace
-
-ModelConfig parse_model_config(const Json& meta) {
-  const Json& model = meta.at("model", "voice.json");
-  const Json& c = model.at("config", "model");
-  const std::string p = "model.config";
-  ModelConfig cfg;
-  cfg.n_symbols = positive(c, "n_symbols", p);
-  cfg.n_speakers = positive(c, "n_speakers", p);
-  cfg.emotion_dim = positive(c, "emotion_dim", p);
-  cfg.speaker_dim = positive(c, "speaker_dim", p);
-  cfg.n_emotions = positive(c, "n_emotions", p);
-  cfg.parameterisation = parse_parameterisation(c.get_string("parameterisation", p));
-  cfg.beta_min = c.get_number("beta_min", p);
-  cfg.beta_max = c.get_number("beta_max", p);
-
-  const Json& a = c.at("audio", p);
-  const std::string pa = p + ".audio";
-  cfg.audio.sample_rate = positive(a, "sample_rate", pa);
-  cfg.audio.n_fft = positive(a, "n_fft", pa);
-  cfg.audio.hop_length = positive(a, "hop_length", pa);
-  cfg.audio.win_length = positive(a, "win_length", pa);
-  cfg.audio.n_mels = positive(a, "n_mels", pa);
-  if (cfg.audio.win_length != cfg.audio.n_fft || cfg.audio.n_fft % cfg.audio.hop_length ||
-      (cfg.audio.n_fft - cfg.audio.hop_length) % 2) {
-    throw InvalidArgument(pa + ": the vocoder's iSTFT needs win_length == n_fft, hop_length "
-                          "dividing n_fft and n_fft - hop_length even");
-  }
-  cfg.pitch = parse_pitch(c, p);
-  parse_harmonic_audio(meta, a, cfg.pitch.enabled, cfg.audio);
-
-  const Json& e = c.at("encoder", p);
-  const std::string pe = p + ".encoder";
-  cfg.encoder.hidden = positive(e, "hidden", pe);
-  cfg.encoder.prenet_layers = static_cast<int>(e.get_int("prenet_layers", pe));
-  cfg.encoder.prenet_kernel = positive(e, "prenet_kernel", pe);
-  cfg.encoder.n_layers = positive(e, "n_layers", pe);
-  cfg.encoder.n_heads = positive(e, "n_heads", pe);
-  cfg.encoder.ffn_dim = positive(e, "ffn_dim", pe);
-  cfg.encoder.ffn_kernel = positive(e, "ffn_kernel", pe);
-  cfg.encoder.dp_hidden = positive(e, "dp_hidden", pe);
-  cfg.encoder.dp_kernel = positive(e, "dp_kernel", pe);
-  if (cfg.encoder.prenet_layers < 0 || cfg.encoder.hidden % cfg.encoder.n_heads) {
-    throw InvalidArgument(pe + ": prenet_layers must be >= 0 and n_heads must divide hidden");
-  }
-
-  const Json& d = c.at("denoiser", p);
-  const std::string pd = p + ".denoiser";
-  for (std::int64_t ch : d.get_int_list("channels", pd)) {
-    if (ch < 1) throw InvalidArgument(pd + ".channels must be positive integers");
-    cfg.denoiser.channels.push_back(static_cast<int>(ch));
-  }
-  if (cfg.denoiser.channels.empty()) throw InvalidArgument(pd + ".channels needs at least one level");
-  cfg.denoiser.n_res_blocks = positive(d, "n_res_blocks", pd);
-  cfg.denoiser.n_transformer_blocks = static_cast<int>(d.get_int("n_transformer_blocks", pd));
-  cfg.denoiser.n_heads = positive(d, "n_heads", pd);
-  cfg.denoiser.ffn_mult = positive(d, "ffn_mult", pd);
-  cfg.denoiser.kernel_size = positive(d, "kernel_size", pd);
-  cfg.denoiser.time_embed_dim = positive(d, "time_embed_dim", pd);
-  cfg.denoiser.cond_dim = positive(d, "cond_dim", pd);
-  cfg.denoiser.time_scale = static_cast<float>(d.get_number("time_scale", pd));
-  if (cfg.denoiser.n_transformer_blocks < 0 ||
-      cfg.denoiser.channels.back() % cfg.denoiser.n_heads || cfg.denoiser.time_embed_dim % 2) {
-    throw InvalidArgument(pd + ": n_transformer_blocks must be >= 0, n_heads must divide the last "
-                          "level's channels, time_embed_dim must be even");
-  }
-
-  const Json& v = c.at("vocoder", p);
-  const std::string pv = p + ".vocoder";
-  cfg.vocoder.dim = positive(v, "dim", pv);
-  cfg.vocoder.intermediate_dim = positive(v, "intermediate_dim", pv);
-  cfg.vocoder.n_layers = positive(v, "n_layers", pv);
-  cfg.vocoder.kernel_size = positive(v, "kernel_size", pv);
-  cfg.vocoder.input_kernel = positive(v, "input_kernel", pv);
-  cfg.vocoder.log_mag_max = static_cast<float>(v.get_number("log_mag_max", pv));
-
-  if (const Json* sr = c.find("ser")) {
-    const std::string ps = p + ".ser";
-    for (std::int64_t ch : sr->get_int_list("cnn_channels", ps)) {
-      if (ch < 1) throw InvalidArgument(ps + ".cnn_channels must be positive integers");
-      cfg.ser.cnn_channels.push_back(static_cast<int>(ch));
-    }
-    cfg.ser.cnn_kernel = positive(*sr, "cnn_kernel", ps);
-    cfg.ser.delta_width = positive(*sr, "delta_width", ps);
-    cfg.ser.lstm_input = positive(*sr, "lstm_input", ps);
-    cfg.ser.lstm_hidden = positive(*sr, "lstm_hidden", ps);
-    cfg.ser.attention_dim = positive(*sr, "attention_dim", ps);
-    if (cfg.audio.n_mels < (1 << cfg.ser.cnn_channels.size()) || cfg.ser.delta_width < 3 ||
-        cfg.ser.delta_width % 2 == 0) {
-      throw InvalidArgument(ps + ": n_mels must be >= 2^len(cnn_channels) and delta_width odd, >= 3");
-    }
-  }
-  return cfg;
-}
 
 class Model::Loader {
  public:
-  Loader(Model& m, const std::string& weights_path) : m_(m), where_(weights_path + ": weights.safetensors:") {}
+  Loader(Model& m, const std::string& weights_path) : m_(m), path_(weights_path) {}
   // A dry run: get() records (name, shape) and binds nothing real.
   explicit Loader(Model& m, std::vector<std::pair<std::string, std::vector<std::int64_t>>>* record)
       : m_(m), record_(record) {}
@@ -239,18 +66,18 @@ class Model::Loader {
       return &zero;
     }
     const TensorInfo* t = m_.file_->find(name);
+    const std::string field = voice_schema().weights_file + ":" + name;
+    const char* const hint = "the weights do not match voice.json; re-export the voice";
     if (t == nullptr) {
-      throw InvalidArgument(where_ + name + ": tensor is missing (expected shape " +
-                            shape_str(shape) + " from model.config); the weights do not match "
-                            "voice.json, re-export the voice");
+      throw VoiceError(path_, field, "tensor is missing (expected shape " + shape_str(shape) +
+                                         " from model.config)", hint);
     }
     if (t->dtype != "F32" && t->dtype != "F16") {
-      throw InvalidArgument(where_ + name + ": dtype " + t->dtype + " is not float32/float16");
+      throw VoiceError(path_, field, "dtype " + t->dtype + " is not float32/float16", hint);
     }
     if (t->shape != shape) {
-      throw InvalidArgument(where_ + name + ": shape " + shape_str(t->shape) +
-                            " but model.config implies " + shape_str(shape) +
-                            "; the weights do not match voice.json, re-export the voice");
+      throw VoiceError(path_, field, "shape " + shape_str(t->shape) + " but model.config implies " +
+                                         shape_str(shape), hint);
     }
     auto it = converted_at_.find(name);
     if (it != converted_at_.end()) return m_.converted_.data() + it->second;
@@ -455,7 +282,7 @@ class Model::Loader {
     return t.dtype == "F32" && reinterpret_cast<std::uintptr_t>(t.data) % alignof(float) != 0;
   }
   Model& m_;
-  std::string where_;
+  std::string path_;
   std::vector<std::pair<std::string, std::vector<std::int64_t>>>* record_ = nullptr;
   std::unordered_map<std::string, std::size_t> converted_at_;
 };
@@ -475,25 +302,14 @@ std::size_t Model::mapped_bytes() const noexcept {
   return file_ ? file_->file_bytes() : 0;
 }
 
-std::shared_ptr<const Model> Model::load(const std::string& voice_dir) {
+std::shared_ptr<const Model> Model::load(const std::string& path, const VoiceLoadOptions& options) {
   std::shared_ptr<Model> m(new Model());  // private constructor: make_shared cannot reach it
-  m->path_ = voice_dir;
-  const std::string meta_path = voice_dir + "/voice.json";
-  std::ifstream in(meta_path, std::ios::binary);
-  if (!in) {
-    throw InvalidArgument(meta_path + ": voice.json: is missing or unreadable; pass a voice bundle "
-                          "directory");
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  try {
-    const Json meta = parse_json(text.str());
-    m->config_ = parse_model_config(meta);
-  } catch (const InvalidArgument& e) {
-    throw InvalidArgument(meta_path + ": voice.json:" + e.what());
-  }
-  const std::string weights_path = voice_dir + "/weights.safetensors";
-  m->file_ = std::make_unique<SafetensorsFile>(SafetensorsFile::open(weights_path, "weights.safetensors"));
+  m->voice_ = load_voice(path, options);  // the whole contract, sha256 included by default
+  m->path_ = m->voice_.dir;
+  m->config_ = parse_model_config(m->voice_);
+  const std::string& label = voice_schema().weights_file;
+  const std::string weights_path = (m->path_ == "/" ? "" : m->path_) + "/" + label;
+  m->file_ = std::make_unique<SafetensorsFile>(SafetensorsFile::open(weights_path, label));
   Loader loader(*m, weights_path);
   loader.convert_all();
   loader.bind();

@@ -12,20 +12,24 @@
 
 #include "emomix/error.hpp"
 #include "emomix/json.hpp"
+#include "emomix/voice_schema.hpp"
 
 namespace emomix {
 
 namespace {
 
-std::size_t dtype_size(const std::string& d) {
-  if (d == "F32" || d == "I32") return 4;
-  if (d == "F16" || d == "I16") return 2;
-  if (d == "I64") return 8;
-  if (d == "I8" || d == "U8" || d == "BOOL") return 1;
-  return 0;
+const char* const kHint =
+    "the weights file is corrupted or truncated; re-export or re-download the voice";
+
+// A non-negative integer literal within the schema's max_integer (else -1).
+std::int64_t index_value(const Json& v) {
+  if (!v.integer_fits() || v.integer() < 0 || v.integer() > voice_schema().max_integer) return -1;
+  return v.integer();
 }
 
-constexpr std::uint64_t kMaxHeader = 100ull * 1024 * 1024;
+std::string offsets_repr(std::int64_t b, std::int64_t e) {
+  return "[" + std::to_string(b) + ", " + std::to_string(e) + "]";
+}
 
 }  // namespace
 
@@ -61,110 +65,163 @@ float half_to_float(std::uint16_t h) noexcept {
   return f;
 }
 
-SafetensorsFile SafetensorsFile::open(const std::string& path, const std::string& label) {
-  auto fail = [&](const std::string& problem, const std::string& tensor = "") -> InvalidArgument {
-    return InvalidArgument(path + ": " + label + (tensor.empty() ? "" : ":" + tensor) + ": " +
-                           problem + "; the weights file is corrupted or truncated, re-export or "
-                           "re-download the voice");
+SafetensorsHeader parse_safetensors_header(const unsigned char* head, std::size_t head_size,
+                                           std::uint64_t file_size, const std::string& path,
+                                           const std::string& label) {
+  const VoiceSchema& schema = voice_schema();
+  auto fail = [&](const std::string& problem, const std::string* tensor = nullptr,
+                  const std::string& hint = kHint) -> VoiceError {
+    return VoiceError(path, tensor != nullptr ? label + ":" + *tensor : label, problem, hint);
   };
-  SafetensorsFile f;
-  f.path_ = path;
-  f.label_ = label;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    throw InvalidArgument(path + ": " + label + ": cannot be opened (" + std::strerror(errno) +
-                          "); check the file exists and is readable");
+  if (file_size < 8) {
+    throw fail("file is " + std::to_string(file_size) + " bytes, too short for a safetensors header");
   }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    ::close(fd);
-    throw fail("cannot stat the file");
-  }
-  f.size_ = static_cast<std::size_t>(st.st_size);
-  if (f.size_ < 8) {
-    ::close(fd);
-    throw fail("file is " + std::to_string(f.size_) + " bytes, too short for a safetensors header");
-  }
-  void* map = ::mmap(nullptr, f.size_, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (map == MAP_FAILED) throw fail(std::string("cannot be memory-mapped (") + std::strerror(errno) + ")");
-  f.map_ = map;  // owned by f from here: its destructor unmaps on every error path below
-
-  const auto* base = static_cast<const unsigned char*>(map);
+  if (head_size < 8) throw InvalidArgument("parse_safetensors_header: head holds < 8 bytes");
   std::uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | base[i];
-  if (n > kMaxHeader || 8 + n > f.size_) {
+  for (int i = 7; i >= 0; --i) n = (n << 8) | head[i];
+  if (n > schema.max_header_bytes || 8 + n > file_size) {
     throw fail("header length field says " + std::to_string(n) + " bytes but the file has only " +
-               std::to_string(f.size_) + " bytes");
+               std::to_string(file_size) + " bytes (truncated, or not a safetensors file)");
   }
+  if (head_size < 8 + n) throw InvalidArgument("parse_safetensors_header: head is shorter than the header");
+
   Json header;
   try {
-    header = parse_json(std::string_view(reinterpret_cast<const char*>(base + 8),
+    header = parse_json(std::string_view(reinterpret_cast<const char*>(head + 8),
                                          static_cast<std::size_t>(n)));
   } catch (const InvalidArgument& e) {
     throw fail(std::string("header is not valid JSON (") + e.what() + ")");
   }
   if (!header.is_object()) throw fail("header is not a JSON object");
-  const std::size_t data_start = 8 + static_cast<std::size_t>(n);
-  const std::size_t data_bytes = f.size_ - data_start;
 
-  struct Range {
-    std::size_t begin, end;
-    std::size_t index;
-  };
-  std::vector<Range> ranges;
+  SafetensorsHeader out;
+  out.data_start = 8 + static_cast<std::size_t>(n);
+  if (const Json* meta = header.find("__metadata__")) {
+    static const std::string kMeta = "__metadata__";
+    bool ok = meta->is_object();
+    for (std::size_t i = 0; ok && i < meta->members().size(); ++i) ok = meta->members()[i].second.is_string();
+    if (!ok) throw fail("__metadata__ must map strings to strings", &kMeta);
+    for (const auto& [k, v] : meta->members()) out.metadata.emplace_back(k, v.string());
+  }
   for (const auto& [name, info] : header.members()) {
     if (name == "__metadata__") continue;
-    if (!info.is_object()) throw fail("header entry is not an object", name);
+    if (name.empty()) throw fail("has a tensor with an empty name");
+    if (!info.is_object()) throw fail("header entry is not an object", &name);
     TensorInfo t;
     t.name = name;
     const Json* dt = info.find("dtype");
-    if (dt == nullptr || !dt->is_string() || dtype_size(dt->string()) == 0) {
-      throw fail("dtype is missing or not supported (F32, F16, I64, I32, I16, I8, U8, BOOL)", name);
+    const SafetensorsDtype* dtype = dt != nullptr && dt->is_string() ? schema.dtype(dt->string()) : nullptr;
+    if (dtype == nullptr) {
+      std::string supported;
+      for (const SafetensorsDtype& d : schema.dtypes) supported += (supported.empty() ? "" : ", ") + d.code;
+      bool refused = false;
+      if (dt != nullptr && dt->is_string()) {
+        for (const std::string& r : schema.refused_float_dtypes) refused |= dt->string() == r;
+      }
+      throw fail("dtype " + (dt != nullptr ? json_repr(*dt) : std::string("None")) +
+                     " is not supported by emomix voice bundles (supported: " + supported + ")",
+                 &name,
+                 refused ? "store weights as float32 or float16 (save_bundle(dtype=...))" : kHint);
     }
-    t.dtype = dt->string();
-    try {
-      t.shape = info.get_int_list("shape", name);
-    } catch (const InvalidArgument&) {
-      throw fail("shape is not a list of non-negative integers", name);
+    t.dtype = dtype->code;
+    const Json* shape = info.find("shape");
+    bool shape_ok = shape != nullptr && shape->is_array();
+    for (std::size_t i = 0; shape_ok && i < shape->items().size(); ++i) {
+      const std::int64_t d = index_value(shape->items()[i]);
+      shape_ok = d >= 0;
+      t.shape.push_back(d);
     }
-    std::size_t elems = 1;
+    if (!shape_ok) {
+      throw fail("shape " + (shape != nullptr ? json_repr(*shape) : std::string("None")) +
+                     " is not a list of non-negative integers", &name);
+    }
+    const Json* off = info.find("data_offsets");
+    std::int64_t b = -1, e = -1;
+    if (off != nullptr && off->is_array() && off->items().size() == 2) {
+      b = index_value(off->items()[0]);
+      e = index_value(off->items()[1]);
+    }
+    if (b < 0 || e < 0 || b > e) {
+      throw fail("data_offsets " + (off != nullptr ? json_repr(*off) : std::string("None")) +
+                     " is not [begin, end] with 0 <= begin <= end", &name);
+    }
+    // The bytes the shape needs, saturating (Python's product is exact; any value past
+    // max_integer differs from the span either way).
+    const std::uint64_t cap = static_cast<std::uint64_t>(schema.max_integer) + 1;
+    std::uint64_t need = static_cast<std::uint64_t>(dtype->bytes);
     for (std::int64_t d : t.shape) {
-      if (d < 0) throw fail("shape has a negative dimension", name);
-      elems *= static_cast<std::size_t>(d);
+      const auto ud = static_cast<std::uint64_t>(d);
+      need = ud == 0 ? 0 : (need > cap / ud ? cap : std::min(cap, need * ud));
+      if (need == 0) break;
     }
-    std::vector<std::int64_t> off;
-    try {
-      off = info.get_int_list("data_offsets", name);
-    } catch (const InvalidArgument&) {
-      throw fail("data_offsets is not [begin, end]", name);
+    if (static_cast<std::uint64_t>(e - b) != need) {
+      throw fail("data_offsets " + offsets_repr(b, e) + " span " + std::to_string(e - b) +
+                     " bytes but shape " + json_repr(*shape) + " of " + t.dtype + " needs " +
+                     (need >= cap ? std::string("more than ") + std::to_string(schema.max_integer)
+                                  : std::to_string(need)), &name);
     }
-    if (off.size() != 2 || off[0] < 0 || off[1] < off[0]) throw fail("data_offsets is not [begin, end]", name);
-    const std::size_t b = static_cast<std::size_t>(off[0]), e = static_cast<std::size_t>(off[1]);
-    if (e - b != elems * dtype_size(t.dtype)) {
-      throw fail("data_offsets span " + std::to_string(e - b) + " bytes but the shape needs " +
-                 std::to_string(elems * dtype_size(t.dtype)), name);
-    }
-    if (e > data_bytes) throw fail("data_offsets run past the end of the file (truncated)", name);
-    t.data = base + data_start + b;
-    t.bytes = e - b;
-    ranges.push_back({b, e, f.tensors_.size()});
-    f.tensors_.push_back(std::move(t));
+    t.offset = static_cast<std::size_t>(b);
+    t.bytes = static_cast<std::size_t>(e - b);
+    out.tensors.push_back(std::move(t));
   }
-  std::sort(ranges.begin(), ranges.end(),
-            [](const Range& x, const Range& y) { return x.begin != y.begin ? x.begin < y.begin : x.end < y.end; });
-  std::size_t cursor = 0;
-  for (const Range& r : ranges) {
-    if (r.begin != cursor) {
-      throw fail(r.begin < cursor ? "overlaps another tensor" : "leaves a gap before it",
-                 f.tensors_[r.index].name);
+  // The tensors must tile the data buffer: sorted by (begin, end), stably as Python sorts.
+  std::vector<std::size_t> order(out.tensors.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
+    const TensorInfo& a = out.tensors[x];
+    const TensorInfo& c = out.tensors[y];
+    return a.offset != c.offset ? a.offset < c.offset : a.bytes + a.offset < c.bytes + c.offset;
+  });
+  std::uint64_t cursor = 0;
+  for (std::size_t i : order) {
+    const TensorInfo& t = out.tensors[i];
+    if (t.offset != cursor) {
+      throw fail("data_offsets " + offsets_repr(static_cast<std::int64_t>(t.offset),
+                                                static_cast<std::int64_t>(t.offset + t.bytes)) +
+                     (t.offset < cursor ? " overlaps another tensor" : " leaves a gap before it"),
+                 &t.name);
     }
-    cursor = r.end;
+    cursor = t.offset + t.bytes;
   }
-  if (cursor != data_bytes) {
-    throw fail("file is " + std::to_string(f.size_) + " bytes but its header describes " +
-               std::to_string(data_start + cursor) + " bytes");
+  const std::uint64_t expected = out.data_start + cursor;
+  if (file_size != expected) {
+    throw fail("file is " + std::to_string(file_size) + " bytes but its header describes " +
+               std::to_string(expected) + " bytes (" +
+               (file_size < expected ? "truncated" : "has trailing bytes") + ")");
   }
+  return out;
+}
+
+SafetensorsFile SafetensorsFile::open(const std::string& path, const std::string& label) {
+  SafetensorsFile f;
+  f.path_ = path;
+  f.label_ = label;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw VoiceError(path, label, std::string("cannot be opened (") + std::strerror(errno) + ")",
+                     "check the file exists and is readable");
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    throw VoiceError(path, label, "cannot stat the file", "check the file exists and is readable");
+  }
+  f.size_ = static_cast<std::size_t>(st.st_size);
+  if (f.size_ < 8) {
+    ::close(fd);
+    parse_safetensors_header(nullptr, 0, f.size_, path, label);  // throws "too short"
+  }
+  void* map = ::mmap(nullptr, f.size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) {
+    throw VoiceError(path, label, std::string("cannot be memory-mapped (") + std::strerror(errno) + ")",
+                     kHint);
+  }
+  f.map_ = map;  // owned by f from here: its destructor unmaps on every error path below
+  const auto* base = static_cast<const unsigned char*>(map);
+  SafetensorsHeader header = parse_safetensors_header(base, f.size_, f.size_, path, label);
+  f.tensors_ = std::move(header.tensors);
+  for (TensorInfo& t : f.tensors_) t.data = base + header.data_start + t.offset;
   return f;
 }
 

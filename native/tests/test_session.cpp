@@ -16,11 +16,14 @@
 #include "emomix/json.hpp"
 #include "emomix/model.hpp"
 #include "emomix/session.hpp"
+#include "emomix/voice.hpp"
 #include "harness.hpp"
+#include "voice_fixture.hpp"
 
 namespace {
 
-const char* kConfig = R"({"model": {"parameterisation": "flow", "config": {
+// model.config of the tiny voice (fixture::voice_json wraps it in a whole voice.json).
+const char* kConfig = R"({
   "n_symbols": 12, "n_speakers": 2, "emotion_dim": 8, "speaker_dim": 6, "n_emotions": 3,
   "parameterisation": "flow", "beta_min": 0.05, "beta_max": 20.0,
   "audio": {"sample_rate": 22050, "n_fft": 64, "hop_length": 16, "win_length": 64, "n_mels": 10},
@@ -32,7 +35,7 @@ const char* kConfig = R"({"model": {"parameterisation": "flow", "config": {
   "vocoder": {"dim": 12, "intermediate_dim": 20, "n_layers": 2, "kernel_size": 7,
               "input_kernel": 7, "log_mag_max": 4.6},
   "ser": {"cnn_channels": [4, 6], "cnn_kernel": 3, "delta_width": 5, "lstm_input": 10,
-          "lstm_hidden": 7, "attention_dim": 5, "dropout": 0.1}}}})";
+          "lstm_hidden": 7, "attention_dim": 5, "dropout": 0.1}})";
 
 std::uint16_t to_half(float f) {  // round-to-nearest for normal values in range (test data only)
   std::uint32_t b;
@@ -61,13 +64,14 @@ std::string pitch_config() {
   return c;
 }
 
-// Writes voice.json (`config`) and a random weights.safetensors (float32 or float16) for it into
-// a fresh directory.
+// Writes a random weights.safetensors (float32 or float16) for model.config `config` and a voice.json
+// listing it into a fresh directory.
 std::string write_model(bool fp16, const std::string& config = kConfig) {
   char tmpl[] = "/tmp/emomix_model_XXXXXX";
   const std::string dir = mkdtemp(tmpl);
-  std::ofstream(dir + "/voice.json") << config;
-  const emomix::ModelConfig cfg = emomix::parse_model_config(emomix::parse_json(config));
+  const emomix::VoiceInfo info =
+      emomix::parse_voice_meta(fixture::voice_json(config), dir + "/voice.json", false);
+  const emomix::ModelConfig cfg = emomix::parse_model_config(info);
   const auto tensors = emomix::Model::expected_tensors(cfg);
   std::mt19937 g(7);
   std::normal_distribution<float> nd(0.0f, 0.3f);
@@ -100,6 +104,8 @@ std::string write_model(bool fp16, const std::string& config = kConfig) {
   const std::uint64_t len = header.size();
   for (int i = 0; i < 8; ++i) f.put(static_cast<char>((len >> (8 * i)) & 0xFF));
   f << header << data;
+  f.close();
+  fixture::write_voice_json(dir, config);
   return dir;
 }
 
@@ -214,8 +220,8 @@ TEST(session_pipeline_is_consistent) {
 
 TEST(session_model_rejects_mismatched_weights) {
   const std::string dir = write_model(false);
-  std::ofstream(dir + "/voice.json")
-      << std::string(kConfig).replace(std::string(kConfig).find("\"hidden\": 16"), 12, "\"hidden\": 20");
+  fixture::write_voice_json(
+      dir, std::string(kConfig).replace(std::string(kConfig).find("\"hidden\": 16"), 12, "\"hidden\": 20"));
   CHECK_THROWS_WITH(emomix::InvalidArgument, emomix::Model::load(dir),
                     "weights.safetensors:encoder.embedding.weight: shape [12, 16] but model.config "
                     "implies [12, 20]");
@@ -289,20 +295,27 @@ TEST(session_pitch_predictor_renders_harmonics) {
 }
 
 TEST(session_pitch_config_and_weights_are_checked) {
-  // enabled without the audio fields the harmonics need
+  // the contract checks the pitch section (emomix/voice.hpp) ...
   std::string c = pitch_config();
-  const std::string f_min = "\"f_min\": 0.0, ";
-  c.replace(c.find(f_min), f_min.size(), "");
-  CHECK_THROWS_WITH(emomix::InvalidArgument, emomix::parse_model_config(emomix::parse_json(c)),
-                    "model.config.audio.f_min is missing");
-  c = pitch_config();
   const std::string kernel = "\"kernel\": 5";
   c.replace(c.find(kernel), kernel.size(), "\"kernel\": 4");
-  CHECK_THROWS_WITH(emomix::InvalidArgument, emomix::parse_model_config(emomix::parse_json(c)),
-                    "model.config.pitch.kernel must be odd");
+  CHECK_THROWS_WITH(emomix::VoiceError, emomix::parse_voice_meta(fixture::voice_json(c), "v/voice.json", false),
+                    "voice.json:model.config.pitch.kernel: is 4; must be odd");
+  c = pitch_config();
+  const std::string f0 = "\"f0_max\": 500.0";
+  c.replace(c.find(f0), f0.size(), "\"f0_max\": 50.0");
+  CHECK_THROWS_WITH(emomix::VoiceError, emomix::parse_voice_meta(fixture::voice_json(c), "v/voice.json", false),
+                    "voice.json:model.config.pitch.f0_max: is 50 Hz, not above f0_min (60 Hz)");
+  // ... and the network config what the graphs need
+  c = std::string(kConfig);
+  const std::string time_embed = "\"time_embed_dim\": 8";
+  c.replace(c.find(time_embed), time_embed.size(), "\"time_embed_dim\": 7");
+  CHECK_THROWS_WITH(emomix::VoiceError,
+                    emomix::parse_model_config(emomix::parse_voice_meta(fixture::voice_json(c), "v/voice.json", false)),
+                    "v/voice.json: voice.json:model.config.denoiser.time_embed_dim: must be even");
   // voice.json enables pitch but the weights have none of its tensors
   const std::string dir = write_model(false);
-  std::ofstream(dir + "/voice.json") << pitch_config();
+  fixture::write_voice_json(dir, pitch_config());
   CHECK_THROWS_WITH(emomix::InvalidArgument, emomix::Model::load(dir),
                     "weights.safetensors:pitch.cond.weight: tensor is missing");
   remove_model(dir);

@@ -23,6 +23,9 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from ._schema import PARAMETERISATIONS as PARAMETERISATIONS  # the voice schema's (schema.json)
+from ._schema import SCHEMA as _SCHEMA
+
 __all__ = [
     "AudioConfig",
     "EncoderConfig",
@@ -33,8 +36,6 @@ __all__ = [
     "ModelConfig",
     "PARAMETERISATIONS",
 ]
-
-PARAMETERISATIONS = ("flow", "score")
 
 _C = TypeVar("_C", bound="_Config")
 
@@ -412,7 +413,8 @@ class PitchConfig(_Config):
                   f0_min=self.f0_min)
         _odd(p, kernel=self.kernel)
         _in_range(p, "dropout", self.dropout, 0.0, 0.9)
-        _in_range(p, "envelope_sigma", self.envelope_sigma, 0.0, 8.0)
+        _in_range(p, "envelope_sigma", self.envelope_sigma,
+                  *_SCHEMA["pitch"]["envelope_sigma_range"])
         if not self.f0_min < self.f0_max:
             raise _fail(f"{p}.f0_max", f"must be > f0_min ({self.f0_min}), got {self.f0_max}")
 

@@ -1,16 +1,17 @@
 // emomix/model.hpp — a voice's networks as immutable weights: the native Model.
 //
-// Model::load(dir) reads dir/voice.json (model.config: every hyperparameter the graphs need, the
-// same dictionary emomix.config.ModelConfig.to_dict() wrote) and memory-maps
-// dir/weights.safetensors. Every tensor the encoder, denoiser, vocoder and SER use is looked up by
+// Model::load(dir) validates the whole bundle first (emomix/voice.hpp: voice.json against the voice
+// schema, every listed file's size and sha256, the weights header), then reads model.config
+// (every hyperparameter the graphs need, the same dictionary emomix.config.ModelConfig.to_dict()
+// wrote) and memory-maps dir/weights.safetensors. Every tensor the encoder, denoiser, vocoder and SER use is looked up by
 // its torch state-dict name and its shape is checked against the config; float32 tensors are used
 // in place (zero copy), float16 tensors are converted to float32 once at load. The SER is loaded
 // when the file has "ser.*" tensors (has_ser()). The pitch predictor is loaded when
 // model.config.pitch.enabled (has_pitch()): its "pitch.*" tensors are then required, and the mel
 // filterbank of its harmonic rendering (emomix/harmonics.hpp) is computed once here. A bad bundle
-// throws InvalidArgument naming the file and the field or tensor, e.g. "<dir>/weights.safetensors:
+// throws VoiceError naming the file and the field or tensor, e.g. "<dir>/weights.safetensors:
 // weights.safetensors:denoiser.input_conv.weight: shape [64, 160, 5] but model.config implies
-// [64, 160, 3]". Sha256 checks are emomix.voice's job.
+// [64, 160, 3] — the weights do not match voice.json; re-export the voice."
 //
 // Thread safety: a Model is immutable after load; share it (std::shared_ptr<const Model>) between
 // any number of Sessions and threads.
@@ -25,6 +26,7 @@
 #include "emomix/safetensors.hpp"
 #include "emomix/solvers.hpp"
 #include "emomix/tensor.hpp"
+#include "emomix/voice.hpp"
 
 namespace emomix {
 
@@ -165,11 +167,10 @@ struct SerW {
   ConvW embedding, classifier;
 };
 
-class Json;
-
-// Reads voice.json's model.config (the parsed document `meta`); throws InvalidArgument naming the
-// missing or invalid field ("model.config.denoiser.channels is missing").
-ModelConfig parse_model_config(const Json& meta);
+// The networks' hyperparameters of a validated voice.json (model.config, with the audio front end
+// and pitch section the contract checked); throws VoiceError naming the missing or invalid field
+// ("voice.json:model.config.denoiser.channels: is missing").
+ModelConfig parse_model_config(const VoiceInfo& voice);
 
 class Model {
  public:
@@ -177,14 +178,19 @@ class Model {
   static std::vector<std::pair<std::string, std::vector<std::int64_t>>> expected_tensors(
       const ModelConfig& config);
 
-  // Loads and checks dir/voice.json and dir/weights.safetensors (see above).
-  static std::shared_ptr<const Model> load(const std::string& voice_dir);
+  // Loads and checks the bundle at `path` (its directory or its voice.json; see above).
+  // options.verify_hashes = false skips the sha256 of the listed files (for a bundle its caller
+  // has just verified); sizes and headers are still checked.
+  static std::shared_ptr<const Model> load(const std::string& path,
+                                           const VoiceLoadOptions& options = {});
 
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
   ~Model();
 
   const ModelConfig& config() const noexcept { return config_; }
+  // The validated voice.json (speakers, emotions, sampler defaults, ...).
+  const VoiceInfo& voice() const noexcept { return voice_; }
   const std::string& path() const noexcept { return path_; }
   const float* speaker_table() const noexcept { return speakers_; }  // [n_speakers, speaker_dim]
   const EncoderW& encoder() const noexcept { return encoder_; }
@@ -212,6 +218,7 @@ class Model {
   class Loader;
   std::string path_;
   std::string storage_;
+  VoiceInfo voice_;
   ModelConfig config_;
   std::unique_ptr<SafetensorsFile> file_;
   std::vector<float> converted_;

@@ -2,9 +2,12 @@
 //
 // Layout: u64 little-endian header length N, N bytes of JSON header
 // {name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}, then the data.
-// open() maps the file read-only and checks the header like emomix.voice.read_safetensors_header:
-// supported dtype, shape matching the byte range, tensors tiling the data exactly, file size.
-// Errors throw InvalidArgument "<path>: <label>:<tensor>: <problem>".
+// parse_safetensors_header() checks a header exactly like emomix.voice.read_safetensors_header,
+// check for check: the length field, JSON, __metadata__ (strings to strings), each tensor's name,
+// dtype (the voice schema's safetensors.dtypes), shape and offsets (integers within the schema's
+// max_integer), the shape matching the byte range, the tensors tiling the data exactly, the file
+// size. open() maps the file read-only and runs it. Errors throw VoiceError naming the file and
+// "<label>" or "<label>:<tensor>", as Python's VoiceBundleError does.
 //
 // Thread safety: immutable after open(); the mapping lives as long as the object.
 #pragma once
@@ -12,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace emomix {
@@ -20,10 +24,25 @@ struct TensorInfo {
   std::string name;
   std::string dtype;               // "F32", "F16", "I64", ...
   std::vector<std::int64_t> shape;
-  const unsigned char* data = nullptr;  // inside the mapping
+  const unsigned char* data = nullptr;  // inside the mapping (null from parse_safetensors_header)
+  std::size_t offset = 0;               // of the first byte in the data buffer
   std::size_t bytes = 0;
   std::size_t elements() const noexcept;
 };
+
+struct SafetensorsHeader {
+  std::vector<TensorInfo> tensors;  // in header order
+  std::vector<std::pair<std::string, std::string>> metadata;
+  std::size_t data_start = 0;  // 8 + N: where the data buffer starts in the file
+};
+
+// Checks the header of a safetensors file of `file_size` bytes whose first `head_size` bytes are
+// at `head`; `head` must hold the length field and the whole header when the file is long enough
+// to (head_size >= min(file_size, 8 + N)): the data is not read. `path` and `label` name the file
+// in errors. Throws VoiceError (see above); pure, so the fuzz target runs it on any bytes.
+SafetensorsHeader parse_safetensors_header(const unsigned char* head, std::size_t head_size,
+                                           std::uint64_t file_size, const std::string& path,
+                                           const std::string& label);
 
 class SafetensorsFile {
  public:

@@ -4,10 +4,13 @@
 // emomix.sampler.schedules. Pure and thread-safe.
 #pragma once
 
+#include "emomix/schema_constants.hpp"
+
 namespace emomix {
 
-// Largest step count accepted (a few-step sampler needs far fewer; mirrors the Python oracle).
-inline constexpr int kMaxSteps = 1000;
+// Largest step count accepted (a few-step sampler needs far fewer): the voice schema's
+// sampler.steps_range, which the Python oracle reads too.
+inline constexpr int kMaxSteps = schema::kMaxSteps;
 
 // Writes tau[k] = 1 - k / steps for k = 0 .. steps into tau (steps + 1 doubles): tau[0] = 1 (noise),
 // tau[steps] = 0 (data). Throws InvalidArgument unless 1 <= steps <= kMaxSteps.

@@ -7,14 +7,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# Solvers per parameterisation and the largest step count: the voice schema
+# (emomix/voice/schema.json) holds them for every language.
+from .._schema import MAX_STEPS, SOLVERS
 from .rng import line_index, line_noise
 from .schedules import beta, time_grid
 from .weights import K_MAX, K_MIN, active_conditions, check_window, validate_weights
 
 #: ``denoise(x_batch (B, C, F), t_batch (B,), cond_indices (B,)) -> prediction (B, C, F)``
 Denoiser = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-
-SOLVERS = {"flow": ("euler", "heun"), "score": ("em", "pf_euler")}
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,8 @@ class SamplerSpec:
             raise ValueError(f"solver {self.solver!r} does not apply to "
                              f"{self.parameterisation!r}; choose one of "
                              f"{list(SOLVERS[self.parameterisation])}")
-        if not isinstance(self.steps, (int, np.integer)) or not 1 <= self.steps <= 1000:
-            raise ValueError(f"steps must be an integer in 1..1000, got {self.steps!r}")
+        if not isinstance(self.steps, (int, np.integer)) or not 1 <= self.steps <= MAX_STEPS:
+            raise ValueError(f"steps must be an integer in 1..{MAX_STEPS}, got {self.steps!r}")
         if not (np.isfinite(self.temperature) and self.temperature > 0):
             raise ValueError(f"temperature must be a positive number, got {self.temperature}")
         if self.parameterisation == "score" and not (

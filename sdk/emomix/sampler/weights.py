@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Schedules a voice or a call may name; ``intensity`` is applied on top of either.
-PRESETS = ("emomix", "blend")
+# The schedules a voice or a call may name (``intensity`` is applied on top of either): the voice
+# schema's ``sampler.presets`` (emomix/voice/schema.json), shared with the native runtime.
+from .._schema import PRESETS as PRESETS
+
 #: Largest intensity accepted by :func:`intensity`; beyond it the audio degrades (see docs).
 ALPHA_MAX = 1.5
 #: Tolerance on "the weights of a step sum to 1".

@@ -5,12 +5,13 @@
 'doctor Lee owes me five dollars!'
 >>> ids = text_to_ids("Dr. Lee owes me $5!")     # np.ndarray, int64
 
-See docs/text.md. No torch; numpy only for :func:`text_to_ids`. Phonemisation needs the
-espeak-ng program (``apt-get install espeak-ng``).
+See docs/text.md. The work is done in C++ (``emomix._native.text``, native/include/emomix/text.hpp);
+phonemisation links libespeak-ng (``apt-get install libespeak-ng-dev`` before building). No torch.
 """
 
 from __future__ import annotations
 
+from . import numerals
 from .errors import (
     EmptyTextError,
     FrontendUnavailableError,
@@ -35,6 +36,7 @@ from .symbols import (
 )
 
 __all__ = [
+    "numerals",
     "MAX_CHARS",
     "PROSODY_MARKS",
     "PAD",

@@ -107,3 +107,40 @@ class FrontendUnavailableError(RuntimeError):
 
 class UnspeakableCharacterWarning(UserWarning):
     """Issued by ``normalize(..., strict=False)`` when it drops unspeakable characters."""
+
+
+def _from_native(kind: str, message: str, detail: dict) -> Exception:
+    """The exception for an error that the C++ frontend (``emomix._native.text``) reported.
+
+    ``kind`` names the rule (``emomix::text::TextError::Kind``), ``detail`` carries its data:
+    ``length``, ``limit``, ``problems`` (``(position, char)``), ``language``, ``symbols``,
+    ``text`` (the text's first 60 characters) and ``dropped`` (what ``strict=False`` removed
+    before the error; kept on the exception as ``_dropped`` so the caller can still warn).
+    """
+    exc: Exception
+    if kind == "too_long":
+        exc = TextTooLongError(detail["length"], detail["limit"])
+    elif kind == "empty":
+        exc = EmptyTextError("text is empty or only whitespace: give at least one word to speak.")
+    elif kind == "nothing_to_say":
+        exc = EmptyTextError(
+            f"nothing to speak in {detail['text']!r}: after normalisation no words are left "
+            f"(only punctuation, symbols or dropped characters). Give at least one word."
+        )
+    elif kind == "no_symbols":
+        exc = EmptyTextError(
+            f"no phoneme of {detail['text']!r} is in the symbol table; check the voice's language."
+        )
+    elif kind == "unsupported_text":
+        exc = UnsupportedTextError(detail["problems"])
+    elif kind == "unsupported_language":
+        exc = UnsupportedLanguageError(message)
+    elif kind == "unknown_symbol":
+        exc = UnknownSymbolError(detail["symbols"])
+    elif kind == "unavailable":
+        exc = FrontendUnavailableError(message)
+    else:
+        exc = TextFrontendError(message)
+    if detail.get("dropped"):
+        exc._dropped = detail["dropped"]  # type: ignore[attr-defined]
+    return exc

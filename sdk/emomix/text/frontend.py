@@ -1,4 +1,4 @@
-"""The one-call frontend: text → phoneme ids for the encoder."""
+"""The one-call frontend: text → phoneme ids for the encoder (one C++ call)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from typing import Literal
 
 import numpy as np
 
-from .errors import EmptyTextError
-from .normalization import normalize
-from .phonemizer import phonemize
+from .. import _native
+from .errors import TextFrontendError
+from .normalization import warn_dropped
+from .phonemizer import check_language
 from .symbols import SymbolTable, default_symbol_table
 
 __all__ = ["text_to_ids"]
@@ -21,7 +22,8 @@ def text_to_ids(
     strict: bool = True,
     on_unknown: Literal["error", "skip"] = "error",
 ) -> np.ndarray:
-    """``normalize`` → ``phonemize`` → ``SymbolTable.encode``.
+    """``normalize`` → ``phonemize`` → ``SymbolTable.encode``, in one call into the C++ frontend
+    (``emomix::text::text_to_ids``) with the GIL released.
 
     Args:
         text: raw text, at most :data:`~emomix.text.MAX_CHARS` characters.
@@ -38,11 +40,16 @@ def text_to_ids(
         Everything :func:`normalize`, :func:`phonemize` and :meth:`SymbolTable.encode`
         raise; :class:`EmptyTextError` if no symbol is left.
     """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, not {type(text).__name__}")
     table = default_symbol_table() if symbols is None else symbols
-    tokens = phonemize(normalize(text, strict=strict), language)
-    ids = table.encode(tokens, on_unknown=on_unknown)
-    if not ids:
-        raise EmptyTextError(
-            f"no phoneme of {text[:60]!r} is in the symbol table; check the voice's language."
-        )
-    return np.asarray(ids, dtype=np.int64)
+    try:
+        ids, dropped = _native.text.text_to_ids(text, table.native, check_language(language),
+                                                bool(strict), on_unknown)
+    except TextFrontendError as exc:
+        if getattr(exc, "_dropped", None):
+            warn_dropped(exc._dropped)  # type: ignore[attr-defined]
+        raise
+    if dropped:
+        warn_dropped(dropped)
+    return ids

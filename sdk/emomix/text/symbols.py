@@ -22,7 +22,7 @@ import operator
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal
 
-from .errors import UnknownSymbolError
+from .. import _native
 from .normalization import PROSODY_MARKS
 
 __all__ = [
@@ -82,7 +82,7 @@ class SymbolTable(Mapping[str, int]):
         pad: the padding symbol (id 0).
     """
 
-    __slots__ = ("_symbols", "_ids", "_pad")
+    __slots__ = ("_symbols", "_ids", "_pad", "_native_table")
 
     def __init__(self, symbols: Iterable[str], *, pad: str = PAD) -> None:
         symbols = tuple(symbols)
@@ -105,6 +105,7 @@ class SymbolTable(Mapping[str, int]):
         self._symbols = symbols
         self._ids = ids
         self._pad = pad
+        self._native_table: Any = None
 
     # -- mapping ---------------------------------------------------------------------------
     def __getitem__(self, symbol: str) -> int:
@@ -150,9 +151,17 @@ class SymbolTable(Mapping[str, int]):
         return self._ids.get(SPACE)
 
     # -- conversion ------------------------------------------------------------------------
+    @property
+    def native(self) -> Any:
+        """The table as the C++ frontend holds it (``emomix._native.text.SymbolTable``), made on
+        first use; :func:`emomix.text.text_to_ids` encodes with it."""
+        if self._native_table is None:
+            self._native_table = _native.text.SymbolTable(self._symbols)
+        return self._native_table
+
     def encode(self, tokens: Iterable[str],
                on_unknown: Literal["error", "skip"] = "error") -> list[int]:
-        """Ids of ``tokens``.
+        """Ids of ``tokens`` (the C++ frontend's ``SymbolTable::encode``).
 
         Args:
             tokens: symbols, e.g. from :func:`emomix.text.phonemize`.
@@ -161,18 +170,7 @@ class SymbolTable(Mapping[str, int]):
         """
         if on_unknown not in ("error", "skip"):
             raise ValueError(f"on_unknown must be 'error' or 'skip', not {on_unknown!r}")
-        ids = self._ids
-        out: list[int] = []
-        unknown: dict[str, None] = {}
-        for token in tokens:
-            i = ids.get(token)
-            if i is None:
-                unknown[token] = None
-            else:
-                out.append(i)
-        if unknown and on_unknown == "error":
-            raise UnknownSymbolError(list(unknown))
-        return out
+        return self.native.encode(tokens, on_unknown)
 
     def decode(self, ids: Iterable[int]) -> list[str]:
         """Symbols of ``ids`` (any integers, numpy included); ``"".join(...)`` gives text."""

@@ -32,6 +32,7 @@ from typing import Any, Literal, NoReturn
 import numpy as np
 import safetensors.numpy
 
+from emomix import _schema
 from emomix.errors import VoiceBundleError
 from emomix.voice.safetensors_header import (
     FLOAT_DTYPES,
@@ -407,19 +408,6 @@ def save_bundle(
 # Load
 
 
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise _DuplicateKey(k)
-        out[k] = v
-    return out
-
-
-class _DuplicateKey(Exception):
-    pass
-
-
 def _read_meta(meta_path: Path) -> Any:
     fail_hint = "re-export or re-download the voice"
     try:
@@ -438,19 +426,16 @@ def _read_meta(meta_path: Path) -> Any:
             f"is not UTF-8 text (byte {e.start})", path=meta_path, field=META_FILE, hint=fail_hint
         ) from e
     try:
-        return json.loads(text, object_pairs_hook=_reject_duplicate_keys)
+        return _schema.loads(text)
     except json.JSONDecodeError as e:
         truncated = not text.strip() or e.pos >= len(text.rstrip())
         problem = f"is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"
         if truncated:
             problem += " (the file is empty or truncated)"
         raise VoiceBundleError(problem, path=meta_path, field=META_FILE, hint=fail_hint) from e
-    except _DuplicateKey as e:
+    except _schema.JSONRuleError as e:
         raise VoiceBundleError(
-            f"is not valid: the key {e.args[0]!r} appears twice in one object",
-            path=meta_path,
-            field=META_FILE,
-            hint=fail_hint,
+            f"is not valid: {e}", path=meta_path, field=META_FILE, hint=fail_hint
         ) from None
 
 

@@ -9,7 +9,6 @@ native runtime memory-maps the same layout.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import struct
@@ -18,25 +17,30 @@ from typing import NamedTuple, NoReturn
 
 import numpy as np
 
+from emomix import _schema
 from emomix.errors import VoiceBundleError
 
 __all__ = ["TensorSpec", "SAFETENSORS_DTYPES", "read_safetensors_header"]
 
-# safetensors dtype code -> numpy dtype. Only what a voice bundle may hold: float32/float16
-# weights, and integer/bool buffers. (BF16 has no numpy dtype; F64 is never needed.)
+_ST = _schema.SCHEMA["safetensors"]
+_NUMPY_KIND = {"float": "f", "int": "i", "uint": "u"}
+# safetensors dtype code -> numpy dtype (little-endian). Only what a voice bundle may hold
+# (schema.json's safetensors.dtypes): float32/float16 weights, and integer/bool buffers. (BF16
+# has no numpy dtype; F64 is never needed.)
 SAFETENSORS_DTYPES: dict[str, np.dtype] = {
-    "F32": np.dtype("<f4"),
-    "F16": np.dtype("<f2"),
-    "I64": np.dtype("<i8"),
-    "I32": np.dtype("<i4"),
-    "I16": np.dtype("<i2"),
-    "I8": np.dtype("i1"),
-    "U8": np.dtype("u1"),
-    "BOOL": np.dtype("?"),
+    code: np.dtype("?" if d["kind"] == "bool" else f"<{_NUMPY_KIND[d['kind']]}{d['bytes']}")
+    for code, d in _ST["dtypes"].items()
 }
-FLOAT_DTYPES = ("F32", "F16")
-_MAX_HEADER_BYTES = 100 * 1024 * 1024  # the limit safetensors itself enforces
+FLOAT_DTYPES = tuple(code for code, d in _ST["dtypes"].items() if d["kind"] == "float")
+_REFUSED_FLOATS = tuple(_ST["refused_float_dtypes"])
+_MAX_HEADER_BYTES = _ST["max_header_bytes"]  # the limit safetensors itself enforces
 _HINT = "the weights file is corrupted or truncated; re-export or re-download the voice"
+
+
+def _index(v: object) -> bool:
+    """A size or offset: a non-negative integer within the schema's ``json.max_integer`` (what
+    every reader holds exactly; the native reader too)."""
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= _schema.MAX_INTEGER
 
 
 class TensorSpec(NamedTuple):
@@ -94,13 +98,13 @@ def read_safetensors_header(
         fail(f"cannot be read: {e.strerror or e}", hint="check the file exists and is readable")
 
     try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        header = _schema.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:  # JSONDecodeError and JSONRuleError too
         fail(f"header is not valid JSON ({e})")
     if not isinstance(header, dict):
         fail("header is not a JSON object")
 
-    metadata = header.pop("__metadata__", None) or {}
+    metadata = header.pop("__metadata__", {})
     if not isinstance(metadata, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
     ):
@@ -113,10 +117,10 @@ def read_safetensors_header(
         if not isinstance(info, dict):
             fail("header entry is not an object", name)
         dtype = info.get("dtype")
-        if dtype not in SAFETENSORS_DTYPES:
+        if not isinstance(dtype, str) or dtype not in SAFETENSORS_DTYPES:
             hint = (
                 "store weights as float32 or float16 (save_bundle(dtype=...))"
-                if dtype in ("BF16", "F64", "F8_E4M3", "F8_E5M2")
+                if dtype in _REFUSED_FLOATS
                 else _HINT
             )
             fail(
@@ -126,15 +130,13 @@ def read_safetensors_header(
                 hint,
             )
         shape = info.get("shape")
-        if not isinstance(shape, list) or not all(
-            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
-        ):
+        if not isinstance(shape, list) or not all(_index(d) for d in shape):
             fail(f"shape {shape!r} is not a list of non-negative integers", name)
         offsets = info.get("data_offsets")
         if (
             not isinstance(offsets, list)
             or len(offsets) != 2
-            or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+            or not all(_index(o) for o in offsets)
             or not 0 <= offsets[0] <= offsets[1]
         ):
             fail(f"data_offsets {offsets!r} is not [begin, end] with 0 <= begin <= end", name)

@@ -4,6 +4,11 @@
 model family and hyperparameters, audio front end, symbol table, speakers, emotions, sampler
 defaults, file hashes and provenance. ``docs/voices.md`` documents each field; this module
 enforces them. numpy only — runtimes without torch read bundles too.
+
+The constants (format, versions, required keys, allowed values, limits) come from
+``emomix/voice/schema.json``, which the native runtime embeds too; its validator
+(``native/src/voice.cpp``) applies the same rules in the same order and names the same field
+(``tests/test_voice_contract.py`` holds the two equal on a corpus of broken bundles).
 """
 
 from __future__ import annotations
@@ -20,8 +25,19 @@ import numpy as np
 
 from emomix.errors import VoiceBundleError
 
-from ..sampler.loop import SOLVERS  # solvers per parameterisation: the sampler is the source
-from ..sampler.weights import PRESETS
+from .._schema import (
+    FORMAT,
+    FORMAT_VERSION,
+    MAX_INTEGER,
+    META_FILE,
+    MODEL_FAMILY,
+    OLDEST_FORMAT_VERSION,
+    PARAMETERISATIONS,
+    PRESETS,
+    SCHEMA,
+    SOLVERS,
+    WEIGHTS_FILE,
+)
 
 __all__ = [
     "FORMAT",
@@ -41,55 +57,39 @@ __all__ = [
     "validate_meta",
 ]
 
-FORMAT = "emomix-voice"
-FORMAT_VERSION = 1
-"""The newest ``voice.json`` format version this emomix reads (and the one it writes)."""
+# FORMAT_VERSION: the newest ``voice.json`` format version this emomix reads (and the one it
+# writes); OLDEST_FORMAT_VERSION the oldest it reads.
 
-META_FILE = "voice.json"
-WEIGHTS_FILE = "weights.safetensors"
-PAD_SYMBOL = "_"
+PAD_SYMBOL: str = SCHEMA["symbols"]["pad"]
 """The padding symbol; always id 0 in the symbol table."""
 
-MODEL_FAMILY = "emomix"
-PARAMETERISATIONS = ("flow", "score")
-WINDOWS = ("hann",)
-MEL_SCALES = ("slaney", "htk")
+WINDOWS: tuple[str, ...] = tuple(SCHEMA["audio"]["windows"])
+MEL_SCALES: tuple[str, ...] = tuple(SCHEMA["audio"]["mel_scales"])
 
-TOP_LEVEL_KEYS = (
-    "format",
-    "format_version",
-    "name",
-    "description",
-    "model",
-    "audio",
-    "symbols",
-    "speakers",
-    "emotions",
-    "sampler",
-    "files",
-    "provenance",
-)
-AUDIO_KEYS = (
-    "sample_rate",
-    "n_fft",
-    "hop_length",
-    "win_length",
-    "window",
-    "n_mels",
-    "f_min",
-    "f_max",
-    "mel_scale",
-    "log_floor",
-    "mel_mean",
-    "mel_std",
-)
-SAMPLER_KEYS = ("parameterisation", "steps", "solver", "k_max", "k_min", "temperature", "preset")
+TOP_LEVEL_KEYS: tuple[str, ...] = tuple(SCHEMA["top_level"]["required"])
+MODEL_KEYS: tuple[str, ...] = tuple(SCHEMA["model"]["required"])
+CONFIG_POSITIVE_INTEGERS: tuple[str, ...] = tuple(SCHEMA["model"]["config_positive_integers"])
+PITCH_KEYS: tuple[str, ...] = tuple(SCHEMA["pitch"]["required_when_enabled"])
+ENVELOPE_SIGMA_RANGE: tuple[float, float] = tuple(SCHEMA["pitch"]["envelope_sigma_range"])
+PITCH_SIZE_MAX: int = SCHEMA["pitch"]["size_max"]
+AUDIO_KEYS: tuple[str, ...] = tuple(SCHEMA["audio"]["required"])
+#: Largest sample rate, FFT, hop, window and mel band count.
+AUDIO_SIZE_MAX: int = SCHEMA["audio"]["size_max"]
+SYMBOLS_KEYS: tuple[str, ...] = tuple(SCHEMA["symbols"]["required"])
+REQUIRED_EMOTIONS: tuple[str, ...] = tuple(SCHEMA["emotions"]["required_names"])
+EMOTION_KEYS: tuple[str, ...] = tuple(SCHEMA["emotions"]["entry_required"])
+VAD_AXES: tuple[str, ...] = tuple(SCHEMA["emotions"]["vad_axes"])
+VAD_RANGE: tuple[float, float] = tuple(SCHEMA["emotions"]["vad_range"])
+SAMPLER_KEYS: tuple[str, ...] = tuple(SCHEMA["sampler"]["required"])
 #: Optional ``sampler`` keys and their value when a bundle leaves them out.
-SAMPLER_OPTIONAL = {"emotion_scale": 1.0}
+SAMPLER_OPTIONAL: dict[str, float] = dict(SCHEMA["sampler"]["optional"])
+STEPS_RANGE: tuple[int, int] = tuple(SCHEMA["sampler"]["steps_range"])
+K_RANGE: tuple[float, float] = tuple(SCHEMA["sampler"]["k_range"])
 #: Range of ``sampler.emotion_scale`` (see docs/sampler.md, "Emotion scale").
-EMOTION_SCALE_RANGE = (1.0, 1.5)
+EMOTION_SCALE_RANGE: tuple[float, float] = tuple(SCHEMA["sampler"]["emotion_scale_range"])
+FILE_KEYS: tuple[str, ...] = tuple(SCHEMA["file_entry"]["required"])
 
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_SHA256_RE = re.compile(f"[0-9a-f]{{{SCHEMA['file_entry']['sha256_hex_digits']}}}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -238,11 +238,17 @@ class _Checker:
             self.fail(field, f"is {obj!r}; expected one of {', '.join(map(repr, choices))}")
         return obj
 
-    def int_(self, obj: Any, field: str, *, min_value: int | None = None) -> int:
+    def int_(
+        self, obj: Any, field: str, *, min_value: int | None = None, max_value: int | None = None
+    ) -> int:
         if isinstance(obj, bool) or not isinstance(obj, int):
             self.fail(field, f"must be an integer, got {_kind(obj)}")
         if min_value is not None and obj < min_value:
             self.fail(field, f"is {obj}; must be >= {min_value}")
+        if max_value is not None and obj > max_value:
+            self.fail(field, f"is {obj}; must be <= {max_value}")
+        if abs(obj) > MAX_INTEGER:  # beyond what every reader holds exactly (a float64 mantissa)
+            self.fail(field, f"is {obj}; integers in voice.json must be within +-{MAX_INTEGER}")
         return obj
 
     def num(
@@ -256,7 +262,7 @@ class _Checker:
     ) -> float:
         if isinstance(obj, bool) or not isinstance(obj, int | float):
             self.fail(field, f"must be a number, got {_kind(obj)}")
-        if not math.isfinite(obj):
+        if not _finite(obj):
             self.fail(field, f"is {obj}; must be finite (no NaN or infinity)")
         if positive and obj <= 0:
             self.fail(field, f"is {obj}; must be > 0")
@@ -272,9 +278,17 @@ class _Checker:
         for i, v in enumerate(obj):
             if isinstance(v, bool) or not isinstance(v, int | float):
                 self.fail(f"{field}[{i}]", f"must be a number, got {_kind(v)}")
-            if not math.isfinite(v):
+            if not _finite(v):
                 self.fail(f"{field}[{i}]", f"is {v}; must be finite (no NaN or infinity)")
         return [float(v) for v in obj]
+
+
+def _finite(v: int | float) -> bool:
+    """Finite as a float64: an integer too large for one (1e400 written out) is not."""
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
 
 
 def _kind(obj: Any) -> str:
@@ -322,7 +336,7 @@ def _validate(meta: Any, path: Path, *, require_files: bool) -> None:
             f"re-export the voice with this emomix (format_version {FORMAT_VERSION})",
         )
     version = meta["format_version"]
-    c.int_(version, "format_version", min_value=1)
+    c.int_(version, "format_version", min_value=OLDEST_FORMAT_VERSION)
     if version > FORMAT_VERSION:
         c.fail(
             "format_version",
@@ -353,13 +367,13 @@ def _validate(meta: Any, path: Path, *, require_files: bool) -> None:
 
 def _validate_model(c: _Checker, model: Any) -> dict[str, Any]:
     c.dict_(model, "model")
-    c.keys(model, "model", ("family", "parameterisation", "config"))
+    c.keys(model, "model", MODEL_KEYS)
     c.str_(model["family"], "model.family", choices=(MODEL_FAMILY,))
     p = c.str_(model["parameterisation"], "model.parameterisation", choices=PARAMETERISATIONS)
     # The config is emomix.config.ModelConfig.to_dict(), opaque here except for the keys that
     # other sections of voice.json must agree with.
     config = c.dict_(model["config"], "model.config")
-    for key in ("emotion_dim", "n_speakers", "n_symbols"):
+    for key in CONFIG_POSITIVE_INTEGERS:
         if key in config:
             c.int_(config[key], f"model.config.{key}", min_value=1)
     if "parameterisation" in config and config["parameterisation"] != p:
@@ -370,16 +384,54 @@ def _validate_model(c: _Checker, model: Any) -> dict[str, Any]:
         )
     if "audio" in config:
         c.dict_(config["audio"], "model.config.audio")
+    # A score voice's noise rate (docs/sampler.md); 0.05 and 20 when absent.
+    betas = {}
+    for key in ("beta_min", "beta_max"):
+        if key in config:
+            betas[key] = c.num(config[key], f"model.config.{key}", positive=True)
+    if len(betas) == 2 and betas["beta_min"] >= betas["beta_max"]:
+        c.fail(
+            "model.config.beta_min",
+            f"is {betas['beta_min']}, not below model.config.beta_max ({betas['beta_max']})",
+            "use 0 < beta_min < beta_max",
+        )
+    if "pitch" in config:
+        _validate_pitch(c, config["pitch"])
     return config
+
+
+def _validate_pitch(c: _Checker, pitch: Any) -> None:
+    """``model.config.pitch``: absent, or ``enabled: false``, means no pitch predictor."""
+    field = "model.config.pitch"
+    c.dict_(pitch, field)
+    enabled = pitch.get("enabled", False)
+    if not isinstance(enabled, bool):
+        c.fail(f"{field}.enabled", f"must be true or false, got {_kind(enabled)}")
+    if not enabled:
+        return
+    c.keys(pitch, field, PITCH_KEYS)
+    c.int_(pitch["hidden"], f"{field}.hidden", min_value=1, max_value=PITCH_SIZE_MAX)
+    kernel = c.int_(pitch["kernel"], f"{field}.kernel", min_value=1, max_value=PITCH_SIZE_MAX)
+    if kernel % 2 == 0:
+        c.fail(f"{field}.kernel", f"is {kernel}; must be odd ('same' padding)")
+    c.num(pitch["harmonic_floor"], f"{field}.harmonic_floor", positive=True)
+    low, high = ENVELOPE_SIGMA_RANGE
+    c.num(pitch["envelope_sigma"], f"{field}.envelope_sigma", low=low, high=high)
+    f0_min = c.num(pitch["f0_min"], f"{field}.f0_min", positive=True)
+    f0_max = c.num(pitch["f0_max"], f"{field}.f0_max")
+    if f0_max <= f0_min:
+        c.fail(f"{field}.f0_max", f"is {f0_max:g} Hz, not above f0_min ({f0_min:g} Hz)",
+               "use 0 < f0_min < f0_max")
 
 
 def _validate_audio(c: _Checker, audio: Any, config: dict[str, Any]) -> None:
     c.dict_(audio, "audio")
     c.keys(audio, "audio", AUDIO_KEYS)
-    sr = c.int_(audio["sample_rate"], "audio.sample_rate", min_value=1)
-    n_fft = c.int_(audio["n_fft"], "audio.n_fft", min_value=1)
-    hop = c.int_(audio["hop_length"], "audio.hop_length", min_value=1)
-    win = c.int_(audio["win_length"], "audio.win_length", min_value=1)
+    size = {"min_value": 1, "max_value": AUDIO_SIZE_MAX}
+    sr = c.int_(audio["sample_rate"], "audio.sample_rate", **size)
+    n_fft = c.int_(audio["n_fft"], "audio.n_fft", **size)
+    hop = c.int_(audio["hop_length"], "audio.hop_length", **size)
+    win = c.int_(audio["win_length"], "audio.win_length", **size)
     if hop > n_fft:
         c.fail(
             "audio.hop_length",
@@ -399,7 +451,7 @@ def _validate_audio(c: _Checker, audio: Any, config: dict[str, Any]) -> None:
             "use hop_length <= win_length <= n_fft",
         )
     c.str_(audio["window"], "audio.window", choices=WINDOWS)
-    c.int_(audio["n_mels"], "audio.n_mels", min_value=1)
+    c.int_(audio["n_mels"], "audio.n_mels", **size)
     f_min = c.num(audio["f_min"], "audio.f_min", low=0.0)
     f_max = c.num(audio["f_max"], "audio.f_max", positive=True)
     if f_max > sr / 2:
@@ -433,7 +485,7 @@ def _validate_audio(c: _Checker, audio: Any, config: dict[str, Any]) -> None:
 
 def _validate_symbols(c: _Checker, symbols: Any, config: dict[str, Any]) -> None:
     c.dict_(symbols, "symbols")
-    c.keys(symbols, "symbols", ("table", "language"))
+    c.keys(symbols, "symbols", SYMBOLS_KEYS)
     table = symbols["table"]
     if not isinstance(table, list) or not table:
         c.fail("symbols.table", f"must be a non-empty list of symbols, got {_kind(table)}")
@@ -494,22 +546,24 @@ def _validate_speakers(c: _Checker, speakers: Any, config: dict[str, Any]) -> No
 
 def _validate_emotions(c: _Checker, emotions: Any, config: dict[str, Any]) -> None:
     c.dict_(emotions, "emotions")
-    if "neutral" not in emotions:
-        c.fail(
-            "emotions.neutral",
-            "is missing; every voice needs a 'neutral' emotion (the "
-            "reference for intensity and the default state)",
-            "add a neutral emotion and re-export the voice",
-        )
+    for required in REQUIRED_EMOTIONS:
+        if required not in emotions:
+            c.fail(
+                f"emotions.{required}",
+                f"is missing; every voice needs a {required!r} emotion (the "
+                "reference for intensity and the default state)",
+                f"add a {required} emotion and re-export the voice",
+            )
     dim = config.get("emotion_dim")
     ref = f"model.config.emotion_dim is {dim}"
-    # neutral first, so a length mismatch names the odd one out, not neutral.
-    for name in ["neutral", *(k for k in emotions if k != "neutral")]:
+    # the required ones (neutral) first, so a length mismatch names the odd one out.
+    first = list(REQUIRED_EMOTIONS)
+    for name in [*first, *(k for k in emotions if k not in first)]:
         field = f"emotions.{name}"
         if not name:
             c.fail("emotions", "has an empty emotion name")
         entry = c.dict_(emotions[name], field)
-        c.keys(entry, field, ("embedding", "vad"))
+        c.keys(entry, field, EMOTION_KEYS)
         emb = entry["embedding"]
         if not isinstance(emb, list) or not emb:
             c.fail(f"{field}.embedding", f"must be a non-empty list of numbers, got {_kind(emb)}")
@@ -522,12 +576,13 @@ def _validate_emotions(c: _Checker, emotions: Any, config: dict[str, Any]) -> No
             )
         c.num_list(emb, f"{field}.embedding")
         if dim is None:
-            dim, ref = len(emb), f"emotions.neutral.embedding has {len(emb)}"
+            dim, ref = len(emb), f"emotions.{name}.embedding has {len(emb)}"
         vad = entry["vad"]
-        c.num_list(vad, f"{field}.vad", length=3)
-        for i, (axis, v) in enumerate(zip(("valence", "arousal", "dominance"), vad, strict=True)):
-            if not -1.0 <= v <= 1.0:
-                c.fail(f"{field}.vad[{i}]", f"{axis} is {v}; must be in [-1, 1]")
+        c.num_list(vad, f"{field}.vad", length=len(VAD_AXES))
+        low, high = VAD_RANGE
+        for i, (axis, v) in enumerate(zip(VAD_AXES, vad, strict=True)):
+            if not low <= v <= high:
+                c.fail(f"{field}.vad[{i}]", f"{axis} is {v}; must be in [{low:g}, {high:g}]")
 
 
 def _validate_sampler(c: _Checker, sampler: Any, parameterisation: str) -> None:
@@ -540,10 +595,10 @@ def _validate_sampler(c: _Checker, sampler: Any, parameterisation: str) -> None:
             f"is {p!r} but model.parameterisation is {parameterisation!r}",
             "the sampler must match the model",
         )
-    c.int_(sampler["steps"], "sampler.steps", min_value=1)
+    c.int_(sampler["steps"], "sampler.steps", min_value=STEPS_RANGE[0], max_value=STEPS_RANGE[1])
     c.str_(sampler["solver"], "sampler.solver", choices=SOLVERS[p])
-    k_max = c.num(sampler["k_max"], "sampler.k_max", low=0.0, high=1.0)
-    k_min = c.num(sampler["k_min"], "sampler.k_min", low=0.0, high=1.0)
+    k_max = c.num(sampler["k_max"], "sampler.k_max", low=K_RANGE[0], high=K_RANGE[1])
+    k_min = c.num(sampler["k_min"], "sampler.k_min", low=K_RANGE[0], high=K_RANGE[1])
     if k_min > k_max:
         c.fail(
             "sampler.k_min",
@@ -584,8 +639,8 @@ def _validate_files(c: _Checker, files: Any) -> None:
         if why:
             c.fail(field, f"path {rel!r} {why}")
         c.dict_(entry, field)
-        c.keys(entry, field, ("sha256", "bytes"))
+        c.keys(entry, field, FILE_KEYS)
         digest = entry["sha256"]
-        if not isinstance(digest, str) or not _SHA256_RE.match(digest):
+        if not isinstance(digest, str) or not _SHA256_RE.fullmatch(digest):
             c.fail(f"{field}.sha256", "must be 64 lowercase hex digits")
         c.int_(entry["bytes"], f"{field}.bytes", min_value=0)

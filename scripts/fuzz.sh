@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Fuzz the native voice.json reader/validator and the safetensors header parser with libFuzzer,
+# under AddressSanitizer + UndefinedBehaviorSanitizer (leaks included); docs/native.md, "Fuzzing".
+#
+#   bash scripts/fuzz.sh                 the long run: 1,000,000 inputs per target
+#   bash scripts/fuzz.sh --runs N        N inputs per target
+#   bash scripts/fuzz.sh --seconds S     S seconds per target (scripts/test.sh: a short run)
+#   bash scripts/fuzz.sh --target voice_json|safetensors_header ...   one target only
+#
+# Builds build/fuzz with clang (-DEMOMIX_BUILD_FUZZERS=ON), writes the seed corpus and dictionaries
+# generated from the default voice (native/fuzz/make_seeds.py) to build/fuzz/seeds, and runs each
+# target on its growing corpus build/fuzz/corpus/<target> plus the seeds. A crash, leak, timeout or
+# sanitizer report stops the script with a non-zero status; the reproducer is left in build/fuzz
+# (crash-*, leak-*, timeout-*) and the full log in build/fuzz/<target>.log. Each run ends by printing
+# libFuzzer's final stats (stat::number_of_executed_units ...).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=1000000
+seconds=0
+targets=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --target) targets+=("$2"); shift 2 ;;
+    *) echo "usage: bash scripts/fuzz.sh [--runs N | --seconds S] [--target NAME]..." >&2; exit 2 ;;
+  esac
+done
+[ ${#targets[@]} -gt 0 ] || targets=(voice_json safetensors_header)
+
+if ! command -v clang++ >/dev/null 2>&1; then
+  echo "fuzz: clang++ is missing; bash scripts/setup.sh installs clang and libclang-rt-14-dev" >&2
+  exit 1
+fi
+
+build=build/fuzz
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_CXX_FLAGS="-O1 -g" -DEMOMIX_BUILD_FUZZERS=ON \
+  -DEMOMIX_BUILD_PYTHON=OFF -DEMOMIX_BUILD_TESTS=OFF -DEMOMIX_CUDA=OFF -DEMOMIX_BLAS=OFF >/dev/null
+cmake --build "$build" -j "${FUZZ_BUILD_JOBS:-2}" \
+  --target "${targets[@]/#/fuzz_}" >/dev/null
+python3 native/fuzz/make_seeds.py "$build/seeds" >/dev/null
+
+for target in "${targets[@]}"; do
+  corpus="$build/corpus/$target"
+  mkdir -p "$corpus"
+  if [ "$seconds" -gt 0 ]; then limit=(-max_total_time="$seconds"); else limit=(-runs="$runs"); fi
+  echo "fuzz: $target ${limit[*]} (corpus $corpus, seeds $build/seeds/$target)"
+  status=0
+  (cd "$build" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      "./native/fuzz/fuzz_$target" "${limit[@]}" -timeout=10 -print_final_stats=1 \
+      -dict="seeds/$target.dict" "corpus/$target" "seeds/$target") >"$build/$target.log" 2>&1 \
+    || status=$?
+  grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)|^Done [0-9]+ runs|^stat::" "$build/$target.log" || true
+  if [ "$status" -ne 0 ]; then
+    echo "fuzz: $target FAILED (exit $status); the end of $build/$target.log:" >&2
+    tail -n 40 "$build/$target.log" >&2
+    exit "$status"
+  fi
+done
