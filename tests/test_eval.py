@@ -143,3 +143,44 @@ def test_sentence_identification_finds_each_clip_among_the_others():
     assert same["own_mcd_db"] == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(ValueError, match="same number"):
         sentence_identification(synths[:2], refs, cfg, SR)
+
+
+def test_probe_runs_the_ser_through_the_backend(random_voice_dir):
+    """``_Probe`` calls ``Backend.ser``: on torch the probabilities are those of the torch SER
+    module itself (what the probe computed before), and the native runtime gives the same."""
+    torch = pytest.importorskip("torch")
+    import emomix
+    from emomix.evaluation import _Probe
+
+    voice = emomix.load_voice(random_voice_dir, backend="torch", threads=1)
+    probe = _Probe(voice)
+    mel = probe.mel(np.random.default_rng(0).uniform(-0.3, 0.3, SR).astype(np.float32))
+    with torch.inference_mode():
+        _, logits = voice.backend.model.ser(torch.from_numpy(mel.astype(np.float32))[None])
+    expected = torch.softmax(logits[0].double(), -1).numpy()
+    np.testing.assert_allclose(probe.mel_probs(mel), expected, rtol=1e-9, atol=1e-12)
+    pytest.importorskip("emomix._native")
+    native = _Probe(emomix.load_voice(random_voice_dir, backend="native", threads=1))
+    np.testing.assert_allclose(native.mel_probs(mel), expected, atol=1e-4)
+
+
+def test_probe_needs_a_backend_with_an_ser(random_voice_dir):
+    import emomix
+    from emomix.backends import Backend
+    from emomix.evaluation import _Probe
+
+    voice = emomix.load_voice(random_voice_dir, backend="torch", threads=1)
+
+    class NoSer(type(voice.backend)):
+        @property
+        def has_ser(self) -> bool:
+            return Backend.has_ser.fget(self)
+
+        def ser(self, logmel):
+            return Backend.ser(self, logmel)
+
+    voice.backend.__class__ = NoSer
+    with pytest.raises(ValueError, match="speech-emotion recogniser"):
+        _Probe(voice)
+    with pytest.raises(NotImplementedError, match="no speech-emotion recogniser"):
+        voice.backend.ser(np.zeros((80, 10), np.float32))

@@ -92,3 +92,44 @@ def test_interactive_sample_scripted(random_voice_dir):
         capture_output=True, text=True, timeout=600, check=True).stdout
     assert "glide to angry" in out and "intensity 1.1" in out and "valence +0.2" in out
     assert "stopped" in out and "done:" in out
+
+
+DRIVER = """
+import sys
+from emomix.cli import main
+
+voice, out = sys.argv[1], sys.argv[2]
+rc = main(["say", "Hello there, my old friend.", "--voice", voice, "--emotion", "happy=0.6,sad=0.4",
+           "--seed", "1", "-o", out])
+assert rc == 0, rc
+assert "torch" not in sys.modules, "emomix say imported torch"
+import emomix
+
+v = emomix.load_voice(voice)
+assert v.backend.name == "native", v.backend.name
+assert v.synthesize("Hi there.", {"angry": 1.0}, seed=2).size > 0
+assert "torch" not in sys.modules, "synthesizing on backend='auto' imported torch"
+print("no torch")
+"""
+
+
+def test_say_on_the_default_backend_does_not_import_torch(random_voice_dir, tmp_path):
+    """The runtime is the default: `emomix say` and load_voice() on ``auto`` run the native
+    backend (where it is built) without importing torch."""
+    pytest.importorskip("emomix._native")
+    out = tmp_path / "line.wav"
+    r = subprocess.run([sys.executable, "-c", DRIVER, str(random_voice_dir), str(out)],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "no torch" in r.stdout and read_wav(out)[0].size > 0
+
+
+def test_auto_backend_falls_back_without_the_runtime(random_voice_dir, monkeypatch):
+    import emomix.backends as backends
+    from emomix.voice import load_bundle
+
+    bundle = load_bundle(random_voice_dir)
+    monkeypatch.setattr(backends, "native_available", lambda: False)
+    assert backends.auto_backend(bundle) == "torch"  # not exported: no onnx graphs
+    monkeypatch.setattr(backends, "native_available", lambda: True)
+    assert backends.auto_backend(bundle) == "native"

@@ -285,8 +285,9 @@ def test_eval_cli_reports_every_measure_on_the_held_out_split(corpus, tmp_path, 
 
     out = _two_step_voice(corpus, tmp_path / "voice", capsys)
     report = tmp_path / "eval.json"
-    # the corpus comes from the voice's provenance; intelligibility: the slow test below
-    assert main(["eval", "--voice", str(out), "--sentences", "1", "--curve-sentences", "1",
+    # provenance names the corpus folder only, so it is given; intelligibility: the slow test
+    assert main(["eval", "--voice", str(out), "--corpus", str(corpus), "--sentences", "1",
+                 "--curve-sentences", "1",
                  "--mcd-sentences", "2", "--json", "--quiet", "--out", str(report),
                  "--no-asr"]) == 0
     res = json.loads(capsys.readouterr().out)

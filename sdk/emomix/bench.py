@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from .backends import BACKEND_CHOICES
+
 #: Text the benchmark line is cut from (phonemised once, then trimmed to the requested length).
 PARAGRAPH = ("The old lighthouse keeper climbed the stairs every evening, counting the steps "
              "aloud, and when the storm finally reached the harbour he lit the lamp and "
@@ -128,7 +130,7 @@ def run_bench(voice: Any, *, steps: int = 4, emotions: int = 2, seconds: float =
     enc_emo = (w @ emo).astype(np.float32)
     backend = voice.backend
     ids = line_ids(voice, seconds)
-    stream = getattr(backend, "vocode_stream", None)
+    stream = backend.vocode_stream if backend.supports_streaming_vocoder else None
 
     def once() -> tuple[float, float, dict[str, float], int]:
         marks: list[float] = []  # start, encoded, sampled, pitch rendered, last chunk
@@ -170,7 +172,7 @@ def run_bench(voice: Any, *, steps: int = 4, emotions: int = 2, seconds: float =
     audio_s = samples / voice.sample_rate
     result: dict[str, Any] = {
         "backend": backend.name,
-        "threads": getattr(backend, "threads", None),
+        "threads": backend.threads,
         "steps": steps,
         "preset": preset,
         "emotions": names,
@@ -189,8 +191,8 @@ def run_bench(voice: Any, *, steps: int = 4, emotions: int = 2, seconds: float =
         "repeats": repeats,
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
-    fused = getattr(backend, "synthesize_ids", None)
-    if fused is not None:  # the whole pipeline in one native call (no Python in the loop)
+    if backend.supports_fused_synthesis:  # the whole pipeline in one call (no Python in it)
+        fused = backend.synthesize_ids
         ts = []
         for _ in range(repeats):
             t0 = time.perf_counter()
@@ -211,7 +213,9 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
                        "memory.")
     p.add_argument("--voice", type=Path, default=None,
                    help="voice bundle directory (default: the shipped default voice)")
-    p.add_argument("--backend", default="native", help="torch | onnx | native | tensorrt")
+    p.add_argument("--backend", choices=BACKEND_CHOICES, default="auto",
+                   help="auto (native if built, else onnx, else torch) | torch | onnx | native "
+                   "| tensorrt")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the backend")
     p.add_argument("--steps", type=int, default=4, help="sampler steps (default 4)")
     p.add_argument("--emotions", type=int, default=2, help="emotions mixed (default 2)")

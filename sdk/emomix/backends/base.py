@@ -7,6 +7,8 @@ and calls :meth:`Backend.denoise` once per step with the active conditions batch
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -55,10 +57,73 @@ class Backend(ABC):
         """
         raise NotImplementedError(f"the {self.name} backend cannot run a pitch predictor")
 
-    def ser(self, logmel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Optional: normalised log-mel ``(C, F)`` → emotion ``embedding (E,)`` and
-        ``logits (K,)`` from the voice's speech-emotion recogniser (reference clips).
+    # -- optional capabilities -------------------------------------------------------------
+    # Each is declared here with a default (off, or a method that raises NotImplementedError)
+    # and overridden by the backends that have it; callers ask the flag, never getattr.
 
-        Backends without an SER keep this default, which raises ``NotImplementedError``.
+    #: CPU threads the backend runs on (``None``: the library's default)
+    threads: int | None = None
+
+    @property
+    def has_ser(self) -> bool:
+        """Whether :meth:`ser` can run (the voice's speech-emotion recogniser is loaded)."""
+        return False
+
+    def ser(self, logmel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Normalised log-mel ``(C, F)`` → emotion ``embedding (E,)`` and ``logits (K,)`` from
+        the voice's speech-emotion recogniser (reference clips, ``emomix eval``).
+
+        Only where :attr:`has_ser`; this default raises ``NotImplementedError``.
         """
-        raise NotImplementedError(f"the {self.name} backend has no speech-emotion recogniser")
+        raise NotImplementedError(
+            f"the {self.name} backend has no speech-emotion recogniser for this voice (use the "
+            "native or torch backend, or onnx after `emomix export VOICE --onnx`)")
+
+    @property
+    def supports_streaming_vocoder(self) -> bool:
+        """Whether :meth:`vocoder_stream` / :meth:`vocode_stream` compute every frame once
+        however the line is chunked. Without one, :meth:`emomix.Voice.vocoder_stream` vocodes
+        overlapping windows with :meth:`vocode`."""
+        return False
+
+    def vocoder_stream(self) -> Any:
+        """A streaming vocoder for one line (``push`` / ``finish`` / ``pull``; see
+        :mod:`emomix.vocoder_stream`). Only where :attr:`supports_streaming_vocoder`."""
+        raise NotImplementedError(
+            f"the {self.name} backend has no streaming vocoder; use "
+            "emomix.Voice.vocoder_stream(), which falls back to windowed vocoding")
+
+    def vocode_stream(self, mel: np.ndarray, chunk_frames: int = 256,
+                      first_chunk_frames: int | None = 16) -> Iterator[np.ndarray]:
+        """The waveform of ``mel (C, F)`` in chunks (``first_chunk_frames`` frames first, then
+        ``chunk_frames``). Only where :attr:`supports_streaming_vocoder`."""
+        raise NotImplementedError(
+            f"the {self.name} backend has no streaming vocoder; call vocode() on the whole mel")
+
+    @property
+    def renders_harmonics(self) -> bool:
+        """Whether :meth:`render_harmonics` runs (a compiled twin of
+        :func:`emomix.harmonics.render_harmonics`)."""
+        return False
+
+    def render_harmonics(self, mel: np.ndarray, f0: np.ndarray, voicing: np.ndarray
+                         ) -> np.ndarray:
+        """:func:`emomix.harmonics.render_harmonics` for the voice's configs, computed by the
+        backend. Only where :attr:`renders_harmonics`."""
+        raise NotImplementedError(
+            f"the {self.name} backend does not render harmonics; use "
+            "emomix.harmonics.render_harmonics")
+
+    @property
+    def supports_fused_synthesis(self) -> bool:
+        """Whether :meth:`synthesize_ids` runs encode → sampler → vocode in one call."""
+        return False
+
+    def synthesize_ids(self, phonemes: np.ndarray, enc_emotion: np.ndarray, speaker: np.ndarray,
+                       W: np.ndarray, emotions: np.ndarray, speakers: np.ndarray, *, solver: str,
+                       temperature: float, seed: int, length_scale: float = 1.0
+                       ) -> dict[str, np.ndarray]:
+        """A whole line in one backend call (``{"audio", "mel", "mu", "durations"}``). Only
+        where :attr:`supports_fused_synthesis`."""
+        raise NotImplementedError(
+            f"the {self.name} backend has no fused synthesis; use emomix.Voice.synthesize")

@@ -138,13 +138,20 @@ class NativeBackend(Backend):
         with self.session() as s:
             return s.pitch(np.asarray(phonemes, np.int64), emotions, speakers)
 
+    @property
+    def renders_harmonics(self) -> bool:
+        return True
+
     def render_harmonics(self, mel: np.ndarray, f0: np.ndarray, voicing: np.ndarray
                          ) -> np.ndarray:
         """:func:`emomix.harmonics.render_harmonics` in C++ (same arithmetic, float64 inside;
         about 6x faster than numpy). :meth:`Voice.render_pitch` uses it when present."""
         return self.model.render_harmonics(np.ascontiguousarray(mel, np.float32), f0, voicing)
 
-    # -- beyond the interface -------------------------------------------------------------------
+    @property
+    def supports_streaming_vocoder(self) -> bool:
+        return True
+
     def vocoder_stream(self) -> NativeVocoderStream:
         """A streaming vocoder for one line (see :mod:`emomix.vocoder_stream`): every frame of
         every layer is computed once, however the line is chunked."""
@@ -168,11 +175,22 @@ class NativeBackend(Backend):
             yield chunk
             size = chunk_frames
 
+    @property
+    def has_ser(self) -> bool:
+        return bool(self.model.has_ser)
+
     def ser(self, logmel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Normalised log-mel ``(C, F)`` → emotion ``embedding (E,)`` and ``logits (K,)``."""
+        if not self.has_ser:
+            super().ser(logmel)  # raises NotImplementedError
         with self.session() as s:
             return s.ser(logmel)
 
+    @property
+    def supports_fused_synthesis(self) -> bool:
+        return True
+
+    # -- beyond the interface -------------------------------------------------------------------
     def sample(self, mu: np.ndarray, W: np.ndarray, emotions: np.ndarray, speakers: np.ndarray,
                solver: str, temperature: float, seed: int,
                durations: np.ndarray | None = None) -> np.ndarray:

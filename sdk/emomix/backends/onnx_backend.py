@@ -319,8 +319,15 @@ class OnnxBackend(Backend):
             wav = self._run("vocoder", {"mel": np.ascontiguousarray(mel[None], np.float32)})[0]
         return wav[0]
 
+    @property
+    def has_ser(self) -> bool:
+        """``onnx/ser.onnx`` was exported (it is optional; opened on first use)."""
+        return "ser" in self._sessions or (self.bundle.path / onnx_relpath("ser")).is_file()
+
     def ser(self, logmel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Normalised log-mel ``(C, F)`` → emotion ``embedding (E,)`` and ``logits (K,)``."""
+        if not self.has_ser:
+            super().ser(logmel)  # raises NotImplementedError
         with self._lock:
             emb, logits = self._run("ser", {"logmel": np.ascontiguousarray(logmel[None],
                                                                            np.float32)})

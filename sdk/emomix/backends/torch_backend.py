@@ -29,6 +29,7 @@ class TorchBackend(Backend):
             if threads < 1:
                 raise ValueError(f"threads must be >= 1, got {threads}")
             torch.set_num_threads(int(threads))
+        self.threads = int(threads) if threads is not None else None
         self.device = torch.device(device)
         cfg = ModelConfig.from_dict(bundle.model_config)
         model = VoiceModel(cfg)
@@ -88,6 +89,10 @@ class TorchBackend(Backend):
         with self._lock, torch.inference_mode():
             wav = self.model.vocoder(self._t(mel[None], torch.float32))
         return wav[0].cpu().numpy().astype(np.float32)
+
+    @property
+    def has_ser(self) -> bool:
+        return True  # every VoiceModel has its SER
 
     def ser(self, logmel):
         torch = self._torch
