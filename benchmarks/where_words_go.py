@@ -1,0 +1,104 @@
+"""Where a voice loses its words: word error rates along the acoustic pipeline.
+
+For held-out sentences of one speaker in one emotion, Whisper base (emomix.perception) transcribes
+
+- ``reference``: the corpus clip itself (the ceiling of this speaker);
+- ``copy_synthesis``: the clip's log-mel through the voice's vocoder (what the vocoder keeps);
+- ``mu_aligned``: the encoder's prior μ expanded by monotonic alignment against the clip's own
+  mel (teacher-forced durations), through the vocoder: how well the encoder predicts each
+  phoneme's spectrum when the timing is right;
+- ``mu_predicted``: μ expanded by the duration predictor's durations, through the vocoder;
+- ``synthesized``: the whole line (sampler, pitch, vocoder) on the torch backend.
+
+Prints one JSON object: the rates, the sentence count and the settings. A gap between
+``copy_synthesis`` and ``mu_aligned`` is the encoder; between ``mu_aligned`` and ``mu_predicted``
+the durations; between ``mu_predicted`` and ``synthesized`` the sampler and pitch.
+
+    python benchmarks/where_words_go.py --voice voices/default --corpus corpus \\
+        --speaker piper-joe --sentences 12
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--voice", default=None, help="voice directory (default: the default voice)")
+    p.add_argument("--corpus", required=True, help="the corpus (ESD layout) with a test split")
+    p.add_argument("--speaker", default=None, help="the voice's speaker (default: its default)")
+    p.add_argument("--emotion", default="neutral")
+    p.add_argument("--sentences", type=int, default=12)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=1)
+    args = p.parse_args(argv)
+
+    import torch
+
+    import emomix
+    from emomix.config import AudioConfig
+    from emomix.data import load_esd, voice_speaker_name
+    from emomix.features import log_mel
+    from emomix.models import length_regulate
+    from emomix.models.alignment import alignment_log_likelihood, monotonic_alignment_search
+    from emomix.perception import Recognizer, corpus_rate, word_errors
+
+    torch.set_num_threads(args.threads)
+    voice = emomix.load_voice(args.voice, backend="torch", threads=args.threads)
+    model = voice.backend.model
+    meta = voice.bundle.meta
+    speaker = args.speaker or meta.get("default_speaker") or next(iter(meta["speakers"]))
+    if speaker not in meta["speakers"]:
+        print(f"error: the voice has no speaker {speaker!r} ({', '.join(meta['speakers'])})",
+              file=sys.stderr)
+        return 2
+    utts = [u for u in load_esd(args.corpus) if u.split == "test" and u.emotion == args.emotion
+            and voice_speaker_name(u.speaker) == speaker][: args.sentences]
+    if not utts:
+        print(f"error: no test clips of {speaker} in {args.emotion} in {args.corpus}",
+              file=sys.stderr)
+        return 2
+    cfg = AudioConfig.from_dict(dict(voice.bundle.audio))
+    asr = Recognizer(cpu_threads=args.threads)
+    sr = voice.sample_rate
+    spk = model.speakers(torch.tensor([meta["speakers"][speaker]]))
+    emo = torch.tensor([meta["emotions"][args.emotion]["embedding"]], dtype=torch.float32)
+    counts: dict[str, list] = {}
+    from emomix.audio import read_wav
+
+    for u in utts:
+        ref = np.asarray(read_wav(u.path, sr)[0], np.float64)
+        mel = torch.from_numpy(log_mel(ref, cfg)).float()[None]
+        ids = torch.from_numpy(np.asarray(voice.text_to_ids(u.text), np.int64))[None]
+        with torch.inference_mode():
+            mu_ph, log_dur, tmask = model.encoder(ids, torch.tensor([ids.shape[1]]), emo, spk)
+            frames = torch.ones(1, 1, mel.shape[-1])
+            path = monotonic_alignment_search(alignment_log_likelihood(mu_ph, mel),
+                                              tmask.transpose(1, 2) * frames)
+            mu_aligned = torch.matmul(mu_ph, path)[0].numpy()
+            mu_predicted = length_regulate(mu_ph, log_dur, tmask, 1.0)[0][0].numpy()
+        clips = {
+            "reference": ref,
+            "copy_synthesis": voice.vocode(mel[0].numpy()),
+            "mu_aligned": voice.vocode(mu_aligned),
+            "mu_predicted": voice.vocode(mu_predicted),
+            "synthesized": voice.synthesize(u.text, {args.emotion: 1.0}, speaker=speaker,
+                                            seed=args.seed),
+        }
+        for name, audio in clips.items():
+            counts.setdefault(name, []).append(word_errors(u.text, asr.transcribe(audio, sr)))
+    print(json.dumps({
+        "voice": meta.get("name"), "speaker": speaker, "emotion": args.emotion,
+        "sentences": len(utts), "asr": "whisper-base beam 5",
+        "wer": {name: round(corpus_rate(c), 4) for name, c in counts.items()},
+    }, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
