@@ -27,6 +27,7 @@
 #include "emomix/schedule.hpp"
 #include "emomix/version.hpp"
 #include "emomix/weights.hpp"
+#include "runtime_handles.hpp"
 
 namespace py = pybind11;
 
@@ -34,6 +35,8 @@ namespace py = pybind11;
 void register_voice(py::module_& m);
 // text_bindings.cpp: the text frontend, emomix._native.text (emomix/text.hpp).
 void register_text(py::module_& m);
+// generation_bindings.cpp: GenerationConfig, the line plan and Session.synthesize_text.
+void register_generation(py::module_& m);
 
 namespace {
 
@@ -311,18 +314,9 @@ py::array_t<float> py_cuda_mix_euler(const py::handle& x_obj, const py::handle& 
 
 // --- the native runtime: Model and Session --------------------------------------------------------
 
-// A loaded voice's networks (immutable, shared by Sessions).
-struct PyModel {
-  std::shared_ptr<const emomix::Model> model;
-};
-
-// A Session plus a mutex: the C++ Session is single-threaded by contract; the binding serialises
-// accidental concurrent use from several Python threads instead of racing.
-struct PySession {
-  std::shared_ptr<const emomix::Model> model;
-  std::unique_ptr<emomix::Session> session;
-  std::mutex mutex;
-};
+// PyModel, PySession: runtime_handles.hpp (generation_bindings.cpp adds methods to Session).
+using emomix_py::PyModel;
+using emomix_py::PySession;
 
 // A streaming vocoder state plus a mutex (pulls from several Python threads are serialised; the
 // stream lock is always taken before a Session's).
@@ -919,6 +913,7 @@ PYBIND11_MODULE(_native, m) {
   register_runtime(m);
   register_voice(m);
   register_text(m);
+  register_generation(m);
 
   m.def("cuda_mix_euler", &py_cuda_mix_euler, py::arg("x"), py::arg("preds"), py::arg("weights"),
         py::arg("h"),

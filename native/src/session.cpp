@@ -189,6 +189,13 @@ SynthesisOutput Session::synthesize(const std::int64_t* ids, int phonemes,
   encode(ids, phonemes, enc_emotion, speaker, length_scale, r.mu, r.durations);
   const int C = model_->config().audio.n_mels;
   r.frames = static_cast<int>(r.mu.size() / static_cast<std::size_t>(C));
+  finish_line(phonemes, weights, emotions, speakers, config, seed, r);
+  return r;
+}
+
+void Session::finish_line(int phonemes, const WeightsView& weights,
+                          const float* emotions, const float* speakers,
+                          const SamplerConfig& config, std::uint64_t seed, SynthesisOutput& r) {
   if (weights.per_frame() && weights.frames != r.frames) {
     throw InvalidArgument("per-frame W has " + std::to_string(weights.frames) +
                           " frames but the encoder produced " + std::to_string(r.frames));
@@ -218,7 +225,6 @@ SynthesisOutput Session::synthesize(const std::int64_t* ids, int phonemes,
   }
   r.audio.resize(static_cast<std::size_t>(r.frames) * model_->config().audio.hop_length);
   vocode(r.mel.data(), r.frames, r.audio.data());
-  return r;
 }
 
 }  // namespace emomix

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "emomix/harmonics.hpp"
@@ -23,6 +24,8 @@
 #include "emomix/thread_pool.hpp"
 
 namespace emomix {
+
+struct GenerationConfig;  // emomix/generation.hpp
 
 namespace detail {
 class EncoderGraph;
@@ -129,6 +132,14 @@ class Session {
                              const float* speakers, const SamplerConfig& config,
                              std::uint64_t seed);
 
+  // Text to audio with no Python (DESIGN §7): the native text frontend (emomix/text.hpp, the
+  // voice's symbols and language) -> ids -> the plan of `config` (emomix/generation.hpp:
+  // conditions, speaker, encoder emotion, W, solver) -> encode -> sample -> pitch -> vocode, the
+  // same steps as synthesize() and as Voice.synthesize_full. text is UTF-8. Throws
+  // GenerationConfigError for a bad config, text::TextError / FrontendUnavailable for bad text or
+  // no espeak-ng, InvalidArgument for a line over kMaxTextPhonemes.
+  SynthesisOutput synthesize_text(std::string_view text, const GenerationConfig& config);
+
   // The speech-emotion recogniser: normalised log-mel [C, F] -> embedding [E], logits
   // [n_emotions]. Throws Unavailable when the bundle has no SER weights.
   void ser(const float* logmel, int frames, float* embedding, float* logits);
@@ -140,6 +151,11 @@ class Session {
   // Makes encoder_ hold the states of ids [phonemes]; with `reuse`, the layers run only when it
   // holds another line's.
   void load_states(const std::int64_t* ids, int phonemes, bool reuse);
+  // synthesize()'s steps after encode(): sample r.mu into r.mel, the harmonics of the pitch
+  // (pitch voices), vocode into r.audio. r.mu, r.durations and r.frames are set.
+  void finish_line(int phonemes, const WeightsView& weights,
+                   const float* emotions, const float* speakers, const SamplerConfig& config,
+                   std::uint64_t seed, SynthesisOutput& r);
   std::shared_ptr<const Model> model_;
   ThreadPool pool_;
   std::unique_ptr<detail::EncoderGraph> encoder_;

@@ -1,0 +1,27 @@
+// runtime_handles.hpp — the Python-side handles of the native runtime, shared by the binding
+// sources that add methods to them (module.cpp registers the classes; generation_bindings.cpp
+// adds Session.synthesize_text). One definition, so pybind11 sees one type.
+#pragma once
+
+#include <memory>
+#include <mutex>
+
+#include "emomix/model.hpp"
+#include "emomix/session.hpp"
+
+namespace emomix_py {
+
+// A loaded voice's networks (immutable, shared by Sessions).
+struct PyModel {
+  std::shared_ptr<const emomix::Model> model;
+};
+
+// A Session plus a mutex: the C++ Session is single-threaded by contract; the binding serialises
+// accidental concurrent use from several Python threads instead of racing.
+struct PySession {
+  std::shared_ptr<const emomix::Model> model;
+  std::unique_ptr<emomix::Session> session;
+  std::mutex mutex;
+};
+
+}  // namespace emomix_py
