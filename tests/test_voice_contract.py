@@ -171,8 +171,8 @@ class Case:
 
 
 def _speakers_swap_id(meta):
-    names = list(meta["speakers"])
-    meta["speakers"][names[1]] = meta["speakers"][names[0]]
+    first = next(iter(meta["speakers"].values()))
+    meta["speakers"]["extra-speaker"] = first
 
 
 def _emotion(meta, i=1):
@@ -299,14 +299,15 @@ CASES = [
     Case("symbols-language-empty", put("symbols.language", ""), "voice.json:symbols.language"),
     # speakers
     Case("speakers-empty", put("speakers", {}), "voice.json:speakers"),
-    Case("speakers-id-string", edit(lambda m: m["speakers"].update({"espeak-0002": "1"})),
-         "voice.json:speakers.espeak-0002"),
-    Case("speakers-id-reused", edit(_speakers_swap_id), "voice.json:speakers.espeak-0002"),
+    Case("speakers-id-string", edit(lambda m: m["speakers"].update({"extra-speaker": "1"})),
+         "voice.json:speakers.extra-speaker"),
+    Case("speakers-id-reused", edit(_speakers_swap_id), "voice.json:speakers.extra-speaker"),
     Case("speakers-id-out-of-range", edit(lambda m: m["speakers"].update({"espeak-0008": 9})),
          "voice.json:speakers.espeak-0008"),
-    Case("speakers-too-many", edit(lambda m: m["speakers"].update({"extra": 8})),
+    Case("speakers-too-many",
+         edit(lambda m: m["speakers"].update({"extra": len(m["speakers"])})),
          "voice.json:speakers"),
-    Case("speakers-empty-name", edit(lambda m: m["speakers"].update({"": 8})),
+    Case("speakers-empty-name", edit(lambda m: m["speakers"].update({"": len(m["speakers"])})),
          "voice.json:speakers"),
     # default settings that name something the voice lacks
     Case("default-speaker-unknown", put("default_speaker", "nobody"), "voice.json:default_speaker"),
