@@ -29,13 +29,14 @@ SCHEMA = ROOT / "sdk" / "emomix" / "voice" / "schema.json"
 
 
 def small_voice(meta: dict[str, Any]) -> dict[str, Any]:
-    """The default voice.json shrunk: two speakers, two emotions of four values; still valid."""
+    """The default voice.json shrunk: at most two speakers, two emotions of four values; still
+    valid."""
     m = copy.deepcopy(meta)
     m["description"] = "small"
     m["model"]["config"]["emotion_dim"] = 4
     names = sorted(m["speakers"], key=m["speakers"].__getitem__)[:2]
     m["speakers"] = {n: i for i, n in enumerate(names)}
-    m["default_speaker"] = names[1]
+    m["default_speaker"] = names[-1]
     m["emotions"] = {
         name: {"embedding": m["emotions"][name]["embedding"][:4], "vad": m["emotions"][name]["vad"]}
         for name in ("neutral", "happy")
