@@ -354,27 +354,21 @@ def _render_job(
         write_wav(Path(out_dir) / job.rel_path, x.astype(np.float32), sample_rate)
     except (EspeakError, ValueError, OSError) as exc:
         return {"id": job.utt_id, "error": str(exc)}
-    return {
-        "path": job.rel_path,
-        "speaker": spk.speaker_id,
-        "emotion": p.name,
-        "sentence_id": job.sentence_id,
-        "split": job.split,
-        "text": job.text,
-        "duration_s": round(len(x) / sample_rate, 4),
-        "espeak_voice": spk.espeak_voice,
-        "espeak_variant": spk.variant,
-        "pitch_hz": round(spk.pitch_hz * p.pitch_scale, 1),
-        "range_hz": round(spk.range_hz * p.range_scale, 1),
-        "rate_wpm": rate,
-        "espeak_pitch": espeak_pitch,
-        "word_gap": p.word_gap,
-        "level_db": round(level, 2),
-        "drive": p.drive,
-        "tilt_db": p.tilt_db,
-        "source": "espeak-ng",
-        "id": job.utt_id,
-    }
+    return _row(job, x, sample_rate, level, source="espeak-ng",
+                espeak_voice=spk.espeak_voice, espeak_variant=spk.variant,
+                pitch_hz=round(spk.pitch_hz * p.pitch_scale, 1),
+                range_hz=round(spk.range_hz * p.range_scale, 1), rate_wpm=rate,
+                espeak_pitch=espeak_pitch, word_gap=p.word_gap)
+
+
+def _row(job: _Job, x: np.ndarray, sample_rate: int, level_db: float,
+         **settings: object) -> dict[str, object]:
+    """The metadata row of a rendered clip: what every speaker has, then its own settings."""
+    return {"path": job.rel_path, "speaker": job.speaker.speaker_id, "emotion": job.profile.name,
+            "sentence_id": job.sentence_id, "split": job.split, "text": job.text,
+            "duration_s": round(len(x) / sample_rate, 4), "level_db": round(level_db, 2),
+            "drive": job.profile.drive, "tilt_db": job.profile.tilt_db, **settings,
+            "id": job.utt_id}
 
 
 def _finish(audio: np.ndarray, sr: int, p: EmotionProfile, level_db: float, sample_rate: int,
@@ -404,24 +398,9 @@ def _render_piper_job(job: _Job, sample_rate: int, pad_s: float, out_dir: str
         write_wav(Path(out_dir) / job.rel_path, x.astype(np.float32), sample_rate)
     except (ValueError, OSError) as exc:
         return {"id": job.utt_id, "error": str(exc)}
-    return {
-        "path": job.rel_path,
-        "speaker": spk.speaker_id,
-        "emotion": p.name,
-        "sentence_id": job.sentence_id,
-        "split": job.split,
-        "text": job.text,
-        "duration_s": round(len(x) / sample_rate, 4),
-        "pitch_hz": used["pitch_hz"],
-        "range_hz": "",
-        "level_db": round(level, 2),
-        "drive": p.drive,
-        "tilt_db": p.tilt_db,
-        "source": "piper",
-        "length_scale": used["length_scale"],
-        "formant_ratio": used["formant_ratio"],
-        "id": job.utt_id,
-    }
+    return _row(job, x, sample_rate, level, source="piper", pitch_hz=used["pitch_hz"],
+                range_hz="", length_scale=used["length_scale"],
+                formant_ratio=used["formant_ratio"])
 
 
 # ---------------------------------------------------------------- progress
