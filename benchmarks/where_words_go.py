@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     import emomix
+    from emomix.audio import read_wav
     from emomix.config import AudioConfig
     from emomix.data import load_esd, voice_speaker_name
     from emomix.features import log_mel
@@ -69,8 +70,6 @@ def main(argv: list[str] | None = None) -> int:
     spk = model.speakers(torch.tensor([meta["speakers"][speaker]]))
     emo = torch.tensor([meta["emotions"][args.emotion]["embedding"]], dtype=torch.float32)
     counts: dict[str, list] = {}
-    from emomix.audio import read_wav
-
     for u in utts:
         ref = np.asarray(read_wav(u.path, sr)[0], np.float64)
         mel = torch.from_numpy(log_mel(ref, cfg)).float()[None]

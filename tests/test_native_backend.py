@@ -45,24 +45,9 @@ def snr_db(ref: np.ndarray, x: np.ndarray) -> float:
                                / max(np.sum((ref.astype(np.float64) - x) ** 2), 1e-30)))
 
 
-def perturbed_copy(src, dst, dtype="float32", seed=1):
-    """A copy of a bundle with every float weight perturbed (non-zero FiLM, norms, scales)."""
-    bundle = load_bundle(src)
-    rng = np.random.default_rng(seed)
-    weights = {}
-    for k, v in load_weights(bundle).items():
-        if v.dtype == np.float32:
-            v = (v + rng.normal(scale=0.05 + 0.1 * float(np.std(v)), size=v.shape)).astype(
-                np.float32)
-        weights[k] = v
-    meta = {k: v for k, v in bundle.meta.items() if k != "files"}
-    save_bundle(dst, meta, weights, dtype=dtype)
-    return dst
-
-
 @pytest.fixture(scope="module")
-def voice_dir(random_voice_dir, tmp_path_factory):
-    return perturbed_copy(random_voice_dir, tmp_path_factory.mktemp("native") / "voice")
+def voice_dir(random_voice_dir, perturbed_voice, tmp_path_factory):
+    return perturbed_voice(random_voice_dir, tmp_path_factory.mktemp("native") / "voice")
 
 
 @pytest.fixture(scope="module")

@@ -156,6 +156,11 @@ def _piper_audio(text: str, length_scale: float) -> tuple[np.ndarray, int]:
     return audio, int(chunks[0].sample_rate)
 
 
+def _clamp_range(range_factor: float) -> float:
+    lo, hi = _RANGE_LIMITS
+    return min(max(range_factor, lo), hi)
+
+
 def _median_f0(sound, call) -> float:
     pitch = call(sound, "To Pitch", 0.0, _F0_FLOOR, _F0_CEIL)
     m = call(pitch, "Get quantile", 0.0, 0.0, 0.5, "Hertz")
@@ -180,8 +185,7 @@ def reshape_pitch(audio: np.ndarray, sr: int, *, level: float, range_factor: flo
         return np.asarray(sound.values[0], np.float64), median
     manip = call(sound, "To Manipulation", 0.01, _F0_FLOOR, _F0_CEIL)
     tier = call(manip, "Extract pitch tier")
-    lo, hi = _RANGE_LIMITS
-    r = min(max(range_factor, lo), hi)
+    r = _clamp_range(range_factor)
     change, span = contour
     t_end = sound.xmax
     t0 = t_end - span * (sound.xmax - sound.xmin)
@@ -209,9 +213,8 @@ def render_piper(text: str, speaker: PiperSpeaker, profile: EmotionProfile,
     level = speaker.pitch_ratio * profile.pitch_scale * (1.0 + jit[0])
     out, f0_hz = reshape_pitch(audio, sr, level=level, range_factor=profile.range_scale,
                         contour=contour_of(profile.name), formant_ratio=speaker.formant_ratio)
-    lo, hi = _RANGE_LIMITS
     return out, sr, {"length_scale": round(float(length_scale), 4),
                      "pitch_level": round(float(level), 4),
                      "pitch_hz": round(float(f0_hz), 1) if math.isfinite(f0_hz) else "",
-                     "range_factor": round(min(max(profile.range_scale, lo), hi), 3),
+                     "range_factor": round(_clamp_range(profile.range_scale), 3),
                      "formant_ratio": speaker.formant_ratio}

@@ -205,7 +205,7 @@ def _load_init_weights(model: Any, bundle: Any, speakers: list[str]) -> None:
                              "run's model; fine-tune only from a voice of the same model config")
         state[name] = torch.from_numpy(value)
     old = weights["speakers.weight"]
-    known = {name: i for name, i in bundle.meta["speakers"].items()}
+    known = bundle.meta["speakers"]
     table = torch.from_numpy(old).mean(0, keepdim=True).repeat(len(speakers), 1)
     for row, spk in enumerate(speakers):
         if voice_speaker_name(spk) in known:
