@@ -50,6 +50,24 @@ std::string join(const std::vector<std::string>& names) {
   return s;
 }
 
+int voice_emotion(const VoiceInfo& voice, const char* name) {
+  for (std::size_t i = 0; i < voice.emotions.size(); ++i) {
+    if (voice.emotions[i].name == name) return static_cast<int>(i);
+  }
+  throw InvalidArgument(std::string("the voice has no '") + name + "' emotion");
+}
+
+// Python's _as_mix: normalised by the sum (again), in float64.
+std::vector<double> as_mix(const std::vector<double>& w) {
+  double total = 0.0;
+  for (double v : w) total += v;
+  std::vector<double> out(w.size());
+  for (std::size_t i = 0; i < w.size(); ++i) out[i] = w[i] / total;
+  return out;
+}
+
+}  // namespace
+
 std::vector<std::string> emotion_names(const VoiceInfo& voice) {
   std::vector<std::string> out;
   for (const auto& e : voice.emotions) out.push_back(e.name);
@@ -58,7 +76,7 @@ std::vector<std::string> emotion_names(const VoiceInfo& voice) {
 
 // normalise_mix (emomix.emotions): known names, finite non-negative weights, not all zero,
 // normalised by their sum; zero weights dropped. Returns (index into `known`, weight) pairs.
-NormalisedMix normalise(const GenerationWeight* entries, std::uint32_t count, int capacity,
+NormalisedMix normalise_weights(const GenerationWeight* entries, std::uint32_t count, int capacity,
                         const std::vector<std::string>& known, const std::string& field,
                         GenerationErrorCode unknown, const char* kind) {
   if (count < 1 || count > static_cast<std::uint32_t>(capacity)) {
@@ -105,24 +123,6 @@ NormalisedMix normalise(const GenerationWeight* entries, std::uint32_t count, in
   }
   return out;
 }
-
-int voice_emotion(const VoiceInfo& voice, const char* name) {
-  for (std::size_t i = 0; i < voice.emotions.size(); ++i) {
-    if (voice.emotions[i].name == name) return static_cast<int>(i);
-  }
-  throw InvalidArgument(std::string("the voice has no '") + name + "' emotion");
-}
-
-// Python's _as_mix: normalised by the sum (again), in float64.
-std::vector<double> as_mix(const std::vector<double>& w) {
-  double total = 0.0;
-  for (double v : w) total += v;
-  std::vector<double> out(w.size());
-  for (std::size_t i = 0; i < w.size(); ++i) out[i] = w[i] / total;
-  return out;
-}
-
-}  // namespace
 
 Preset parse_preset(const std::string& name) {
   if (name == "emomix") return Preset::emomix;
@@ -203,7 +203,7 @@ void validate_generation_config(const GenerationConfig& c, const VoiceInfo& voic
   }
   const std::vector<std::string> emotions = emotion_names(voice);
   const NormalisedMix mix =
-      normalise(c.emotions, c.n_emotions, kGenerationMaxEmotions, emotions, "emotions",
+      normalise_weights(c.emotions, c.n_emotions, kGenerationMaxEmotions, emotions, "emotions",
                 E::unknown_emotion, "emotion");
   if (c.n_keyframes > static_cast<std::uint32_t>(kGenerationMaxKeyframes)) {
     fail(E::bad_count, "n_keyframes",
@@ -220,7 +220,7 @@ void validate_generation_config(const GenerationConfig& c, const VoiceInfo& voic
     if (k > 0 && p < c.keyframes[k - 1].position) {
       fail(E::bad_keyframes, where + ".position", "positions must be ascending");
     }
-    normalise(c.keyframes[k].emotions, c.keyframes[k].n_emotions, kGenerationMaxEmotions,
+    normalise_weights(c.keyframes[k].emotions, c.keyframes[k].n_emotions, kGenerationMaxEmotions,
               emotions, where + ".emotions", E::unknown_emotion, "emotion");
   }
   if (!std::isfinite(c.intensity)) {
@@ -233,7 +233,7 @@ void validate_generation_config(const GenerationConfig& c, const VoiceInfo& voic
          "is " + fmt(c.emotion_scale) + "; it must be in [" + fmt(schema.emotion_scale_min) +
              ", " + fmt(schema.emotion_scale_max) + "] (1 means no extrapolation from neutral)");
   }
-  normalise(c.speakers, c.n_speakers, kGenerationMaxSpeakers, voice.speakers, "speakers",
+  normalise_weights(c.speakers, c.n_speakers, kGenerationMaxSpeakers, voice.speakers, "speakers",
             E::unknown_speaker, "speaker");
   if (c.steps < 1 || c.steps > kMaxSteps) {
     fail(E::bad_steps, "steps",
@@ -379,11 +379,11 @@ GenerationPlan plan_generation(const VoiceInfo& voice, const float* speaker_tabl
   validate_generation_config(c, voice);
   GenerationPlan p;
   const std::vector<std::string> names = emotion_names(voice);
-  const NormalisedMix mix = normalise(c.emotions, c.n_emotions, kGenerationMaxEmotions, names,
+  const NormalisedMix mix = normalise_weights(c.emotions, c.n_emotions, kGenerationMaxEmotions, names,
                                       "emotions", GenerationErrorCode::unknown_emotion, "emotion");
   std::vector<NormalisedMix> keys;
   for (std::uint32_t k = 0; k < c.n_keyframes; ++k) {
-    keys.push_back(normalise(c.keyframes[k].emotions, c.keyframes[k].n_emotions,
+    keys.push_back(normalise_weights(c.keyframes[k].emotions, c.keyframes[k].n_emotions,
                              kGenerationMaxEmotions, names, "keyframes",
                              GenerationErrorCode::unknown_emotion, "emotion"));
   }
@@ -437,7 +437,7 @@ GenerationPlan plan_generation(const VoiceInfo& voice, const float* speaker_tabl
                                           (1.0 - p.alpha) * static_cast<double>(neutral_emb[e]));
   }
 
-  const NormalisedMix speakers = normalise(c.speakers, c.n_speakers, kGenerationMaxSpeakers,
+  const NormalisedMix speakers = normalise_weights(c.speakers, c.n_speakers, kGenerationMaxSpeakers,
                                            voice.speakers, "speakers",
                                            GenerationErrorCode::unknown_speaker, "speaker");
   const std::size_t S = static_cast<std::size_t>(speaker_dim);
@@ -476,7 +476,6 @@ std::vector<float> schedule_weights(const GenerationPlan& p, int frames) {
     throw InvalidArgument("a trajectory's weights need the line's frames (>= 1), got " +
                           std::to_string(frames));
   }
-  const std::size_t F = per_frame ? static_cast<std::size_t>(frames) : 1;
   std::vector<double> W;
   double a = p.guide;
   if (p.preset == Preset::intensity) {
@@ -495,36 +494,57 @@ std::vector<float> schedule_weights(const GenerationPlan& p, int frames) {
     return std::vector<float>(W.begin(), W.end());
   }
   if (per_frame) {
-    const std::vector<double> wf =
-        keyframes_to_frames(p.key_positions, p.key_values, static_cast<int>(M), frames);
-    if (p.preset == Preset::emomix) {
-      W = emomix_frame_weights(wf, static_cast<int>(M), frames, p.steps, p.k_max, p.k_min);
+    return schedule_mix(
+        keyframes_to_frames(p.key_positions, p.key_values, static_cast<int>(M), frames),
+        static_cast<int>(M), frames, p.steps, p.preset, p.k_max, p.k_min, {a}, p.neutral);
+  }
+  return schedule_mix(p.mix, static_cast<int>(M), 0, p.steps, p.preset, p.k_max, p.k_min, {a},
+                      p.neutral);
+}
+
+std::vector<float> schedule_mix(const std::vector<double>& w, int conditions, int frames,
+                                int steps, Preset preset, double k_max, double k_min,
+                                const std::vector<double>& alpha, int neutral) {
+  if (preset == Preset::intensity) {
+    throw InvalidArgument("schedule_mix: the intensity preset takes one emotion against neutral "
+                          "(plan_generation); use emomix or blend");
+  }
+  const std::size_t N = static_cast<std::size_t>(steps), M = static_cast<std::size_t>(conditions);
+  const bool per_frame = frames > 0;
+  const std::size_t F = per_frame ? static_cast<std::size_t>(frames) : 1;
+  std::vector<double> W;
+  if (per_frame) {
+    if (preset == Preset::emomix) {
+      W = emomix_frame_weights(w, conditions, frames, steps, k_max, k_min);
     } else {
       W.resize(N * M * F);
       for (std::size_t k = 0; k < N; ++k) {
-        std::copy(wf.begin(), wf.end(), W.begin() + static_cast<std::ptrdiff_t>(k * M * F));
+        std::copy(w.begin(), w.end(), W.begin() + static_cast<std::ptrdiff_t>(k * M * F));
       }
     }
-  } else if (p.preset == Preset::emomix) {
+  } else if (preset == Preset::emomix) {
     // emomix.sampler.weights.emomix rounds its W to float32
-    W = emomix_weights(p.mix, p.steps, p.k_max, p.k_min);
+    W = emomix_weights(w, steps, k_max, k_min);
     for (double& v : W) v = static_cast<double>(static_cast<float>(v));
   } else {
     // emomix.sampler.weights.blend: the (renormalised) mix, rounded to float32, at every step
-    const std::vector<double> w = as_mix(p.mix);
+    const std::vector<double> mix = as_mix(w);
     W.resize(N * M);
     for (std::size_t k = 0; k < N; ++k) {
       for (std::size_t m = 0; m < M; ++m) {
-        W[k * M + m] = static_cast<double>(static_cast<float>(w[m]));
+        W[k * M + m] = static_cast<double>(static_cast<float>(mix[m]));
       }
     }
   }
-  if (a != 1.0) {
-    if (p.neutral < 0) throw InvalidArgument("intensity != 1 needs a neutral condition");
+  bool all_one = true;
+  for (double a : alpha) all_one = all_one && a == 1.0;
+  if (!all_one) {
+    if (neutral < 0) throw InvalidArgument("intensity != 1 needs a neutral condition");
     for (std::size_t k = 0; k < N; ++k) {
       for (std::size_t m = 0; m < M; ++m) {
-        const double hot = static_cast<int>(m) == p.neutral ? 1.0 : 0.0;
+        const double hot = static_cast<int>(m) == neutral ? 1.0 : 0.0;
         for (std::size_t f = 0; f < F; ++f) {
+          const double a = alpha.size() == 1 ? alpha[0] : alpha[f];
           double& v = W[(k * M + m) * F + f];
           v = a * v + (1.0 - a) * hot;
         }

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <unordered_map>
 
 #include "emomix/error.hpp"
@@ -303,18 +304,39 @@ std::size_t Model::mapped_bytes() const noexcept {
 }
 
 std::shared_ptr<const Model> Model::load(const std::string& path, const VoiceLoadOptions& options) {
+  VoiceInfo voice = load_voice(path, options);  // the whole contract, sha256 included by default
+  const std::string weights_path = (voice.dir == "/" ? "" : voice.dir) + "/";
+  return from_checked(std::move(voice), [&](const std::string& label) {
+    return SafetensorsFile::open(weights_path + label, label);
+  });
+}
+
+std::shared_ptr<const Model> Model::load_memory(const std::vector<VoiceMemoryFile>& files,
+                                                const VoiceLoadOptions& options) {
+  VoiceInfo voice = load_voice_memory(files, options);  // the same contract as load()
+  return from_checked(std::move(voice), [&](const std::string& label) {
+    for (const VoiceMemoryFile& f : files) {  // load_voice_memory checked it is there, once
+      if (f.path == label) {
+        return SafetensorsFile::from_memory(f.data, std::string(kVoiceMemoryDir) + "/" + label,
+                                            label);
+      }
+    }
+    throw InvalidArgument("Model::load_memory: " + label + " is not among the files");
+  });
+}
+
+std::shared_ptr<const Model> Model::from_checked(
+    VoiceInfo voice, const std::function<SafetensorsFile(const std::string&)>& open_weights) {
   std::shared_ptr<Model> m(new Model());  // private constructor: make_shared cannot reach it
-  m->voice_ = load_voice(path, options);  // the whole contract, sha256 included by default
+  m->voice_ = std::move(voice);
   m->path_ = m->voice_.dir;
   m->config_ = parse_model_config(m->voice_);
-  const std::string& label = voice_schema().weights_file;
-  const std::string weights_path = (m->path_ == "/" ? "" : m->path_) + "/" + label;
-  m->file_ = std::make_unique<SafetensorsFile>(SafetensorsFile::open(weights_path, label));
-  Loader loader(*m, weights_path);
+  m->file_ = std::make_unique<SafetensorsFile>(open_weights(voice_schema().weights_file));
+  Loader loader(*m, m->file_->path());
   loader.convert_all();
   loader.bind();
   if (m->config_.pitch.enabled) m->mel_filterbank_ = emomix::mel_filterbank(m->config_.audio);
-  if (m->storage_ == "F16") m->file_.reset();  // everything was converted: release the mapping
+  if (m->storage_ == "F16") m->file_.reset();  // everything was converted: release the weights
   return m;
 }
 

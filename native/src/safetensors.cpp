@@ -225,9 +225,28 @@ SafetensorsFile SafetensorsFile::open(const std::string& path, const std::string
   return f;
 }
 
+SafetensorsFile SafetensorsFile::from_memory(std::string_view bytes, const std::string& path,
+                                             const std::string& label) {
+  SafetensorsFile f;
+  f.path_ = path;
+  f.label_ = label;
+  f.size_ = bytes.size();
+  if (f.size_ < 8) parse_safetensors_header(nullptr, 0, f.size_, path, label);  // "too short"
+  // uint64 words: the copy starts on an 8-byte boundary, so each tensor is aligned as in a mapping
+  f.copy_.resize((f.size_ + sizeof(std::uint64_t) - 1) / sizeof(std::uint64_t));
+  std::memcpy(f.copy_.data(), bytes.data(), f.size_);
+  const auto* base = reinterpret_cast<const unsigned char*>(f.copy_.data());
+  SafetensorsHeader header = parse_safetensors_header(base, f.size_, f.size_, path, label);
+  f.tensors_ = std::move(header.tensors);
+  for (TensorInfo& t : f.tensors_) t.data = base + header.data_start + t.offset;
+  return f;
+}
+
+// Moving copy_ moves its buffer, not the bytes: the tensors' data pointers stay valid.
 SafetensorsFile::SafetensorsFile(SafetensorsFile&& o) noexcept
     : path_(std::move(o.path_)), label_(std::move(o.label_)), map_(std::exchange(o.map_, nullptr)),
-      size_(std::exchange(o.size_, 0)), tensors_(std::move(o.tensors_)) {}
+      copy_(std::move(o.copy_)), size_(std::exchange(o.size_, 0)),
+      tensors_(std::move(o.tensors_)) {}
 
 SafetensorsFile& SafetensorsFile::operator=(SafetensorsFile&& o) noexcept {
   if (this != &o) {
@@ -235,6 +254,7 @@ SafetensorsFile& SafetensorsFile::operator=(SafetensorsFile&& o) noexcept {
     path_ = std::move(o.path_);
     label_ = std::move(o.label_);
     map_ = std::exchange(o.map_, nullptr);
+    copy_ = std::move(o.copy_);
     size_ = std::exchange(o.size_, 0);
     tensors_ = std::move(o.tensors_);
   }
@@ -246,6 +266,7 @@ SafetensorsFile::~SafetensorsFile() { unmap(); }
 void SafetensorsFile::unmap() noexcept {
   if (map_ != nullptr) ::munmap(map_, size_);
   map_ = nullptr;
+  std::vector<std::uint64_t>().swap(copy_);  // frees the buffer (clear() would keep it)
   for (TensorInfo& t : tensors_) t.data = nullptr;
 }
 

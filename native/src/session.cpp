@@ -145,7 +145,7 @@ int VocoderStream::ready() const noexcept {
 void Session::sample(const float* mu, int frames, const WeightsView& weights,
                      const float* emotions, const float* speakers, const SamplerConfig& config,
                      std::uint64_t seed, float* out, const std::int64_t* durations,
-                     int phonemes) {
+                     int phonemes, const float* noise) {
   const ModelConfig& cfg = model_->config();
   const int M = weights.conditions;
   const int E = cfg.emotion_dim, S = cfg.speaker_dim, C = cfg.audio.n_mels;
@@ -177,6 +177,7 @@ void Session::sample(const float* mu, int frames, const WeightsView& weights,
   in.seed = seed;
   in.durations = durations;
   in.phonemes = phonemes;
+  in.noise = noise;
   emomix::sample(callback, in, config, sampler_, out);
 }
 

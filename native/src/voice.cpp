@@ -766,22 +766,102 @@ VoiceInfo parse_voice_meta(std::string_view text, const std::string& meta_path,
   return validate_voice_meta(meta, meta_path, require_files);
 }
 
-VoiceInfo load_voice(const std::string& path, const VoiceLoadOptions& options) {
-  const VoiceSchema& s = voice_schema();
-  const std::string dir = resolve_dir(path);
-  const std::string prefix = dir == "/" ? "/" : dir + "/";
-  const std::string meta_path = prefix + s.meta_file;
-  VoiceInfo v = parse_voice_meta(read_file(meta_path, s.meta_file), meta_path);
-  v.dir = dir;
+namespace {
 
-  // bundle._check_files
+// Where the files of a bundle come from: its directory, or the caller's memory. Steps 5–7 read
+// the files only through this, so both loads check the same things in the same order.
+class BundleFiles {
+ public:
+  virtual ~BundleFiles() = default;
+  // The path errors name for bundle-relative `rel`.
+  virtual std::string path(const std::string& rel) const = 0;
+  // False when the bundle has no file `rel`; else its size in *bytes.
+  virtual bool size(const std::string& rel, std::uint64_t* bytes) const = 0;
+  // Lowercase hex SHA-256 of `rel` (present); throws InvalidArgument when it cannot be read.
+  virtual std::string sha256(const std::string& rel) const = 0;
+  // At least the length field and the safetensors header of `rel` (present, `size` bytes), as
+  // parse_safetensors_header() wants them; `buffer` may hold them.
+  virtual std::string_view head(const std::string& rel, std::uint64_t size,
+                                std::string& buffer) const = 0;
+  // The hint of "file listed in voice.json is missing".
+  virtual const char* missing_hint() const = 0;
+};
+
+class DirectoryFiles final : public BundleFiles {
+ public:
+  explicit DirectoryFiles(const std::string& dir) : prefix_(dir == "/" ? "/" : dir + "/") {}
+  std::string path(const std::string& rel) const override { return prefix_ + rel; }
+  bool size(const std::string& rel, std::uint64_t* bytes) const override {
+    return is_file(path(rel), bytes);
+  }
+  std::string sha256(const std::string& rel) const override { return sha256_file(path(rel)); }
+  std::string_view head(const std::string& rel, std::uint64_t size,
+                        std::string& buffer) const override {
+    buffer = read_head(path(rel), size);
+    return buffer;
+  }
+  const char* missing_hint() const override {
+    return "copy the whole bundle directory; or re-export or re-download the voice";
+  }
+
+ private:
+  std::string prefix_;
+};
+
+class MemoryFiles final : public BundleFiles {
+ public:
+  // Checks the list (safe, unique paths) and indexes it; the bytes stay the caller's.
+  explicit MemoryFiles(const std::vector<VoiceMemoryFile>& files) {
+    const std::string& meta = voice_schema().meta_file;
+    const char* const hint =
+        "give each file its path relative to the bundle directory ('voice.json', "
+        "'weights.safetensors'), once";
+    for (const VoiceMemoryFile& f : files) {
+      const std::string why = f.path == meta ? "" : check_relative_path(f.path);
+      if (!why.empty()) {
+        throw VoiceError(path(f.path), f.path, "path " + quote(f.path) + " " + why, hint);
+      }
+      if (!files_.emplace(f.path, f.data).second) {
+        throw VoiceError(path(f.path), f.path, "path " + quote(f.path) + " is given twice", hint);
+      }
+    }
+  }
+  // The bytes of `rel`, or null when it is not among the files.
+  const std::string_view* find(const std::string& rel) const {
+    const auto it = files_.find(rel);
+    return it == files_.end() ? nullptr : &it->second;
+  }
+  std::string path(const std::string& rel) const override {
+    return std::string(kVoiceMemoryDir) + "/" + rel;
+  }
+  bool size(const std::string& rel, std::uint64_t* bytes) const override {
+    const std::string_view* data = find(rel);
+    if (data != nullptr) *bytes = data->size();
+    return data != nullptr;
+  }
+  std::string sha256(const std::string& rel) const override { return sha256_hex(*find(rel)); }
+  std::string_view head(const std::string& rel, std::uint64_t, std::string&) const override {
+    return *find(rel);  // the whole file: the header check reads only what it needs
+  }
+  const char* missing_hint() const override {
+    return "pass every file of the bundle directory; or re-export or re-download the voice";
+  }
+
+ private:
+  std::map<std::string, std::string_view> files_;
+};
+
+// Steps 5–7 (bundle._check_files, then safetensors_header.read_safetensors_header) on a voice.json
+// already validated.
+void check_bundle_files(const VoiceInfo& v, const BundleFiles& bundle,
+                        const VoiceLoadOptions& options) {
+  const VoiceSchema& s = voice_schema();
   for (const VoiceFile& f : v.files) {
-    const std::string file = prefix + f.path;
+    const std::string file = bundle.path(f.path);
     const std::string field = s.meta_file + ":files." + f.path;
     std::uint64_t size = 0;
-    if (!is_file(file, &size)) {
-      throw VoiceError(file, field, "file listed in voice.json is missing",
-                       "copy the whole bundle directory; or re-export or re-download the voice");
+    if (!bundle.size(f.path, &size)) {
+      throw VoiceError(file, field, "file listed in voice.json is missing", bundle.missing_hint());
     }
     if (size != f.bytes) {
       throw VoiceError(file, field + ".bytes",
@@ -792,7 +872,7 @@ VoiceInfo load_voice(const std::string& path, const VoiceLoadOptions& options) {
     if (options.verify_hashes) {
       std::string digest;
       try {
-        digest = sha256_file(file);
+        digest = bundle.sha256(f.path);
       } catch (const InvalidArgument& e) {
         throw VoiceError(file, field + ".sha256", e.what(), "check the file permissions");
       }
@@ -804,16 +884,45 @@ VoiceInfo load_voice(const std::string& path, const VoiceLoadOptions& options) {
     }
   }
 
-  // the weights header (safetensors_header.read_safetensors_header)
-  const std::string weights = prefix + s.weights_file;
+  const std::string weights = bundle.path(s.weights_file);
   std::uint64_t size = 0;
-  if (!is_file(weights, &size)) {
+  if (!bundle.size(s.weights_file, &size)) {
     throw VoiceError(weights, s.weights_file, "cannot be read: no such file",
                      "check the file exists and is readable");
   }
-  const std::string head = read_head(weights, size);
+  std::string buffer;
+  const std::string_view head = bundle.head(s.weights_file, size, buffer);
   parse_safetensors_header(reinterpret_cast<const unsigned char*>(head.data()), head.size(), size,
                            weights, s.weights_file);
+}
+
+}  // namespace
+
+VoiceInfo load_voice(const std::string& path, const VoiceLoadOptions& options) {
+  const VoiceSchema& s = voice_schema();
+  const std::string dir = resolve_dir(path);
+  const DirectoryFiles bundle(dir);
+  const std::string meta_path = bundle.path(s.meta_file);
+  VoiceInfo v = parse_voice_meta(read_file(meta_path, s.meta_file), meta_path);
+  v.dir = dir;
+  check_bundle_files(v, bundle, options);
+  return v;
+}
+
+VoiceInfo load_voice_memory(const std::vector<VoiceMemoryFile>& files,
+                            const VoiceLoadOptions& options) {
+  const VoiceSchema& s = voice_schema();
+  const MemoryFiles bundle(files);
+  const std::string meta_path = bundle.path(s.meta_file);
+  const std::string_view* meta = bundle.find(s.meta_file);
+  if (meta == nullptr) {  // resolve_dir's last check
+    throw VoiceError(meta_path, s.meta_file, "voice.json is missing from the bundle's files",
+                     "pass voice.json with the bundle's other files (path 'voice.json'); a voice "
+                     "bundle holds voice.json and weights.safetensors");
+  }
+  VoiceInfo v = parse_voice_meta(*meta, meta_path);
+  v.dir = kVoiceMemoryDir;
+  check_bundle_files(v, bundle, options);
   return v;
 }
 

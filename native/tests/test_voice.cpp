@@ -1,17 +1,26 @@
 // The voice bundle contract in C++: SHA-256, the embedded schema, the JSON reader's rules, the
-// voice.json validator and load_voice()'s file checks. (The same corpus of broken bundles goes
+// voice.json validator, load_voice()'s file checks, and load_voice_memory() / Model::load_memory()
+// failing and succeeding exactly as the directory loads do. (The same corpus of broken bundles goes
 // through this validator and Python's in tests/test_voice_contract.py.)
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <iterator>
+#include <memory>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "emomix/error.hpp"
 #include "emomix/json.hpp"
+#include "emomix/model.hpp"
+#include "emomix/safetensors.hpp"
 #include "emomix/schedule.hpp"
+#include "emomix/session.hpp"
 #include "emomix/sha256.hpp"
 #include "emomix/solvers.hpp"
 #include "emomix/voice.hpp"
@@ -31,16 +40,26 @@ std::string temp_dir() {
   return d ? d : "/tmp";
 }
 
-// A valid safetensors file: one F32 tensor "w" of shape [2].
-void write_weights(const std::string& path) {
+// A valid safetensors file (77 bytes): one F32 tensor "w" of shape [2].
+std::string tiny_weights() {
   const std::string header = R"({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})";
-  std::ofstream f(path, std::ios::binary);
+  std::string out;
   const std::uint64_t n = header.size();
   for (int i = 0; i < 8; ++i)
-    f.put(static_cast<char>((n >> (8 * i)) & 0xFF));
-  f << header;
+    out += static_cast<char>((n >> (8 * i)) & 0xFF);
+  out += header;
   const float v[2] = {1.0f, -2.0f};
-  f.write(reinterpret_cast<const char*>(v), sizeof v);
+  out.append(reinterpret_cast<const char*>(v), sizeof v);
+  return out;
+}
+
+void write_weights(const std::string& path) {
+  std::ofstream(path, std::ios::binary) << tiny_weights();
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 // What field the validator names for voice.json text `text` ("" when it is accepted).
@@ -266,4 +285,219 @@ TEST(voice_load_checks_files_hashes_and_header) {
                     "voice.json:files.weights.safetensors: file listed in voice.json is missing");
   std::remove((d + "/voice.json").c_str());
   rmdir(d.c_str());
+}
+
+namespace {
+
+struct Fault {
+  std::string path, field, problem;
+};
+
+// The VoiceError `load` throws (empty fields when it throws none).
+template <class Load>
+Fault fault_of(Load&& load) {
+  try {
+    load();
+  } catch (const emomix::VoiceError& e) {
+    return {e.path(), e.field(), e.problem()};
+  }
+  return {};
+}
+
+// A voice.json for kTinyConfig listing `weights` (its size and sha256) as weights.safetensors.
+std::string tiny_voice_json(const std::string& weights) {
+  return fixture::voice_json(kTinyConfig, "{\"weights.safetensors\": {\"sha256\": \"" +
+                                              emomix::sha256_hex(weights) + "\", \"bytes\": " +
+                                              std::to_string(weights.size()) + "}}");
+}
+
+// Loads `files` from memory and, written out, from a directory: both fail naming `field` with the
+// same problem, the memory load at "<memory>/<rel>" and the directory load at "<dir>/<rel>".
+void check_same_fault(const std::vector<emomix::VoiceMemoryFile>& files, const std::string& rel,
+                      const std::string& field, const emomix::VoiceLoadOptions& options = {}) {
+  const std::string d = temp_dir();
+  for (const emomix::VoiceMemoryFile& f : files)
+    std::ofstream(d + "/" + f.path, std::ios::binary) << f.data;
+  const Fault mem = fault_of([&] { emomix::load_voice_memory(files, options); });
+  const Fault dir = fault_of([&] { emomix::load_voice(d, options); });
+  for (const emomix::VoiceMemoryFile& f : files)
+    std::remove((d + "/" + f.path).c_str());
+  rmdir(d.c_str());
+  if (mem.field != field || dir.field != field || mem.problem != dir.problem) {
+    std::fprintf(stderr, "  memory: %s: %s\n  directory: %s: %s\n", mem.field.c_str(),
+                 mem.problem.c_str(), dir.field.c_str(), dir.problem.c_str());
+  }
+  CHECK(mem.field == field && dir.field == field);
+  CHECK(!mem.problem.empty() && mem.problem == dir.problem);
+  CHECK(mem.path == std::string(emomix::kVoiceMemoryDir) + "/" + rel);
+  CHECK(dir.path == d + "/" + rel);
+}
+
+// The shipped default voice: voices/default at the root of the repository holding this file.
+std::string default_voice_dir() {
+  const std::string here = __FILE__;
+  const std::size_t at = here.rfind("native/tests/");
+  return at == std::string::npos ? "" : here.substr(0, at) + "voices/default";
+}
+
+std::vector<float> random_floats(std::size_t n, unsigned seed) {
+  std::mt19937 g(seed);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v)
+    x = d(g);
+  return v;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+}  // namespace
+
+TEST(voice_load_memory_checks_like_the_directory_load) {
+  const std::string w = tiny_weights(), meta = tiny_voice_json(w);
+  const emomix::VoiceInfo v = emomix::load_voice_memory({{"weights.safetensors", w},
+                                                          {"voice.json", meta},
+                                                          {"extra/notes.txt", "not listed"}});
+  CHECK(v.dir == emomix::kVoiceMemoryDir && v.meta_path == "<memory>/voice.json");
+  CHECK(v.name == "tiny" && v.files.size() == 1 && v.files[0].sha256 == emomix::sha256_hex(w));
+
+  // steps 1-7, each fault named as the directory load names it
+  check_same_fault({{"voice.json", meta}}, "weights.safetensors",
+                   "voice.json:files.weights.safetensors");
+  check_same_fault({{"voice.json", replaced(meta, "emomix-voice", "other")},
+                    {"weights.safetensors", w}},
+                   "voice.json", "voice.json:format");
+  std::string flipped = w;
+  flipped.back() ^= 0x40;  // same size, one byte changed: only the hash notices
+  check_same_fault({{"voice.json", meta}, {"weights.safetensors", flipped}}, "weights.safetensors",
+                   "voice.json:files.weights.safetensors.sha256");
+  emomix::VoiceLoadOptions fast;
+  fast.verify_hashes = false;
+  CHECK(emomix::load_voice_memory({{"voice.json", meta}, {"weights.safetensors", flipped}}, fast)
+            .name == "tiny");
+  const std::string truncated = w.substr(0, w.size() - 4);
+  check_same_fault({{"voice.json", meta}, {"weights.safetensors", truncated}},
+                   "weights.safetensors", "voice.json:files.weights.safetensors.bytes", fast);
+  // listed with its size and hash, the truncated file is caught by the header check
+  check_same_fault({{"voice.json", tiny_voice_json(truncated)}, {"weights.safetensors", truncated}},
+                   "weights.safetensors", "weights.safetensors");
+  CHECK_THROWS_WITH(
+      emomix::VoiceError,
+      emomix::load_voice_memory(
+          {{"voice.json", tiny_voice_json(truncated)}, {"weights.safetensors", truncated}}),
+      "<memory>/weights.safetensors: weights.safetensors: file is 73 bytes but its header "
+      "describes 77 bytes (truncated)");
+
+  // voice.json absent: the field a directory without it gets
+  const Fault no_meta = fault_of([&] { emomix::load_voice_memory({{"weights.safetensors", w}}); });
+  const std::string d = temp_dir();
+  const Fault no_meta_dir = fault_of([&] { emomix::load_voice(d); });
+  rmdir(d.c_str());
+  CHECK(no_meta.path == "<memory>/voice.json" && no_meta.field == "voice.json");
+  CHECK(no_meta_dir.field == no_meta.field);
+  CHECK(no_meta.problem.find("voice.json is missing") == 0);
+
+  // the list itself: each path once, each safe (voice.json is allowed by name)
+  const Fault twice = fault_of([&] {
+    emomix::load_voice_memory(
+        {{"voice.json", meta}, {"weights.safetensors", w}, {"weights.safetensors", w}});
+  });
+  CHECK(twice.field == "weights.safetensors" && twice.path == "<memory>/weights.safetensors");
+  CHECK(twice.problem.find("given twice") != std::string::npos);
+  for (const char* bad : {"../x", "/abs", "a//b", "a\\b", ""}) {
+    const Fault unsafe = fault_of([&] {
+      emomix::load_voice_memory({{"voice.json", meta}, {"weights.safetensors", w}, {bad, "x"}});
+    });
+    CHECK(unsafe.field == bad && !unsafe.problem.empty());
+  }
+
+  // SafetensorsFile::from_memory: its own aligned copy, the same checks as open()
+  std::string copy = w;
+  auto f = emomix::SafetensorsFile::from_memory(copy, "mem/w", "w.safetensors");
+  copy.assign(copy.size(), '\0');
+  const emomix::TensorInfo* t = f.find("w");
+  REQUIRE(t != nullptr && f.file_bytes() == w.size());
+  // the data starts at byte 69 of the file: an 8-byte aligned copy puts it where a mapping would
+  CHECK(reinterpret_cast<std::uintptr_t>(t->data) % 8 == (w.size() - 8) % 8);
+  float values[2];
+  std::memcpy(values, t->data, sizeof values);
+  CHECK(values[0] == 1.0f && values[1] == -2.0f);
+  const unsigned char* const at = t->data;
+  auto moved = std::move(f);  // moves the copy's buffer, not its bytes
+  REQUIRE(moved.find("w")->data == at);
+  std::memcpy(values, at, sizeof values);
+  CHECK(values[0] == 1.0f && values[1] == -2.0f);
+  moved.unmap();
+  CHECK(moved.find("w")->data == nullptr);
+  CHECK_THROWS_WITH(emomix::VoiceError, emomix::SafetensorsFile::from_memory("1234", "m", "w"),
+                    "m: w: file is 4 bytes, too short for a safetensors header");
+  CHECK_THROWS_WITH(emomix::VoiceError,
+                    emomix::SafetensorsFile::from_memory(truncated, "m", "w.safetensors"),
+                    "file is 73 bytes but its header describes 77 bytes (truncated)");
+}
+
+TEST(voice_model_load_memory_equals_the_directory_load) {
+  const std::string dir = default_voice_dir();
+  struct stat st {};
+  if (dir.empty() || ::stat((dir + "/voice.json").c_str(), &st) != 0) {
+    SKIP("no voices/default beside native/tests");
+  }
+  const auto from_dir = emomix::Model::load(dir);
+  std::shared_ptr<const emomix::Model> from_memory;
+  {
+    std::string meta = read_bytes(dir + "/voice.json");
+    std::string weights = read_bytes(dir + "/weights.safetensors");
+    from_memory =
+        emomix::Model::load_memory({{"voice.json", meta}, {"weights.safetensors", weights}});
+    weights.assign(weights.size(), '\0');  // the Model holds its own copy
+  }
+  const emomix::VoiceInfo &a = from_dir->voice(), &b = from_memory->voice();
+  CHECK(from_memory->path() == emomix::kVoiceMemoryDir && b.dir == emomix::kVoiceMemoryDir);
+  CHECK(a.name == b.name && a.speakers == b.speakers && a.default_speaker == b.default_speaker);
+  REQUIRE(a.emotions.size() == b.emotions.size());
+  for (std::size_t i = 0; i < a.emotions.size(); ++i) {
+    CHECK(a.emotions[i].name == b.emotions[i].name);
+    CHECK(a.emotions[i].embedding == b.emotions[i].embedding);
+    CHECK(a.emotions[i].vad == b.emotions[i].vad);
+  }
+  CHECK(from_dir->storage_dtype() == from_memory->storage_dtype());
+  CHECK(from_dir->mapped_bytes() == from_memory->mapped_bytes());
+  CHECK(from_dir->converted_bytes() == from_memory->converted_bytes());
+  CHECK(from_dir->has_pitch() == from_memory->has_pitch());
+  CHECK(from_dir->has_ser() == from_memory->has_ser());
+  CHECK(from_dir->mel_filterbank() == from_memory->mel_filterbank());
+
+  // every network gives the same bits
+  const emomix::ModelConfig& c = from_dir->config();
+  const int C = c.audio.n_mels, E = c.emotion_dim, S = c.speaker_dim, T = 7, F = 16;
+  emomix::Session one(from_dir, 1), two(from_memory, 1);
+  std::vector<std::int64_t> ids(T);
+  for (int i = 0; i < T; ++i)
+    ids[static_cast<std::size_t>(i)] = 1 + i % (c.n_symbols - 1);
+  const auto emo = random_floats(static_cast<std::size_t>(E), 1);
+  const auto spk = random_floats(static_cast<std::size_t>(S), 2);
+  std::vector<float> mu1(static_cast<std::size_t>(C) * T), mu2(mu1.size()), dur1(T), dur2(T);
+  one.encode_phones(ids.data(), T, emo.data(), spk.data(), mu1.data(), dur1.data());
+  two.encode_phones(ids.data(), T, emo.data(), spk.data(), mu2.data(), dur2.data());
+  CHECK(same_bits(mu1, mu2) && same_bits(dur1, dur2));
+  const auto x = random_floats(static_cast<std::size_t>(C) * F, 3);
+  const auto mu = random_floats(x.size(), 4);
+  const float t = 0.4f;
+  std::vector<float> v1(x.size()), v2(x.size());
+  one.denoise(x.data(), &t, mu.data(), emo.data(), spk.data(), 1, F, v1.data());
+  two.denoise(x.data(), &t, mu.data(), emo.data(), spk.data(), 1, F, v2.data());
+  CHECK(same_bits(v1, v2));
+  std::vector<float> audio1(static_cast<std::size_t>(F) * c.audio.hop_length);
+  std::vector<float> audio2(audio1.size());
+  one.vocode(x.data(), F, audio1.data());
+  two.vocode(x.data(), F, audio2.data());
+  CHECK(same_bits(audio1, audio2));
+
+  // a memory load fails as the directory load does
+  CHECK_THROWS_WITH(emomix::VoiceError,
+                    emomix::Model::load_memory({{"voice.json", read_bytes(dir + "/voice.json")}}),
+                    "<memory>/weights.safetensors: voice.json:files.weights.safetensors: file "
+                    "listed in voice.json is missing");
 }

@@ -213,6 +213,26 @@ def cmd_voice_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_config(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("config", help="where the C library and its header are (for builds)",
+                       description="Print what a C or C++ build needs to use emomix's C ABI: "
+                       "e.g. cc game.c -I\"$(emomix config --include)\" "
+                       "\"$(emomix config --lib)\"")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--include", action="store_true",
+                       help="the folder of emomix.h (give it to the compiler with -I)")
+    which.add_argument("--lib", action="store_true",
+                       help="the path of libemomix.so ($EMOMIX_LIBRARY if set)")
+    p.set_defaults(func=cmd_config)
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from .capi import include_dir, library_path  # needs no cffi
+
+    print(include_dir() if args.include else library_path())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -225,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_say(sub)
     _add_play(sub)
     _add_voice(sub)
+    _add_config(sub)
     from .data.cli import add_corpus_commands
     from .train.cli import add_train_commands
 

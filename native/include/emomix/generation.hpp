@@ -155,6 +155,17 @@ void validate_generation_config(const GenerationConfig& config, const VoiceInfo&
 // order given.
 using NormalisedMix = std::vector<std::pair<int, double>>;
 
+// emomix.emotions.normalise_mix over C entries: `count` (1 .. capacity) entries with known,
+// NUL-terminated names, each given once, with finite weights >= 0, not all zero; normalised by
+// their sum (summed in the order given), zero weights dropped. `field` ("emotions") and `kind`
+// ("emotion") name the entries in errors; an unknown name throws with code `unknown`.
+NormalisedMix normalise_weights(const GenerationWeight* entries, std::uint32_t count,
+                                int capacity, const std::vector<std::string>& known,
+                                const std::string& field, GenerationErrorCode unknown,
+                                const char* kind);
+// The voice's emotion names in its order.
+std::vector<std::string> emotion_names(const VoiceInfo& voice);
+
 // What the Session runs for one line. Shapes: M conditions, E = emotion_dim, S = speaker_dim,
 // N = steps, F = frames.
 struct GenerationPlan {
@@ -184,6 +195,14 @@ GenerationPlan plan_generation(const VoiceInfo& voice, const float* speaker_tabl
 // W of a plan for a line of `frames` mel frames: the plan's [N, M] W, or for a trajectory the
 // keyframes interpolated per frame (keyframes_to_frames) scheduled into [N, M, F].
 std::vector<float> schedule_weights(const GenerationPlan& plan, int frames);
+
+// emomix.synthesis.schedule_weights for the emomix and blend presets: a mix w [M] (frames 0) or
+// per-frame mixes [M, F] (each column summing to 1) -> W float32 [N, M] or [N, M, F], then
+// W = a W + (1 - a) onehot(neutral) where alpha ([1], or [F] per frame) is not 1 everywhere
+// (neutral >= 0 is then required). Throws InvalidArgument for the intensity preset.
+std::vector<float> schedule_mix(const std::vector<double>& w, int conditions, int frames,
+                                int steps, Preset preset, double k_max, double k_min,
+                                const std::vector<double>& alpha, int neutral);
 
 // --- the presets (mirrors of emomix.sampler.weights; W is float64 here, rounded by the caller) --
 

@@ -13,11 +13,18 @@
 // weights.safetensors:denoiser.input_conv.weight: shape [64, 160, 5] but model.config implies
 // [64, 160, 3] — the weights do not match voice.json; re-export the voice."
 //
+// Model::load_memory(files) does the same for a bundle the caller holds in memory (a game engine's
+// packed assets): load_voice_memory() checks it exactly as load_voice() checks a directory, then
+// the weights are copied once into storage the Model owns (8-byte aligned, so float32 tensors are
+// used in place as from a mapping) and everything after is the same code as load(). The caller's
+// bytes are not used after the call. Errors name pseudo-paths, "<memory>/weights.safetensors".
+//
 // Thread safety: a Model is immutable after load; share it (std::shared_ptr<const Model>) between
 // any number of Sessions and threads.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -183,6 +190,10 @@ class Model {
   // has just verified); sizes and headers are still checked.
   static std::shared_ptr<const Model> load(const std::string& path,
                                            const VoiceLoadOptions& options = {});
+  // Loads and checks a bundle in memory: voice.json and every file it lists, by bundle-relative
+  // path (emomix/voice.hpp, load_voice_memory); borrowed during the call only. options as load().
+  static std::shared_ptr<const Model> load_memory(const std::vector<VoiceMemoryFile>& files,
+                                                  const VoiceLoadOptions& options = {});
 
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
@@ -191,6 +202,7 @@ class Model {
   const ModelConfig& config() const noexcept { return config_; }
   // The validated voice.json (speakers, emotions, sampler defaults, ...).
   const VoiceInfo& voice() const noexcept { return voice_; }
+  // The bundle directory (VoiceInfo::dir): kVoiceMemoryDir for load_memory().
   const std::string& path() const noexcept { return path_; }
   const float* speaker_table() const noexcept { return speakers_; }  // [n_speakers, speaker_dim]
   const EncoderW& encoder() const noexcept { return encoder_; }
@@ -208,7 +220,8 @@ class Model {
   const std::vector<double>& mel_filterbank() const noexcept { return mel_filterbank_; }
   // Bytes of weights this Model holds converted in memory (0 when every tensor is used in place).
   std::size_t converted_bytes() const noexcept { return converted_.size() * sizeof(float); }
-  // Bytes of the memory-mapped weights file (0 once unmapped after a full conversion).
+  // Bytes of the memory-mapped weights file, or of load_memory()'s copy of it (0 once released
+  // after a full conversion).
   std::size_t mapped_bytes() const noexcept;
   // "F32", "F16" or "mixed": how the weights are stored on disk.
   const std::string& storage_dtype() const noexcept { return storage_; }
@@ -216,6 +229,10 @@ class Model {
  private:
   Model() = default;
   class Loader;
+  // What load() and load_memory() share once the bundle is checked: model.config, then the
+  // weights file open_weights(label) gives, bound to the networks.
+  static std::shared_ptr<const Model> from_checked(
+      VoiceInfo voice, const std::function<SafetensorsFile(const std::string&)>& open_weights);
   std::string path_;
   std::string storage_;
   VoiceInfo voice_;

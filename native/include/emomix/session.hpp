@@ -111,10 +111,13 @@ class Session {
   // The mixed sampler (emomix/sampler.hpp) with this Session's denoiser: mu [C, F]; W of M
   // conditions; emotions [M, E] and speakers [M, S] give condition i's embedding; out [C, F].
   // The seeded noise is anchored to the line's phoneme durations [phonemes] when given (they add
-  // up to frames; emomix/rng.hpp fill_line_noise), else the line is one segment.
+  // up to frames; emomix/rng.hpp fill_line_noise), else the line is one segment. With `noise`
+  // [N + 1, C, F] given, it is used instead of the seed's (a streamed block's slice of its line's
+  // noise; emomix/sampler.hpp).
   void sample(const float* mu, int frames, const WeightsView& weights, const float* emotions,
               const float* speakers, const SamplerConfig& config, std::uint64_t seed,
-              float* out, const std::int64_t* durations = nullptr, int phonemes = 0);
+              float* out, const std::int64_t* durations = nullptr, int phonemes = 0,
+              const float* noise = nullptr);
 
   // The pitch predictor (Model::has_pitch(), else InvalidArgument): ids [T], emotions [M, E],
   // speakers [M, S] -> out [M, 2, T], per condition and phoneme ln(F0 / 100 Hz) and the voicing

@@ -14,6 +14,15 @@
 //   6. with verify_hashes (the default), every listed file has the listed sha256
 //   (emomix/sha256.hpp);
 //   7. the weights.safetensors header parses and tiles the file (emomix/safetensors.hpp).
+// load_voice_memory(files) runs the same steps on a bundle the caller holds in memory (a game
+// engine's packed assets): each file is given by its bundle-relative path and its bytes, and "the
+// file exists" means "is among `files`" (step 1: voice.json is). Steps 5-7 are one function for
+// both loads, so a fault gives the same VoiceError field and problem either way; only the hints of
+// a missing file differ, to say what to do. Where a directory load names "<dir>/<file>", a memory
+// load names the pseudo-path kVoiceMemoryDir + "/" + file ("<memory>/voice.json",
+// "<memory>/weights.safetensors"). Before step 1 it checks the list itself: every path is
+// voice.json or passes check_relative_path(), and no path is given twice (the error's field is
+// the path as given).
 // Every constant (format name, versions, required keys, allowed values, limits) comes from the
 // voice schema, sdk/emomix/voice/schema.json (emomix/voice_schema.hpp), which Python reads too; the
 // rules are the same code paths as sdk/emomix/voice/schema.py, in the same order, and
@@ -76,7 +85,8 @@ struct VoiceFile {
 
 // A validated voice.json.
 struct VoiceInfo {
-  std::string dir;        // the bundle directory (empty for parse_voice_meta)
+  std::string dir;        // the bundle directory; kVoiceMemoryDir from load_voice_memory; empty
+                          // from parse_voice_meta
   std::string meta_path;  // the voice.json the errors name
   std::string format;
   std::int64_t format_version = 0;
@@ -119,6 +129,24 @@ struct VoiceLoadOptions {
 
 // Steps 1–7 on a bundle directory (or its voice.json).
 VoiceInfo load_voice(const std::string& path, const VoiceLoadOptions& options = {});
+
+// The pseudo-directory a bundle loaded from memory has: VoiceInfo::dir, and the prefix of the
+// paths its VoiceErrors name ("<memory>/weights.safetensors"). Not a real path.
+inline constexpr const char* kVoiceMemoryDir = "<memory>";
+
+// One file of a bundle held in memory: its bundle-relative path as voice.json lists it
+// ("weights.safetensors"; "voice.json" for voice.json itself) and its bytes. `data` is borrowed:
+// it must stay valid during the call that receives it, and is not used after.
+struct VoiceMemoryFile {
+  std::string path;
+  std::string_view data;
+};
+
+// Steps 1–7 on a bundle in memory (see above): `files` holds voice.json and every file it lists,
+// in any order; files it does not list are ignored, as in a directory. The result's dir is
+// kVoiceMemoryDir and it refers to none of the bytes. Throws VoiceError as load_voice does.
+VoiceInfo load_voice_memory(const std::vector<VoiceMemoryFile>& files,
+                            const VoiceLoadOptions& options = {});
 
 // Why `rel` is not a safe bundle-relative POSIX path ("" when it is): the rule of
 // emomix.voice.schema.check_relative_path.

@@ -14,14 +14,26 @@
 // the audio callback aborts once that many clauses have been translated. Should the two disagree
 // (the stress-free phonemes differ), the chunk is synthesised again to the end.
 //
-// espeak-ng is one global state: every call holds g_mutex.
+// espeak-ng is one global state per process, and a process may hold two copies of this file: the
+// Python module and libemomix.so each link the text frontend. The copies share one record of that
+// state (EspeakState: the lock every call holds, the voice selected, the clauses the callbacks
+// collect), and each call installs its own copy's callbacks before synthesising, so neither copy
+// takes the other's phonemes or voice. The first copy to start allocates the record (never freed:
+// it outlives either library) and publishes its address in an environment variable named with
+// the process id (a child process inherits the environment, not the memory); later copies read
+// it there.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <list>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#ifndef _WIN32
+#include <unistd.h>
+#endif
 
 #include "emomix/text.hpp"
 #include "regex.hpp"
@@ -44,7 +56,39 @@ constexpr std::size_t kMaxChunkWords = 40;
 constexpr std::size_t kLineBytes = 999;  // espeak-ng's fgets(buffer, 1000, stdin)
 constexpr std::size_t kCacheEntries = 4096;
 
-std::mutex g_mutex;
+struct EspeakState {
+  std::mutex mutex;  // held by every call into espeak-ng, and by the cache
+  bool initialised = false;
+  std::string init_error;
+  std::string voice;  // the voice set now ("" after a failure)
+  std::FILE* null_out = nullptr;
+  // Filled by the callbacks of the synthesis in progress (mutex held).
+  std::vector<std::string> clauses;
+  std::size_t abort_after = 0;  // 0: never abort
+};
+
+EspeakState& espeak_state() {
+  static EspeakState* const state = [] {
+    auto* mine = new EspeakState();
+#ifdef _WIN32
+    return mine;
+#else
+    char name[64], value[32];
+    std::snprintf(name, sizeof name, "EMOMIX_TEXT_ESPEAK_STATE_%ld_V1",
+                  static_cast<long>(::getpid()));
+    std::snprintf(value, sizeof value, "%p", static_cast<void*>(mine));
+    ::setenv(name, value, 0);  // the first copy's record wins
+    void* published = nullptr;
+    const char* text = std::getenv(name);
+    if (text == nullptr || std::sscanf(text, "%p", &published) != 1 || published == nullptr) {
+      return mine;
+    }
+    if (published != mine) delete mine;
+    return static_cast<EspeakState*>(published);
+#endif
+  }();
+  return *state;
+}
 
 // ------------------------------------------------------------------------------ cache (LRU)
 
@@ -169,30 +213,19 @@ u32string clean(u32string_view ipa) {
   return out;
 }
 
-struct Espeak {
-  bool initialised = false;
-  std::string init_error;
-  std::string voice;  // the voice set now ("" after a failure)
-  std::FILE* null_out = nullptr;
-  // Filled by the callbacks of the synthesis in progress (g_mutex held).
-  std::vector<std::string> clauses;
-  std::size_t abort_after = 0;  // 0: never abort
-};
-
-Espeak g_espeak;
 
 int on_phonemes(const char* phonemes) {
-  g_espeak.clauses.emplace_back(phonemes ? phonemes : "");
+  espeak_state().clauses.emplace_back(phonemes ? phonemes : "");
   return 0;
 }
 
 int on_audio(short*, int, espeak_EVENT*) {
-  return g_espeak.abort_after != 0 && g_espeak.clauses.size() >= g_espeak.abort_after ? 1 : 0;
+  return espeak_state().abort_after != 0 && espeak_state().clauses.size() >= espeak_state().abort_after ? 1 : 0;
 }
 
 void initialise() {
-  if (g_espeak.initialised) return;
-  if (!g_espeak.init_error.empty()) throw FrontendUnavailable(g_espeak.init_error);
+  if (espeak_state().initialised) return;
+  if (!espeak_state().init_error.empty()) throw FrontendUnavailable(espeak_state().init_error);
   espeak_ng_InitializePath(nullptr);
   espeak_ng_ERROR_CONTEXT context = nullptr;
   espeak_ng_STATUS status = espeak_ng_Initialize(&context);
@@ -201,30 +234,30 @@ void initialise() {
     char message[512] = {0};
     espeak_ng_GetStatusCodeMessage(status, message, sizeof message);
     espeak_ng_ClearErrorContext(&context);
-    g_espeak.init_error = std::string("espeak-ng could not start (") + message +
+    espeak_state().init_error = std::string("espeak-ng could not start (") + message +
                           "): install its data (Debian: apt-get install espeak-ng-data) or set "
                           "ESPEAK_DATA_PATH to the directory that contains espeak-ng-data.";
-    throw FrontendUnavailable(g_espeak.init_error);
+    throw FrontendUnavailable(espeak_state().init_error);
   }
 #ifdef _WIN32
-  g_espeak.null_out = std::fopen("NUL", "w");
+  espeak_state().null_out = std::fopen("NUL", "w");
 #else
-  g_espeak.null_out = std::fopen("/dev/null", "w");
+  espeak_state().null_out = std::fopen("/dev/null", "w");
 #endif
-  if (g_espeak.null_out == nullptr) {
-    g_espeak.init_error = "espeak-ng: cannot open the null device for its phoneme trace";
-    throw FrontendUnavailable(g_espeak.init_error);
+  if (espeak_state().null_out == nullptr) {
+    espeak_state().init_error = "espeak-ng: cannot open the null device for its phoneme trace";
+    throw FrontendUnavailable(espeak_state().init_error);
   }
   espeak_SetSynthCallback(on_audio);
   espeak_SetPhonemeCallback(on_phonemes);
-  espeak_SetPhonemeTrace(espeakPHONEMES_IPA, g_espeak.null_out);
-  g_espeak.initialised = true;
+  espeak_SetPhonemeTrace(espeakPHONEMES_IPA, espeak_state().null_out);
+  espeak_state().initialised = true;
 }
 
 void select_voice(std::string_view language) {
-  if (g_espeak.voice == language) return;
+  if (espeak_state().voice == language) return;
   const std::string name(language);
-  g_espeak.voice.clear();
+  espeak_state().voice.clear();
   espeak_ng_STATUS status = espeak_ng_SetVoiceByName(name.c_str());
   if (status != ENS_OK) {  // as the program does: try the name as a language code
     espeak_VOICE spec{};
@@ -239,7 +272,7 @@ void select_voice(std::string_view language) {
                                        "); list the available ones with `espeak-ng "
                                        "--voices`.");
   }
-  g_espeak.voice = name;
+  espeak_state().voice = name;
 }
 
 constexpr int kSynthFlags = espeakCHARS_UTF8 | espeakPHONEMES | espeakENDPAUSE;
@@ -264,11 +297,13 @@ std::string phonemize_line(const std::string& line) {
   }
   // 2. Synthesise until that many clauses were written; check; else synthesise to the end.
   for (std::size_t abort_after : {expected, std::size_t{0}}) {
-    g_espeak.clauses.clear();
-    g_espeak.abort_after = abort_after;
+    espeak_SetSynthCallback(on_audio);  // this copy's callbacks (see the top of the file)
+    espeak_SetPhonemeCallback(on_phonemes);
+    espeak_state().clauses.clear();
+    espeak_state().abort_after = abort_after;
     const espeak_ERROR status = espeak_Synth(line.c_str(), line.size() + 1, 0, POS_CHARACTER, 0,
                                              kSynthFlags, nullptr, nullptr);
-    g_espeak.abort_after = 0;
+    espeak_state().abort_after = 0;
     if (status != EE_OK) {  // (an early stop is EE_OK)
       throw FrontendUnavailable(
           "espeak-ng failed to phonemise a piece of text (espeak_Synth "
@@ -276,8 +311,8 @@ std::string phonemize_line(const std::string& line) {
           std::to_string(static_cast<int>(status)) + ")");
     }
     std::string joined;
-    for (std::size_t i = 0; i < g_espeak.clauses.size(); ++i) {
-      joined += (i ? " " : "") + g_espeak.clauses[i];
+    for (std::size_t i = 0; i < espeak_state().clauses.size(); ++i) {
+      joined += (i ? " " : "") + espeak_state().clauses[i];
     }
     if (abort_after == 0 || without_stress(joined) == without_stress(counted)) return joined;
   }
@@ -370,7 +405,7 @@ u32string phonemize(u32string_view text, std::string_view language) {
                                        "' is not an espeak-ng voice name such as 'en-us' or "
                                        "'en-gb'.");
   }
-  std::lock_guard<std::mutex> lock(g_mutex);
+  std::lock_guard<std::mutex> lock(espeak_state().mutex);
   const bool cached = text.size() <= kCacheMaxChars;
   u32string key;
   if (cached) {
@@ -387,7 +422,7 @@ u32string phonemize(u32string_view text, std::string_view language) {
 
 bool espeak_available() noexcept {
 #if EMOMIX_WITH_ESPEAK
-  std::lock_guard<std::mutex> lock(g_mutex);
+  std::lock_guard<std::mutex> lock(espeak_state().mutex);
   try {
     initialise();
     return true;
@@ -401,7 +436,7 @@ bool espeak_available() noexcept {
 
 std::string espeak_version() {
 #if EMOMIX_WITH_ESPEAK
-  std::lock_guard<std::mutex> lock(g_mutex);
+  std::lock_guard<std::mutex> lock(espeak_state().mutex);
   initialise();
   const char* version = espeak_Info(nullptr);
   return version ? version : "";
@@ -411,7 +446,7 @@ std::string espeak_version() {
 }
 
 void clear_cache() noexcept {
-  std::lock_guard<std::mutex> lock(g_mutex);
+  std::lock_guard<std::mutex> lock(espeak_state().mutex);
   g_cache.clear();
 }
 
