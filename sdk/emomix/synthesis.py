@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +16,9 @@ from .backends import Backend, create_backend
 from .emotions import normalise_mix
 from .voice import VoiceBundle, load_bundle
 from .voice.schema import EMOTION_SCALE_RANGE
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .generation import GenerationConfig
 
 #: Most phonemes accepted in one call; longer text must be split into sentences.
 MAX_PHONEMES = 2000
@@ -184,80 +187,59 @@ class Voice:
         return arr.astype(np.int64)
 
     # -- synthesis --------------------------------------------------------------------------
-    def synthesize(self, text: str, emotion: Mapping[str, float] | None = None, **kw) -> np.ndarray:
+    def synthesize(self, text: str, emotion: Mapping[str, float] | None = None,
+                   config: GenerationConfig | None = None, **settings: Any) -> np.ndarray:
         """Speak ``text`` with an emotion mix; returns float32 audio at :attr:`sample_rate`.
 
-        See :meth:`synthesize_full` for the keyword arguments.
+        See :meth:`synthesize_full` for ``config`` and the settings.
         """
-        return self.synthesize_full(text, emotion, **kw).audio
+        return self.synthesize_full(text, emotion, config, **settings).audio
 
-    def synthesize_full(
-        self,
-        text: str | Sequence[int] | np.ndarray,
-        emotion: Mapping[str, float] | None = None,
-        *,
-        intensity: float = 1.0,
-        speaker: str | Mapping[str, float] | np.ndarray | None = None,
-        steps: int | None = None,
-        preset: str | None = None,
-        solver: str | None = None,
-        temperature: float | None = None,
-        length_scale: float = 1.0,
-        seed: int | None = None,
-        trajectory: Sequence[tuple[float, Mapping[str, float]]] | None = None,
-        emotion_scale: float | None = None,
-    ) -> Synthesis:
+    def synthesize_full(self, text: str | Sequence[int] | np.ndarray,
+                        emotion: Mapping[str, float] | None = None,
+                        config: GenerationConfig | None = None, **settings: Any) -> Synthesis:
         """Text (or its phoneme ids, see :meth:`check_ids`) → audio with the mixed-noise sampler.
 
-        ``emotion`` maps emotion names to non-negative weights (normalised); ``intensity`` blends
-        the mix with neutral (0 = neutral, 1 = the mix, up to 1.5 exaggerates). ``preset`` is
-        ``"emomix"`` (the paper's schedule) or ``"blend"`` (the mix at every step). ``speaker`` is
-        a name, a blend ``{name: weight}`` or a speaker vector (see :meth:`speaker_vector`).
+        Every setting of the line is one :class:`emomix.GenerationConfig` (``config``; fields
+        left ``None`` take the voice's defaults): the emotion mix (``emotion`` replaces
+        ``config.emotions``), intensity (0 = neutral, 1 = the mix, up to 1.5 exaggerates),
+        emotion scale, speaker or speaker blend, steps, solver, preset (``"emomix"``, the
+        paper's schedule, or ``"blend"``, the mix at every step), temperature, the emomix
+        window, length scale, seed, and ``keyframes`` (a trajectory ``[(position, mix), ...]``
+        along the line, interpolated per mel frame; the first keyframe's mix conditions the
+        encoder). ``settings`` replace fields by name (``intensity=1.2, seed=7``; ``speaker`` and
+        ``trajectory`` are accepted for ``speakers`` and ``keyframes``). Without a seed in
+        ``config`` or ``settings`` (``seed=None``), a fresh one is drawn.
 
-        ``trajectory`` makes the emotion change across the line: keyframes
-        ``[(position, mix), ...]`` with positions in ``[0, 1]`` (ascending) along the line; the
-        mixes are interpolated linearly per mel frame and the sampler gets per-frame weights
-        ``W (steps, M, frames)``. ``emotion`` is then ignored except that the first keyframe's
-        mix conditions the encoder (durations).
+        On a backend that runs whole lines (``native``), text goes through its own C++ pipeline
+        in one call (``Backend.synthesize_line``); elsewhere the SDK runs the same plan
+        (:func:`emomix.generation.plan`) step by step on the backend's networks.
         """
+        from .generation import line_config, plan
+
+        if config is None and "seed" not in settings:
+            settings["seed"] = None  # a fresh seed, as documented
+        cfg = line_config(config, emotion, **settings)
         ids = self.text_to_ids(text) if isinstance(text, str) else self.check_ids(text)
-        if trajectory is not None:
-            keys = self._check_trajectory(trajectory)
-            mix = keys[0][1]
-        else:
-            keys = None
-            mix = self.check_emotions({"neutral": 1.0} if emotion is None else emotion)
-        alpha = clamp_intensity(intensity)
-        guide = alpha * self.check_emotion_scale(emotion_scale)
-        if not (np.isfinite(length_scale) and 0.25 <= length_scale <= 4.0):
-            raise ValueError(f"length_scale must be in [0.25, 4], got {length_scale}")
-        spec = self.sampler_spec(steps=steps, solver=solver, temperature=temperature)
-        preset = self.check_preset(preset)
-        seed = check_seed(seed)
+        p = plan(self, cfg)
+        by_name = cfg.speakers is None or isinstance(cfg.speakers, (str, Mapping))
+        if isinstance(text, str) and by_name and self.backend.runs_lines:
+            from .vocoder_stream import check_audio
 
-        # conditions: the emotions used anywhere, in the voice's order, plus neutral when the
-        # denoiser's intensity (intensity x emotion scale) != 1
-        used = set(mix) if keys is None else {n for _, m in keys for n in m}
-        names, neutral = with_neutral([n for n in self.emotions if n in used], guide)
-        emo = np.stack([self.emotion_table[n] for n in names])
-        spk = self.speaker_vector(speaker)
-        w0 = np.array([mix.get(n, 0.0) for n in names])
-        enc_emotion = (alpha * (w0 @ emo) + (1 - alpha) * self.emotion_table["neutral"]
-                       ).astype(np.float32)
-        mu, durations = self.encode_text(ids, enc_emotion, spk, length_scale)
-
-        if keys is None:
-            W = schedule_weights(w0, spec, preset, guide, neutral)
-        else:
-            times = np.array([p for p, _ in keys])
-            values = np.array([[m.get(n, 0.0) for n in names] for _, m in keys])
-            per_frame = ref.keyframes_to_frames(times, values, mu.shape[1])
-            W = schedule_weights(per_frame, spec, preset, guide, neutral)
-        mel = self.sample_mel(mu, emo, spk, W, spec, seed=seed, durations=durations)
-        mel = self.render_pitch(mel, self.line_pitch(ids, emo, spk), durations, W[-1])
+            r = self.backend.synthesize_line(text, cfg.for_voice(self))
+            return Synthesis(audio=check_audio(r["audio"]), sample_rate=self.sample_rate,
+                             mel=r["mel"], mu=r["mu"], durations=r["durations"],
+                             weights=p.weights(int(r["mu"].shape[1])),
+                             conditions=p.conditions, seed=cfg.seed)
+        mu, durations = self.encode_text(ids, p.enc_emotion, p.speaker, cfg.length_scale)
+        W = p.weights(int(mu.shape[1]))
+        mel = self.sample_mel(mu, p.emotions, p.speaker, W, p.spec, seed=cfg.seed,
+                              durations=durations)
+        mel = self.render_pitch(mel, self.line_pitch(ids, p.emotions, p.speaker), durations,
+                                W[-1])
         audio = self.vocode(mel)
         return Synthesis(audio=audio, sample_rate=self.sample_rate, mel=mel, mu=mu,
-                         durations=durations, weights=W, conditions=names, seed=seed)
+                         durations=durations, weights=W, conditions=p.conditions, seed=cfg.seed)
 
     def _check_trajectory(self, trajectory) -> list[tuple[float, dict[str, float]]]:
         keys = []

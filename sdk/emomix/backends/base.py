@@ -115,6 +115,20 @@ class Backend(ABC):
             "emomix.harmonics.render_harmonics")
 
     @property
+    def runs_lines(self) -> bool:
+        """Whether :meth:`synthesize_line` runs a whole line from text in one call, with the
+        backend's own plan, text frontend and pipeline (the native runtime's
+        ``Session::synthesize_text``)."""
+        return False
+
+    def synthesize_line(self, text: str, config: Any) -> dict[str, np.ndarray]:
+        """Text and an :class:`emomix.generation.GenerationConfig` (its speakers by name) → a
+        whole line, ``{"audio", "mel", "mu", "durations", "seed"}``. Only where
+        :attr:`runs_lines`."""
+        raise NotImplementedError(
+            f"the {self.name} backend does not run whole lines; use emomix.Voice.synthesize")
+
+    @property
     def supports_fused_synthesis(self) -> bool:
         """Whether :meth:`synthesize_ids` runs encode → sampler → vocode in one call."""
         return False

@@ -190,6 +190,19 @@ class NativeBackend(Backend):
     def supports_fused_synthesis(self) -> bool:
         return True
 
+    @property
+    def runs_lines(self) -> bool:
+        return True
+
+    def synthesize_line(self, text: str, config: Any) -> dict[str, np.ndarray]:
+        """The whole line in C++ (``Session::synthesize_text``: the native text frontend, the C++
+        plan of ``config``, encode, sample, pitch, vocode), with the GIL released and no Python
+        in the line."""
+        from ..generation import config_dict
+
+        with self.session() as s:
+            return s.synthesize_text(text, config_dict(config))
+
     # -- beyond the interface -------------------------------------------------------------------
     def sample(self, mu: np.ndarray, W: np.ndarray, emotions: np.ndarray, speakers: np.ndarray,
                solver: str, temperature: float, seed: int,
