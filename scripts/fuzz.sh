@@ -1,18 +1,30 @@
 #!/usr/bin/env bash
-# Fuzz the native voice.json reader/validator and the safetensors header parser with libFuzzer,
-# under AddressSanitizer + UndefinedBehaviorSanitizer (leaks included); docs/native.md, "Fuzzing".
+# Fuzz the native voice.json reader/validator, the safetensors header parser and the C ABI with
+# libFuzzer, under AddressSanitizer + UndefinedBehaviorSanitizer (leaks included); docs/native.md,
+# "Fuzzing".
 #
 #   bash scripts/fuzz.sh                 the long run: 1,000,000 inputs per target
-#   bash scripts/fuzz.sh --runs N        N inputs per target
+#   bash scripts/fuzz.sh --runs N        N inputs per target (--runs 1000000 is the default)
 #   bash scripts/fuzz.sh --seconds S     S seconds per target (scripts/test.sh: a short run)
-#   bash scripts/fuzz.sh --target voice_json|safetensors_header ...   one target only
+#   bash scripts/fuzz.sh --target voice_json|safetensors_header|capi ...   these targets only
 #
-# Builds build/fuzz with clang (-DEMOMIX_BUILD_FUZZERS=ON), writes the seed corpus and dictionaries
-# generated from the default voice (native/fuzz/make_seeds.py) to build/fuzz/seeds, and runs each
-# target on its growing corpus build/fuzz/corpus/<target> plus the seeds. A crash, leak, timeout or
-# sanitizer report stops the script with a non-zero status; the reproducer is left in build/fuzz
-# (crash-*, leak-*, timeout-*) and the full log in build/fuzz/<target>.log. Each run ends by printing
-# libFuzzer's final stats (stat::number_of_executed_units ...).
+# Targets:
+#   voice_json          native/fuzz/fuzz_voice_json.cpp: voice.json bytes
+#   safetensors_header  native/fuzz/fuzz_safetensors_header.cpp: weights file bytes
+#   capi                native/fuzz/fuzz_capi.cpp: programs of emx_* calls (emomix.h) on a tiny
+#                       random voice, with NULL handles, bad sizes, NaN weights, broken text,
+#                       streams, and voice files loaded from mutated bytes. Each program renders
+#                       audio: 15 programs a second were measured on a loaded 2-core machine, so
+#                       give it --seconds (or a smaller --runs) rather than the 1,000,000 default.
+#
+# Builds $FUZZ_BUILD_DIR (default build/fuzz) with clang (-DEMOMIX_BUILD_FUZZERS=ON), writes the seed
+# corpus and dictionaries generated from the default voice (native/fuzz/make_seeds.py) and a few
+# seed programs for capi to <build>/seeds, and runs each target on its growing corpus
+# <build>/corpus/<target> plus the seeds. A crash, leak, timeout or sanitizer report stops the script
+# with a non-zero status; the reproducer is left in <build> (crash-*, leak-*, timeout-*) and the full
+# log in <build>/<target>.log. Each run ends by printing libFuzzer's final stats
+# (stat::number_of_executed_units ...). Reproduce one input: cd <build> && ./native/fuzz/fuzz_<target>
+# crash-<hash>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,31 +39,41 @@ while [ $# -gt 0 ]; do
     *) echo "usage: bash scripts/fuzz.sh [--runs N | --seconds S] [--target NAME]..." >&2; exit 2 ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(voice_json safetensors_header)
+[ ${#targets[@]} -gt 0 ] || targets=(voice_json safetensors_header capi)
 
 if ! command -v clang++ >/dev/null 2>&1; then
   echo "fuzz: clang++ is missing; bash scripts/setup.sh installs clang and libclang-rt-14-dev" >&2
   exit 1
 fi
 
-build=build/fuzz
+build=${FUZZ_BUILD_DIR:-build/fuzz}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_CXX_FLAGS="-O1 -g" -DEMOMIX_BUILD_FUZZERS=ON \
   -DEMOMIX_BUILD_PYTHON=OFF -DEMOMIX_BUILD_TESTS=OFF -DEMOMIX_CUDA=OFF -DEMOMIX_BLAS=OFF >/dev/null
 cmake --build "$build" -j "${FUZZ_BUILD_JOBS:-2}" \
   --target "${targets[@]/#/fuzz_}" >/dev/null
 python3 native/fuzz/make_seeds.py "$build/seeds" >/dev/null
+# capi: programs (native/fuzz/fuzz_capi.cpp's opcodes) that make a character, read a line of it, and
+# stream two lines; the fuzzer grows the rest from them.
+mkdir -p "$build/seeds/capi"
+read4='\x20\xff\x00\x00\x00\x10'
+printf '\x03\x00\x02\x00\x00\x0d\x00\x02\x00\x00\x10\x0e\x00\x03'"$read4$read4$read4$read4" \
+  >"$build/seeds/capi/line"
+printf '\x03\x00\x02\x00\x00\x13\x00\x00\x00\x00\x00\x00\x14\x00\x00\x00\x14\x00\x02\x00\x15\x00\x07'"$read4$read4$read4$read4$read4$read4$read4$read4" \
+  >"$build/seeds/capi/stream"
 
 for target in "${targets[@]}"; do
   corpus="$build/corpus/$target"
   mkdir -p "$corpus"
   if [ "$seconds" -gt 0 ]; then limit=(-max_total_time="$seconds"); else limit=(-runs="$runs"); fi
+  dict=()
+  [ -f "$build/seeds/$target.dict" ] && dict=(-dict="seeds/$target.dict")
   echo "fuzz: $target ${limit[*]} (corpus $corpus, seeds $build/seeds/$target)"
   status=0
   (cd "$build" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       "./native/fuzz/fuzz_$target" "${limit[@]}" -timeout=10 -print_final_stats=1 \
-      -dict="seeds/$target.dict" "corpus/$target" "seeds/$target") >"$build/$target.log" 2>&1 \
+      ${dict[@]+"${dict[@]}"} "corpus/$target" "seeds/$target") >"$build/$target.log" 2>&1 \
     || status=$?
   grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)|^Done [0-9]+ runs|^stat::" "$build/$target.log" || true
   if [ "$status" -ne 0 ]; then

@@ -130,6 +130,16 @@ emx_result copy_audio(const std::vector<float>& samples, std::uint32_t rate, emx
   return EMX_OK;
 }
 
+// The value of an enum argument as the C caller passed it. A C enum holds any int, but loading a
+// value outside a C++ enum's range through the enum type is undefined: read its bytes instead.
+template <class E>
+int enum_value(const E& e) {
+  static_assert(sizeof(E) == sizeof(int), "a C enum is an int");
+  int v;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
+}
+
 emx_result make_voice(std::shared_ptr<const Model> model, emx_voice** out) {
   auto v = std::make_unique<emx_voice>();
   v->model = std::move(model);
@@ -153,7 +163,7 @@ VoiceLoadOptions load_options(const emx_voice_config* config) {
 extern "C" {
 
 const char* emx_result_string(emx_result r) {
-  switch (r) {
+  switch (enum_value(r)) {
     case EMX_OK: return "EMX_OK";
     case EMX_END: return "EMX_END";
     case EMX_ERROR_NULL_ARGUMENT: return "EMX_ERROR_NULL_ARGUMENT";
@@ -475,7 +485,8 @@ emx_result emx_character_transition_to(emx_character* ch, const emx_weight* targ
       fail(EMX_ERROR_INVALID_ARGUMENT, "intensity is NaN; give 0 to 1.5, or < 0 to keep it");
     }
     const NormalisedMix mix = emotion_mix(c.model(), target, n, "emx_character_transition_to");
-    c.emotion().transition_to(mix, intensity, seconds, static_cast<Curve>(curve), c.time());
+    c.emotion().transition_to(mix, intensity, seconds, static_cast<Curve>(enum_value(curve)),
+                              c.time());
     return EMX_OK;
   });
 }

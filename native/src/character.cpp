@@ -365,11 +365,7 @@ CharacterLine::CharacterLine(std::shared_ptr<Character> character, std::string_v
   emotion_scale_ = config.emotion_scale;
   seed_ = config.seed;
 
-  std::vector<std::u32string> symbols;
-  symbols.reserve(voice.symbols.size());
-  for (const auto& s : voice.symbols) symbols.push_back(text::decode_utf8(s));
-  const text::SymbolTable table(std::move(symbols));
-  ids_ = text::text_to_ids(text::decode_utf8(text), table, voice.language).ids;
+  ids_ = text::text_to_ids(text::decode_utf8(text), model.symbol_table(), voice.language).ids;
   const int T = static_cast<int>(ids_.size());
   if (T > kMaxTextPhonemes) {
     throw InvalidArgument("text is " + std::to_string(T) + " phonemes long (limit " +

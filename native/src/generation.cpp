@@ -560,11 +560,8 @@ SynthesisOutput Session::synthesize_text(std::string_view text_utf8,
   const ModelConfig& cfg = model_->config();
   const GenerationPlan plan = plan_generation(voice, model_->speaker_table(), cfg.speaker_dim,
                                               config);
-  std::vector<std::u32string> symbols;
-  symbols.reserve(voice.symbols.size());
-  for (const auto& s : voice.symbols) symbols.push_back(text::decode_utf8(s));
-  const text::SymbolTable table(std::move(symbols));
-  const text::TextIds ids = text::text_to_ids(text::decode_utf8(text_utf8), table, voice.language);
+  const text::TextIds ids =
+      text::text_to_ids(text::decode_utf8(text_utf8), model_->symbol_table(), voice.language);
   const int phonemes = static_cast<int>(ids.ids.size());
   if (phonemes > kMaxTextPhonemes) {
     throw InvalidArgument("text is " + std::to_string(phonemes) + " phonemes long (limit " +

@@ -337,6 +337,10 @@ std::shared_ptr<const Model> Model::from_checked(
   loader.bind();
   if (m->config_.pitch.enabled) m->mel_filterbank_ = emomix::mel_filterbank(m->config_.audio);
   if (m->storage_ == "F16") m->file_.reset();  // everything was converted: release the weights
+  std::vector<std::u32string> symbols;
+  symbols.reserve(m->voice_.symbols.size());
+  for (const auto& s : m->voice_.symbols) symbols.push_back(text::decode_utf8(s));
+  m->symbols_ = std::make_unique<text::SymbolTable>(std::move(symbols));
   return m;
 }
 

@@ -52,6 +52,7 @@ class AudioRing {
   // Consumer: copies up to n samples out; returns how many.
   std::size_t read(float* out, std::size_t n) noexcept {
     n = std::min(n, available());
+    if (n == 0) return 0;  // out may be NULL then (memcpy's arguments must not be)
     const std::uint64_t r = read_.load(std::memory_order_relaxed);
     const std::size_t at = static_cast<std::size_t>(r % capacity_);
     const std::size_t first = std::min(n, capacity_ - at);

@@ -33,6 +33,7 @@
 #include "emomix/safetensors.hpp"
 #include "emomix/solvers.hpp"
 #include "emomix/tensor.hpp"
+#include "emomix/text.hpp"
 #include "emomix/voice.hpp"
 
 namespace emomix {
@@ -202,6 +203,8 @@ class Model {
   const ModelConfig& config() const noexcept { return config_; }
   // The validated voice.json (speakers, emotions, sampler defaults, ...).
   const VoiceInfo& voice() const noexcept { return voice_; }
+  // The voice's symbol table (voice.json "symbols"), built once at load for the text frontend.
+  const text::SymbolTable& symbol_table() const noexcept { return *symbols_; }
   // The bundle directory (VoiceInfo::dir): kVoiceMemoryDir for load_memory().
   const std::string& path() const noexcept { return path_; }
   const float* speaker_table() const noexcept { return speakers_; }  // [n_speakers, speaker_dim]
@@ -247,6 +250,7 @@ class Model {
   SerW ser_;
   PredictorW pitch_;
   std::vector<double> mel_filterbank_;
+  std::unique_ptr<text::SymbolTable> symbols_;
 };
 
 }  // namespace emomix
