@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from emomix.bench import current_rss_mb, run_bench
+from emomix.generation import GenerationConfig
 from emomix.synthesis import default_voice_path, load_voice
 
 
@@ -57,8 +58,9 @@ def main() -> None:
                 else voice_dir
             before = current_rss_mb()
             voice = load_voice(path, backend=name, threads=args.threads)
-            r = run_bench(voice, steps=args.steps, emotions=args.emotions, seconds=args.seconds,
-                          repeats=args.repeats, emotion_scale=args.emotion_scale)
+            r = run_bench(voice, GenerationConfig(steps=args.steps,
+                                                  emotion_scale=args.emotion_scale),
+                          emotions=args.emotions, seconds=args.seconds, repeats=args.repeats)
             r["load_rss_mb"] = round(current_rss_mb() - before, 1)
             r["threads"] = args.threads
             results[name] = r

@@ -39,8 +39,9 @@ _LAZY = {
     "Player": ".audio.player",
 }
 
-__all__ = ["Character", "EmotionState", "GenerationConfig", "Line", "Player", "Speech", "StreamConfig", "Synthesis",
-           "Voice", "__version__", "default_voice_path", "load_voice", "parse_emotion_spec"]
+__all__ = ["Character", "EmotionState", "GenerationConfig", "Line", "Player", "Speech",
+           "StreamConfig", "Synthesis", "Voice", "__version__", "default_voice_path", "load_voice",
+           "parse_emotion_spec"]
 
 
 #: submodules reachable as attributes (``emomix.audio.Player``) without importing them first

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .backends import BACKEND_CHOICES
+from .generation import GenerationConfig, line_config, plan
 
 #: Text the benchmark line is cut from (phonemised once, then trimmed to the requested length).
 PARAGRAPH = ("The old lighthouse keeper climbed the stairs every evening, counting the steps "
@@ -103,31 +104,31 @@ def line_ids(voice: Any, seconds: float) -> np.ndarray:
     return np.resize(ids, hi).astype(np.int64)
 
 
-def run_bench(voice: Any, *, steps: int = 4, emotions: int = 2, seconds: float = 3.0,
-              preset: str = "emomix", repeats: int = 5, seed: int = 0,
-              emotion_scale: float | None = None) -> dict[str, Any]:
+def run_bench(voice: Any, config: GenerationConfig | None = None, *, emotions: int = 2,
+              seconds: float = 3.0, repeats: int = 5, **settings: Any) -> dict[str, Any]:
     """Time the pipeline on ``voice``; returns the JSON-ready result.
 
-    ``emotion_scale`` defaults to the voice's (see :meth:`Voice.synthesize_full`).
+    The line's settings are one :class:`emomix.GenerationConfig` (``config``, with ``settings``
+    replacing fields by name: ``steps=4``, ``preset="blend"``, ``emotion_scale=1.2``; default
+    the voice's, seed 0), with its mix replaced by the first ``emotions`` non-neutral emotions
+    in equal parts. The line is planned by :func:`emomix.generation.plan`, the plan every
+    pipeline runs, and timed step by step on the backend.
     """
     from . import sampler as ref
-    from .synthesis import run_sampler, schedule_weights, with_neutral
+    from .synthesis import run_sampler
 
     names = [n for n in voice.emotions if n != "neutral"][:emotions] or ["neutral"]
     if len(names) < emotions:
         raise ValueError(f"the voice has only {len(names)} non-neutral emotions; "
                          f"--emotions must be <= {len(names)}")
-    scale = voice.check_emotion_scale(emotion_scale)
-    mixed = len(names)
-    names, neutral = with_neutral(names, scale)
-    w = np.zeros(len(names))
-    w[:mixed] = 1.0 / mixed
-    spec = voice.sampler_spec(steps=steps)  # the voice's solver, temperature, K and beta
-    W = schedule_weights(w, spec, preset, scale, neutral)
-    emo = np.stack([voice.emotion_table[n] for n in names]).astype(np.float32)
-    spk = voice.speaker_vector(None)
-    spk_b = np.ascontiguousarray(np.broadcast_to(spk, (len(names), spk.size)))
-    enc_emo = (w @ emo).astype(np.float32)
+    settings.setdefault("seed", 0)
+    cfg = line_config(config, {n: 1.0 / len(names) for n in names}, **settings).for_voice(voice)
+    p = plan(voice, cfg)
+    W = p.weights()
+    emo, spk, spec, seed = p.emotions, p.speaker, p.spec, cfg.seed
+    spk_b = np.ascontiguousarray(np.broadcast_to(spk, (len(p.conditions), spk.size)))
+    enc_emo = p.enc_emotion
+    steps = spec.steps
     backend = voice.backend
     ids = line_ids(voice, seconds)
     stream = backend.vocode_stream if backend.supports_streaming_vocoder else None
@@ -174,9 +175,9 @@ def run_bench(voice: Any, *, steps: int = 4, emotions: int = 2, seconds: float =
         "backend": backend.name,
         "threads": backend.threads,
         "steps": steps,
-        "preset": preset,
-        "emotions": names,
-        "emotion_scale": scale,
+        "preset": cfg.preset,
+        "emotions": p.conditions,
+        "emotion_scale": cfg.emotion_scale,
         "active_conditions": [len(ref.active_conditions(W, k)) for k in range(steps)],
         "phonemes": int(ids.size),
         "frames": int(samples // backend.hop_length),
@@ -238,9 +239,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     rss_before = current_rss_mb()
     voice = load_voice(path, backend=args.backend, **options)
     loaded_rss = current_rss_mb()
-    result = run_bench(voice, steps=args.steps, emotions=args.emotions, seconds=args.seconds,
-                       preset=args.preset, repeats=args.repeats,
-                       emotion_scale=args.emotion_scale)
+    config = GenerationConfig(steps=args.steps, preset=args.preset,
+                              emotion_scale=args.emotion_scale)
+    result = run_bench(voice, config, emotions=args.emotions, seconds=args.seconds,
+                       repeats=args.repeats)
     if result["threads"] is None:
         result["threads"] = args.threads
     result["voice"] = str(path)

@@ -34,10 +34,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from . import sampler as ref
+from .generation import GenerationConfig, line_config, plan
 from .state import EmotionState
 from .synthesis import Voice, check_seed, clamp_intensity, schedule_weights, with_neutral
 from .vocoder_stream import vocoder_context as _vocoder_context
@@ -151,19 +153,19 @@ class Character:
             embedding is the weighted mix of the voice's speaker table), or ``None`` (the first).
         emotion: an :class:`EmotionState` to use (default: a new neutral one on ``clock``).
         stream: block and chunk sizes (:class:`StreamConfig`).
-        steps, preset, solver, temperature, emotion_scale: sampler settings (default: the
-            voice's; ``emotion_scale`` as in :meth:`Voice.synthesize_full`).
-        length_scale: speaking-rate factor (> 1 slower), in ``[0.25, 4]``.
+        config: the sampler settings of its lines, an :class:`emomix.GenerationConfig` (steps,
+            solver, preset ``emomix`` or ``blend``, temperature, the emomix window, emotion
+            scale, length scale; default: the voice's). Its emotion and speaker fields are not
+            used: the character's emotion state and speaker decide. ``settings`` replace fields
+            by name (``steps=6, length_scale=1.1``).
         clock: seconds, monotonic; the time base of emotion transitions (default: the clock
             of ``npc.emotion``, which is :func:`time.monotonic` unless given).
     """
 
     def __init__(self, voice: Voice, speaker: str | Mapping[str, float] | None = None, *,
                  emotion: EmotionState | None = None, stream: StreamConfig | None = None,
-                 steps: int | None = None, preset: str | None = None, solver: str | None = None,
-                 temperature: float | None = None, length_scale: float = 1.0,
-                 clock: Callable[[], float] | None = None,
-                 emotion_scale: float | None = None) -> None:
+                 config: GenerationConfig | None = None,
+                 clock: Callable[[], float] | None = None, **settings: Any) -> None:
         if not isinstance(voice, Voice):
             raise TypeError(f"Character needs an emomix.Voice (emomix.load_voice(...)), got "
                             f"{type(voice).__name__}")
@@ -172,12 +174,12 @@ class Character:
         self.emotion = EmotionState(voice, clock=clock) if emotion is None else emotion
         self._clock_override = clock
         self.stream = stream or StreamConfig()
-        self.spec = voice.sampler_spec(steps=steps, solver=solver, temperature=temperature)
-        self.preset = voice.check_preset(preset)
-        self._emotion_scale = voice.check_emotion_scale(emotion_scale)
-        if not (np.isfinite(length_scale) and 0.25 <= length_scale <= 4.0):
-            raise ValueError(f"length_scale must be in [0.25, 4], got {length_scale}")
-        self.length_scale = float(length_scale)
+        cfg = line_config(config, **settings).for_voice(voice)
+        self.spec = plan(voice, cfg).spec  # validates every field
+        self.preset = voice.check_preset(cfg.preset)
+        self._emotion_scale = voice.check_emotion_scale(cfg.emotion_scale)
+        self.length_scale = float(cfg.length_scale)
+        self.config = cfg
         ctx = self.stream.vocoder_context_frames
         self._voc_ctx = vocoder_context(voice) if ctx is None else int(ctx)
         self._hop = int(voice.bundle.audio["hop_length"])
