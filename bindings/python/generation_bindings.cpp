@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bindings.hpp"
 #include "emomix/generation.hpp"
 #include "emomix/schedule.hpp"
 #include "runtime_handles.hpp"

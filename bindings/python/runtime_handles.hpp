@@ -1,6 +1,7 @@
 // runtime_handles.hpp — the Python-side handles of the native runtime, shared by the binding
-// sources that add methods to them (module.cpp registers the classes; generation_bindings.cpp
-// adds Session.synthesize_text). One definition, so pybind11 sees one type.
+// sources that add methods to them (model_bindings.cpp and session_bindings.cpp register the
+// classes; harmonics_bindings.cpp adds Model.frame_pitch and Model.render_harmonics,
+// generation_bindings.cpp Session.synthesize_text). One definition, so pybind11 sees one type.
 #pragma once
 
 #include <memory>
@@ -23,5 +24,9 @@ struct PySession {
   std::unique_ptr<emomix::Session> session;
   std::mutex mutex;
 };
+
+// Throws InvalidArgument (ValueError) unless the voice has a pitch predictor
+// (model.config.pitch.enabled). Defined in model_bindings.cpp.
+void require_pitch(const emomix::Model& m);
 
 }  // namespace emomix_py

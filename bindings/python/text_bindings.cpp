@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bindings.hpp"
 #include "emomix/text.hpp"
 
 namespace py = pybind11;

@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "bindings.hpp"
 #include "emomix/error.hpp"
 #include "emomix/sha256.hpp"
 #include "emomix/voice.hpp"
