@@ -18,24 +18,13 @@
 #include "emomix/session.hpp"
 #include "emomix/voice.hpp"
 #include "harness.hpp"
+#include "tiny_voice.hpp"
 #include "voice_fixture.hpp"
 
 namespace {
 
 // model.config of the tiny voice (fixture::voice_json wraps it in a whole voice.json).
-const char* kConfig = R"({
-  "n_symbols": 12, "n_speakers": 2, "emotion_dim": 8, "speaker_dim": 6, "n_emotions": 3,
-  "parameterisation": "flow", "beta_min": 0.05, "beta_max": 20.0,
-  "audio": {"sample_rate": 22050, "n_fft": 64, "hop_length": 16, "win_length": 64, "n_mels": 10},
-  "encoder": {"hidden": 16, "prenet_layers": 1, "prenet_kernel": 3, "n_layers": 1, "n_heads": 2,
-              "ffn_dim": 24, "ffn_kernel": 3, "dp_hidden": 12, "dp_kernel": 3},
-  "denoiser": {"channels": [8, 12, 16], "n_res_blocks": 1, "n_transformer_blocks": 1,
-               "n_heads": 2, "ffn_mult": 2, "kernel_size": 3, "time_embed_dim": 8,
-               "time_scale": 1000.0, "cond_dim": 10},
-  "vocoder": {"dim": 12, "intermediate_dim": 20, "n_layers": 2, "kernel_size": 7,
-              "input_kernel": 7, "log_mag_max": 4.6},
-  "ser": {"cnn_channels": [4, 6], "cnn_kernel": 3, "delta_width": 5, "lstm_input": 10,
-          "lstm_hidden": 7, "attention_dim": 5, "dropout": 0.1}})";
+const std::string kConfig = fixture::tiny_model_config(12);
 
 std::uint16_t to_half(float f) {  // round-to-nearest for normal values in range (test data only)
   std::uint32_t b;
