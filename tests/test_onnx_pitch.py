@@ -26,17 +26,17 @@ pytest.importorskip("onnxruntime")
 
 import emomix  # noqa: E402
 from emomix.backends import create_backend  # noqa: E402
-from emomix.backends.onnx_backend import (  # noqa: E402
+from emomix.backends.onnx_backend import StaleExportError  # noqa: E402
+from emomix.config import PitchConfig  # noqa: E402
+from emomix.voice import load_bundle, load_weights, save_bundle  # noqa: E402
+from emomix.voice.export_contract import (  # noqa: E402
     CONTRACT_KEYS,
     NETWORKS,
-    StaleExportError,
     has_pitch,
     onnx_relpath,
     required_networks,
     voice_networks,
 )
-from emomix.config import PitchConfig  # noqa: E402
-from emomix.voice import load_bundle, load_weights, save_bundle  # noqa: E402
 
 #: max abs error of ONNX Runtime's pitch against torch's (the native runtime's bound too)
 PITCH_ATOL = 1e-4

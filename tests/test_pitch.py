@@ -1,5 +1,5 @@
-"""The pitch predictor's targets and the harmonic rendering of the mel (emomix.harmonics), and a
-pitch voice's synthesis path (torch backend).
+"""The pitch predictor's targets (emomix.train.pitch_targets), the harmonic rendering of the mel
+(emomix.harmonics), and a pitch voice's synthesis path (torch backend).
 
 The harmonic rendering is checked against physics, not against itself: the log-mel of a real
 harmonic signal has the peaks and dips that the rendering puts into its band-smoothed mel.
@@ -13,6 +13,7 @@ import pytest
 from emomix import harmonics as hm
 from emomix.config import AudioConfig, PitchConfig
 from emomix.features import log_mel
+from emomix.train.pitch_targets import f0_at_frames, phone_pitch_targets
 
 SR = 22050
 AUDIO = AudioConfig()
@@ -28,7 +29,7 @@ def test_f0_at_frames_reads_a_tone_and_marks_silence_unvoiced():
     t = np.arange(SR) / SR
     tone = np.concatenate([0.3 * np.sin(2 * np.pi * 180.0 * t), np.zeros(SR // 2)])
     frames = log_mel(tone, AUDIO).shape[1]
-    f0 = hm.f0_at_frames(tone, SR, AUDIO.hop_length, frames)
+    f0 = f0_at_frames(tone, SR, AUDIO.hop_length, frames)
     assert f0.shape == (frames,)
     assert np.median(f0[10:70]) == pytest.approx(180.0, rel=0.01)
     assert np.all(f0[-20:] == 0.0)
@@ -36,7 +37,7 @@ def test_f0_at_frames_reads_a_tone_and_marks_silence_unvoiced():
 
 def test_phone_targets_average_log_f0_over_voiced_frames_only():
     f0 = np.array([100.0, 200.0, 0.0, 0.0, 0.0, 150.0])
-    log_f0, frac, n = hm.phone_pitch_targets(f0, np.array([3, 2, 1]))
+    log_f0, frac, n = phone_pitch_targets(f0, np.array([3, 2, 1]))
     assert log_f0 == pytest.approx([(np.log(1.0) + np.log(2.0)) / 2, 0.0, np.log(1.5)])
     assert frac == pytest.approx([2 / 3, 0.0, 1.0])
     assert n.tolist() == [2, 0, 1]

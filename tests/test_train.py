@@ -156,7 +156,7 @@ def test_each_stage_lowers_its_loss_on_a_fixed_batch(run):
 
 
 def test_the_pitch_stage_fits_f0_pooled_over_the_alignment(run):
-    from emomix.harmonics import f0_at_frames
+    from emomix.train.pitch_targets import f0_at_frames
     from emomix.train.recipe import run_stage
     from emomix.train.stages import F0Cache, pitch_losses
 

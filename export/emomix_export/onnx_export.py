@@ -3,7 +3,7 @@
 ``export_voice(voice_dir, onnx=True)`` writes ``onnx/<network>.onnx`` for the encoder (with the
 duration predictor), ONE denoiser step, the vocoder and the SER, and for a voice with a pitch
 predictor the pitch head (on its own copy of the encoder states), each carrying the contract of
-:func:`emomix.backends.onnx_backend.expected_contract` in ``metadata_props`` plus an
+:func:`emomix.voice.export_contract.expected_contract` in ``metadata_props`` plus an
 ``emomix.export_key``. A stage whose graph already carries the key it would get is skipped, so
 a second export does no work. Every new graph passes ``onnx.checker`` and ONNX Runtime ↔ PyTorch
 parity before it replaces the old one; then ``voice.json:files`` is re-hashed.
@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 import emomix
-from emomix.backends.onnx_backend import expected_contract, onnx_relpath, voice_networks
 from emomix.voice import META_FILE, VoiceBundle, load_bundle, sha256_file, update_file_hashes
+from emomix.voice.export_contract import expected_contract, onnx_relpath, voice_networks
 
 from .specs import SPECS, wrap
 from .validate import ExportValidationError, check_model, parity
@@ -185,7 +185,7 @@ def export_voice(
     """Export a voice bundle's networks (into the bundle, or a copy at ``out``).
 
     ``onnx`` writes/refreshes ``onnx/*.onnx`` (``networks``: a subset of
-    :func:`~emomix.backends.onnx_backend.voice_networks`, default all); ``tensorrt`` also builds
+    :func:`~emomix.voice.export_contract.voice_networks`, default all); ``tensorrt`` also builds
     ``tensorrt/*.plan`` from them (needs the ``tensorrt`` package and a GPU; ``fp16`` enables
     FP16 kernels there — the ONNX graphs are always fp32). ``force`` rebuilds current stages
     too. Raises
@@ -216,10 +216,10 @@ def export_voice(
     def load_model():
         nonlocal model, cfg
         if model is None:
-            from emomix.backends.torch_backend import TorchBackend
             from emomix.config import ModelConfig
+            from emomix.models import VoiceModel
 
-            model = TorchBackend(bundle).model
+            model = VoiceModel.from_bundle(bundle)
             cfg = ModelConfig.from_dict(bundle.model_config)
         return model, cfg
 

@@ -4,7 +4,7 @@ A spec is data; the torch wrapper that fixes the call signature of each network 
 (``wrap``), because the input order of ``torch.onnx.export`` *is* the graph's input order.
 Shapes: ``B`` batch, ``T`` phonemes, ``F`` frames, ``C = n_mels``, ``E``/``S`` emotion/speaker
 sizes, ``K = n_emotions``. ``pitch`` is exported only for voices with a pitch predictor
-(:func:`emomix.backends.onnx_backend.voice_networks`).
+(:func:`emomix.voice.export_contract.voice_networks`).
 """
 
 from __future__ import annotations

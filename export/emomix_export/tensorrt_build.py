@@ -13,21 +13,31 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from emomix.backends.onnx_backend import onnx_relpath
-from emomix.backends.tensorrt_backend import (
+from emomix.voice import VoiceBundle, sha256_file
+from emomix.voice.export_contract import (
     ENGINE_NETWORKS,
     engine_key,
-    import_tensorrt,
+    onnx_relpath,
     plan_info_relpath,
     plan_relpath,
 )
-from emomix.voice import VoiceBundle, sha256_file
 
 from .specs import SPECS
 
 #: Timing cache shared by every build in a bundle (a dot-file: not listed in voice.json).
 TIMING_CACHE = "tensorrt/.timing.cache"
 WORKSPACE_BYTES = 1 << 30
+
+
+def _import_tensorrt():
+    """The ``tensorrt`` package, or an ImportError that says how to export without it (the
+    TensorRT runtime backend's own import advises another backend instead)."""
+    try:
+        import tensorrt as trt
+    except ImportError as exc:
+        raise ImportError("TensorRT is not installed: pip install tensorrt (needs an NVIDIA GPU "
+                          "and driver); or export without --tensorrt") from exc
+    return trt
 
 
 def build_engine(onnx_path: str | os.PathLike[str], plan_path: str | os.PathLike[str],
@@ -37,7 +47,7 @@ def build_engine(onnx_path: str | os.PathLike[str], plan_path: str | os.PathLike
     """Parse ``onnx_path``, build an engine with ONE optimisation profile
     (``input → (min, opt, max)`` shapes), and write the serialised plan to ``plan_path``.
     ``timing_cache`` is read if present and written back after the build."""
-    trt = import_tensorrt()
+    trt = _import_tensorrt()
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
     flags = 0
@@ -76,7 +86,7 @@ def build_engines(bundle: VoiceBundle, cfg, report, *, fp16: bool = False, force
                   log: Callable[[str], None] | None = None) -> None:
     """Build ``tensorrt/<network>.plan`` for :data:`ENGINE_NETWORKS`, skipping current ones
     (same ONNX sha256, TensorRT version, fp16 flag and profile, recorded in a sidecar JSON)."""
-    trt = import_tensorrt()
+    trt = _import_tensorrt()
     log = log or (lambda msg: None)
     for network in ENGINE_NETWORKS:
         spec = SPECS[network]

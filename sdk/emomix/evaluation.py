@@ -4,12 +4,8 @@ DESIGN §11's measures, on sentences the voice never saw in training (the corpus
 ``evaluation`` when there is none):
 
 - **MCD** (mel-cepstral distortion, dB) of synthesized speech against the reference rendering of
-  the same sentence by the same speaker in the same emotion, at several sampler step counts.
-  Cepstra are the DCT-II (orthonormal) of each frame's natural-log mel spectrum, in the voice's
-  own analysis (``emomix.features.log_mel``), coefficients 1‥24 (energy ``c0`` excluded); the two
-  sequences are aligned by DTW and ``MCD = (10 / ln 10) · sqrt(2 · Σ_d (c_d − ĉ_d)²)`` is averaged
-  over the aligned pairs. (SPTK's mel-cepstra would give different absolute values; the ratios
-  between step counts are what the targets use.)
+  the same sentence by the same speaker in the same emotion, at several sampler step counts
+  (DTW-aligned mel cepstra 1‥24 in the voice's own analysis; defined in :mod:`emomix.measures`).
 - **SER accuracy** of the voice's own SER on synthesized single-emotion clips (re-analysed from the
   audio, not from the sampler's mel), beside its accuracy on the reference renderings, on the
   sampler's mel (the acoustic model alone) and on the references' mels through the vocoder
@@ -18,7 +14,7 @@ DESIGN §11's measures, on sentences the voice never saw in training (the corpus
   at intensity ``α = w`` (neutral → X) or the emotion mix ``{X: 1 − w, Y: w}`` (X → Y) is
   synthesized for a few sentences and seeds, and the mean SER probability of ``Y`` and the
   prosody (F0 mean, F0 range, speaking rate, energy) are reported with their Spearman
-  correlation to ``w``.
+  correlation to ``w`` (and its bootstrap interval; :mod:`emomix.measures`).
 - **Intelligibility** (``EvalOptions.asr``): word and character error rates of Whisper base's
   transcripts (:mod:`emomix.perception`) of held-out sentences by the voice's default speaker,
   synthesized in each emotion, at intensity 1.5 and as 50/50 mixes, beside the reference
@@ -36,38 +32,36 @@ from __future__ import annotations
 
 import csv
 import json
-import math
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from .measures import (
+    mel_cepstral_distortion,
+    sentence_identification,
+    spearman,
+    spearman_interval,
+    voiced_curve,
+    voiced_items,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .generation import GenerationConfig
 
 __all__ = [
     "EvalOptions",
     "evaluate_voice",
-    "mel_cepstra",
-    "mel_cepstral_distortion",
-    "sentence_identification",
-    "dtw_path",
-    "spearman",
-    "spearman_interval",
-    "voiced_items",
-    "voiced_curve",
-    "MIN_VOICED_S",
     "format_report",
     "add_eval_command",
 ]
 
-#: A curve sentence whose synthesized clip has less voiced speech than this (seconds, YIN) at any
-#: weight is left out of the curve's F0 statistics.
-MIN_VOICED_S = 0.25
+#: The curves averaged over the voiced items only (:func:`emomix.measures.voiced_curve`).
 _F0_CURVES = ("f0_mean_hz", "f0_range_st")
-
-#: (10 / ln 10) · sqrt(2): the usual MCD scale for natural-log cepstra.
-_MCD_SCALE = 10.0 / math.log(10.0) * math.sqrt(2.0)
 
 
 @dataclass
@@ -92,6 +86,10 @@ class EvalOptions:
         dnsmos_sentences: of those sentences, how many per emotion DNSMOS scores in each of
             synthesized, reference and copy synthesis (DNSMOS costs about a second per 9-s
             window on one core, and a short clip is repeated into several windows).
+        config: the generation settings every synthesized clip starts from (an
+            :class:`emomix.GenerationConfig`; default the voice's); each clip sets its own
+            emotion, speaker and seed (and the steps of the MCD sweep, the intensity of the
+            intensity condition) on it.
     """
 
     sentences: int = 20
@@ -108,176 +106,7 @@ class EvalOptions:
     asr_sentences: int = 24
     asr_intensity: float = 1.5
     dnsmos_sentences: int = 4
-
-
-# ---------------------------------------------------------------- pure measures
-
-
-def mel_cepstra(audio: np.ndarray, audio_cfg: Any, n_coeffs: int = 24) -> np.ndarray:
-    """``(frames, n_coeffs)`` mel cepstra ``c1‥c_n`` of ``audio`` (see the module docstring)."""
-    from .features import log_mel
-
-    lm = log_mel(np.asarray(audio, np.float64), audio_cfg, normalise=False).astype(np.float64)
-    m = lm.shape[0]
-    if not 1 <= n_coeffs < m:
-        raise ValueError(f"n_coeffs must be in [1, {m - 1}], got {n_coeffs}")
-    k = np.arange(m)
-    basis = np.cos(np.pi / m * (k[None, :] + 0.5) * k[:, None]) * math.sqrt(2.0 / m)
-    basis[0] /= math.sqrt(2.0)
-    return (basis[1:n_coeffs + 1] @ lm).T
-
-
-def _trim_silence(audio: np.ndarray, sr: int, floor_db: float = -40.0) -> np.ndarray:
-    """Drop leading/trailing 10-ms frames quieter than ``floor_db`` below the loudest one."""
-    x = np.asarray(audio, np.float64)
-    hop = max(1, sr // 100)
-    n = len(x) // hop
-    if n == 0:
-        return x
-    db = 10 * np.log10(np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-20)
-    loud = np.flatnonzero(db > db.max() + floor_db)
-    return x[int(loud[0]) * hop:(int(loud[-1]) + 1) * hop]
-
-
-def dtw_path(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Dynamic time warping of ``a (N, D)`` and ``b (M, D)`` (Euclidean cost, steps (1,0),
-    (0,1), (1,1)); returns the aligned index arrays ``(i, j)`` from (0, 0) to (N−1, M−1)."""
-    a = np.asarray(a, np.float64)
-    b = np.asarray(b, np.float64)
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or not len(a) or not len(b):
-        raise ValueError(f"dtw_path needs two non-empty (frames, dims) arrays with the same "
-                         f"dims, got {a.shape} and {b.shape}")
-    cost = np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1))
-    n, m = cost.shape
-    acc = np.full((n + 1, m + 1), np.inf)
-    acc[0, 0] = 0.0
-    for i in range(1, n + 1):
-        row, prev = acc[i], acc[i - 1]
-        c = cost[i - 1]
-        diag_up = np.minimum(prev[:-1], prev[1:])  # min(acc[i-1, j-1], acc[i-1, j]) for j=1..m
-        left = np.inf
-        for j in range(m):
-            left = c[j] + (diag_up[j] if diag_up[j] < left else left)
-            row[j + 1] = left
-    i, j = n, m
-    path_i, path_j = [n - 1], [m - 1]
-    while i > 1 or j > 1:
-        choices = (acc[i - 1, j - 1], acc[i - 1, j], acc[i, j - 1])
-        k = int(np.argmin(choices))
-        if k == 0:
-            i, j = i - 1, j - 1
-        elif k == 1:
-            i -= 1
-        else:
-            j -= 1
-        path_i.append(i - 1)
-        path_j.append(j - 1)
-    return np.asarray(path_i[::-1]), np.asarray(path_j[::-1])
-
-
-def mel_cepstral_distortion(synth: np.ndarray, reference: np.ndarray, audio_cfg: Any,
-                            sample_rate: int) -> float:
-    """DTW-aligned MCD in dB between two clips (leading/trailing silence trimmed)."""
-    ca = mel_cepstra(_trim_silence(synth, sample_rate), audio_cfg)
-    cb = mel_cepstra(_trim_silence(reference, sample_rate), audio_cfg)
-    i, j = dtw_path(ca, cb)
-    diff = ca[i] - cb[j]
-    return float(_MCD_SCALE * np.mean(np.sqrt((diff ** 2).sum(axis=1))))
-
-
-def sentence_identification(synths: list[np.ndarray], references: list[np.ndarray],
-                            audio_cfg: Any, sample_rate: int) -> dict[str, Any]:
-    """Match each synthesized sentence against every reference rendering by DTW-aligned MCD.
-
-    ``synths[i]`` says the sentence of ``references[i]``. A synthesis is *identified* when its
-    own reference is the closest of all; a listening-equivalent check that the words survive.
-    Returns ``sentences``, ``correct``, ``own_mcd_db`` (mean of the matching pairs) and
-    ``other_mcd_db`` (mean over the mismatched pairs).
-    """
-    n = len(synths)
-    if n != len(references) or n < 2:
-        raise ValueError(f"need the same number (>= 2) of syntheses and references, got "
-                         f"{n} and {len(references)}")
-    m = np.array([[mel_cepstral_distortion(s, r, audio_cfg, sample_rate) for r in references]
-                  for s in synths])
-    own = np.eye(n, dtype=bool)
-    return {"sentences": n, "correct": int((m.argmin(axis=1) == np.arange(n)).sum()),
-            "own_mcd_db": float(m[own].mean()), "other_mcd_db": float(m[~own].mean())}
-
-
-def _ranks(x: np.ndarray) -> np.ndarray:
-    order = np.argsort(x, kind="mergesort")
-    ranks = np.empty(len(x))
-    ranks[order] = np.arange(len(x), dtype=np.float64)
-    xs = x[order]
-    start = 0
-    for k in range(1, len(x) + 1):  # average the ranks of ties
-        if k == len(x) or xs[k] != xs[start]:
-            ranks[order[start:k]] = (start + k - 1) / 2.0
-            start = k
-    return ranks
-
-
-def spearman(x: Any, y: Any) -> float | None:
-    """Spearman rank correlation (ties get average ranks); ``None`` when either is constant."""
-    x = np.asarray(x, np.float64)
-    y = np.asarray(y, np.float64)
-    if x.shape != y.shape or x.ndim != 1 or len(x) < 2:
-        raise ValueError(f"spearman needs two 1-D arrays of the same length >= 2, got "
-                         f"{x.shape} and {y.shape}")
-    rx, ry = _ranks(x), _ranks(y)
-    rx -= rx.mean()
-    ry -= ry.mean()
-    den = math.sqrt(float((rx ** 2).sum() * (ry ** 2).sum()))
-    return None if den == 0.0 else float((rx * ry).sum() / den)
-
-
-def spearman_interval(weights: Any, per_item: Any, *, level: float = 0.9, n_boot: int = 1000,
-                      seed: int = 0) -> list[float] | None:
-    """Bootstrap interval of ``spearman(weights, per_item.mean(0))`` over the items.
-
-    ``per_item`` ``(items, len(weights))`` holds one curve per item (sentence and seed); the
-    items are resampled with replacement ``n_boot`` times and the central ``level`` of the
-    resampled correlations is returned as ``[low, high]`` (``None`` when every resample is
-    constant). It says how much of a curve's verdict is the choice of sentences.
-    """
-    v = np.asarray(per_item, np.float64)
-    w = np.asarray(weights, np.float64)
-    if v.ndim != 2 or v.shape[1] != w.size or v.shape[0] < 1:
-        raise ValueError(f"per_item must be (items, {w.size}), got {v.shape}")
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level}")
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, v.shape[0], size=(n_boot, v.shape[0]))
-    rho = [spearman(w, v[idx].mean(axis=0)) for idx in picks]
-    vals = np.array([r for r in rho if r is not None])
-    if vals.size == 0:
-        return None
-    tail = (1.0 - level) / 2.0
-    return [float(np.quantile(vals, tail)), float(np.quantile(vals, 1.0 - tail))]
-
-
-def voiced_items(voiced_s: Any, min_voiced_s: float = MIN_VOICED_S) -> np.ndarray:
-    """Which curve items (sentence and seed) have F0 statistics worth averaging.
-
-    ``voiced_s`` ``(weights, items)`` holds the seconds of voiced speech (YIN) of each item's clip
-    at each weight. With less than ``min_voiced_s`` the clip's F0 mean and range rest on a few
-    frames, often an octave off. An item passes only if it is voiced enough at *every* weight, so
-    each point of an F0 curve averages the same sentences. Returns a bool mask ``(items,)``.
-    """
-    v = np.asarray(voiced_s, np.float64)
-    if v.ndim != 2:
-        raise ValueError(f"voiced_s must be (weights, items), got {v.shape}")
-    return np.all(v >= min_voiced_s, axis=0)
-
-
-def voiced_curve(per_item: Any, mask: np.ndarray) -> list[float]:
-    """The mean over the items in ``mask`` of ``per_item`` ``(weights, items)``, one value per
-    weight; all zeros (a constant curve, so no correlation) when no item passes."""
-    rows = np.asarray(per_item, np.float64)
-    if not mask.any():
-        return [0.0] * rows.shape[0]
-    return [float(v) for v in rows[:, mask].mean(axis=1)]
+    config: GenerationConfig | None = None
 
 
 # ---------------------------------------------------------------- the evaluation
@@ -391,7 +220,10 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
     corpus = Path(corpus)
     t0 = time.monotonic()
     probe = _Probe(voice)
-    listener = _Listener(dnsmos=opts.dnsmos_sentences > 0) if opts.asr else None
+    listener = (_Listener(dnsmos=opts.dnsmos_sentences > 0, threads=voice.backend.threads)
+                if opts.asr else None)
+    if listener is not None and listener.dnsmos_unavailable:
+        _progress(f"naturalness not measured: {listener.dnsmos_unavailable}", quiet)
     emotions = probe.emotions
     hop = int(voice.bundle.audio["hop_length"])
     split, items = _held_out(corpus, emotions, list(voice.speakers))
@@ -411,7 +243,7 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
         _progress(f"single emotion {e}: {len(singles[e])} sentences", quiet)
         for k, it in enumerate(singles[e]):
             ref = _read(it.path, probe.sr)
-            res = voice.synthesize_full(it.text, {e: 1.0}, speaker=it.speaker,
+            res = voice.synthesize_full(it.text, {e: 1.0}, opts.config, speaker=it.speaker,
                                         seed=opts.seed + 17 * k + ei)
             syn = res.audio
             ref_mel = probe.mel(ref)
@@ -460,7 +292,7 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
         vals = []
         for k, it in enumerate(sweep):
             ref = _read(it.path, probe.sr)
-            syn = voice.synthesize(it.text, {it.emotion: 1.0}, speaker=it.speaker,
+            syn = voice.synthesize(it.text, {it.emotion: 1.0}, opts.config, speaker=it.speaker,
                                    steps=steps, seed=opts.seed + 1000 + k)
             vals.append(mel_cepstral_distortion(syn, ref, probe.audio_cfg, probe.sr))
         by_steps[str(steps)] = float(np.mean(vals))
@@ -497,7 +329,7 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
             acc: dict[str, list[float]] = {k: [] for k in (*metrics, "voiced_s")}
             for k, it in enumerate(curve_items):
                 for s in range(opts.curve_seeds):
-                    res = voice.synthesize_full(it.text, speaker=it.speaker,
+                    res = voice.synthesize_full(it.text, config=opts.config, speaker=it.speaker,
                                                 seed=opts.seed + 7919 * s + k, **how)
                     acc["ser_prob"].append(float(probe.probs(res.audio)[yi]))
                     pros = probe.prosody(res.audio, int(len(res.durations)),
@@ -550,16 +382,23 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
 
 
 class _Listener:
-    """Whisper base and DNSMOS, built before any synthesis so that a missing extra fails fast."""
+    """Whisper base and DNSMOS, built before any synthesis so that a missing extra fails fast.
 
-    def __init__(self, *, dnsmos: bool = True) -> None:
-        import torch
+    Without torch (a native or ONNX runtime) DNSMOS cannot run at all: ``dnsmos`` is then
+    ``None`` and ``dnsmos_unavailable`` says why, for the report; the recogniser does not need
+    torch. ``threads``: the recogniser's CPU threads (default: every core).
+    """
 
+    def __init__(self, *, dnsmos: bool = True, threads: int | None = None) -> None:
         from .perception import DnsMos, PerceptionUnavailableError, Recognizer
 
+        self.dnsmos: DnsMos | None = None
+        #: why DNSMOS was asked for but is not scored (``None``: it is, or was not asked for)
+        self.dnsmos_unavailable = DnsMos.unavailable() if dnsmos else None
         try:
-            self.recognizer = Recognizer(cpu_threads=max(1, torch.get_num_threads()))
-            self.dnsmos = DnsMos() if dnsmos else None
+            self.recognizer = Recognizer(cpu_threads=max(1, threads or os.cpu_count() or 1))
+            if dnsmos and self.dnsmos_unavailable is None:
+                self.dnsmos = DnsMos()
         except PerceptionUnavailableError as exc:
             raise PerceptionUnavailableError(f"{exc} (or skip these measures: emomix eval "
                                              "--no-asr)") from exc
@@ -599,28 +438,29 @@ def _intelligibility(voice: Any, probe: _Probe, listener: _Listener, items: list
                          "pass --no-asr")
     np.random.default_rng(opts.seed + 99).shuffle(sentences)
     sentences = sentences[: opts.asr_sentences]
-    n_mos = min(opts.dnsmos_sentences, len(sentences))
+    n_mos = min(opts.dnsmos_sentences, len(sentences)) if listener.dnsmos is not None else 0
 
     # condition -> group (emotion or mix) -> how to make the clip of sentence k
     conditions: dict[str, dict[str, Any]] = {"synthesized": {}, "reference": {},
                                              "copy_synthesis": {}}
     for ei, e in enumerate(emotions):
         conditions["synthesized"][e] = lambda k, it, ei=ei, e=e: voice.synthesize(
-            it.text, {e: 1.0}, speaker=speaker, seed=opts.seed + 3000 + 31 * k + ei)
+            it.text, {e: 1.0}, opts.config, speaker=speaker, seed=opts.seed + 3000 + 31 * k + ei)
         conditions["reference"][e] = lambda k, it: _read(it.path, probe.sr)
         conditions["copy_synthesis"][e] = lambda k, it: voice.vocode(
             probe.mel(_read(it.path, probe.sr)))
     if "neutral" in emotions:
         conditions["intensity"] = {
             e: (lambda k, it, ei=ei, e=e: voice.synthesize(
-                it.text, {e: 1.0}, speaker=speaker, intensity=opts.asr_intensity,
+                it.text, {e: 1.0}, opts.config, speaker=speaker, intensity=opts.asr_intensity,
                 seed=opts.seed + 4000 + 31 * k + ei))
             for ei, e in enumerate(emotions) if e != "neutral"}
     pairs = [p for p in opts.pairs if p[0] in emotions and p[1] in emotions]
     if pairs:
         conditions["mix"] = {
             f"{x}->{y}": (lambda k, it, pi=pi, x=x, y=y: voice.synthesize(
-                it.text, {x: 0.5, y: 0.5}, speaker=speaker, seed=opts.seed + 5000 + 31 * k + pi))
+                it.text, {x: 0.5, y: 0.5}, opts.config, speaker=speaker,
+                seed=opts.seed + 5000 + 31 * k + pi))
             for pi, (x, y) in enumerate(pairs)}
 
     results: dict[str, Any] = {}
@@ -640,8 +480,7 @@ def _intelligibility(voice: Any, probe: _Probe, listener: _Listener, items: list
                 w_sum, c_sum = w_sum + w, c_sum + c
                 worst.append({"condition": cond, "group": label, "text": it.text,
                               "transcript": heard, "wer": w.rate})
-                if k < n_mos and listener.dnsmos is not None \
-                        and cond in ("synthesized", "reference", "copy_synthesis"):
+                if k < n_mos and cond in ("synthesized", "reference", "copy_synthesis"):
                     mos.setdefault(cond, {}).setdefault(label, []).append(
                         listener.dnsmos.score(audio, probe.sr))
             counts[label] = (w_sum, c_sum, len(sentences))
@@ -665,6 +504,7 @@ def _intelligibility(voice: Any, probe: _Probe, listener: _Listener, items: list
         "speaker": speaker,
         "sentences": len(sentences),
         "dnsmos_sentences": n_mos,
+        "dnsmos_unavailable": listener.dnsmos_unavailable,
         "asr": {"model": "whisper-base (faster-whisper, CTranslate2)", "language": "en",
                 "beam_size": listener.recognizer.beam_size},
         "conditions": results,
@@ -869,4 +709,6 @@ def _intelligibility_lines(intel: dict[str, Any]) -> list[str]:
             f"{k.replace('_', ' ')} {v['ovrl']:.2f} / {v['sig']:.2f} / {v['bak']:.2f}"
             for k, v in intel["dnsmos"].items()) + f" ({intel['dnsmos_sentences']} sentences "
             "per emotion)")
+    elif intel.get("dnsmos_unavailable"):
+        lines.append(f"naturalness: DNSMOS unavailable: {intel['dnsmos_unavailable']}")
     return lines

@@ -17,8 +17,9 @@ CPU cores does not learn; this module puts them back where a real log-mel has th
    mel band ``m`` against a flat spectrum of the same power. Bands narrower than F0 (the low
    ones) get peaks and dips; wide bands average over several harmonics and stay near 1.
 
-Training targets (:func:`f0_at_frames`, :func:`phone_pitch_targets`) come from the corpus audio
-with :func:`emomix.data.prosody.estimate_f0` and the alignment's durations.
+The predictor's training targets (per-phoneme ``ln(F0 / F0_REF_HZ)`` and voiced fraction, from
+the corpus audio and the alignment) are :mod:`emomix.train.pitch_targets`; this module is the
+runtime's and needs numpy only.
 """
 
 from __future__ import annotations
@@ -27,14 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from .data.prosody import F0_HOP_S, estimate_f0
 from .features import mel_filterbank
 
 __all__ = [
     "F0_REF_HZ",
     "SMOOTH_FRAMES",
-    "f0_at_frames",
-    "phone_pitch_targets",
     "frame_pitch",
     "harmonic_modulation",
     "render_harmonics",
@@ -44,40 +42,8 @@ __all__ = [
 F0_REF_HZ = 100.0
 #: Half-width (frames) of the moving average that turns per-phoneme F0 steps into glides.
 SMOOTH_FRAMES = 2
-#: The estimator's lowest F0; its frame ``i`` is centred ``1 / F0_FMIN_HZ`` s after ``i · hop``.
-F0_FMIN_HZ = 60.0
 #: Bins each side of a harmonic that its Hann main lobe (±2 bins) and first sidelobes reach.
 _LOBE_BINS = 4
-
-
-def f0_at_frames(audio: np.ndarray, sample_rate: int, hop_length: int, frames: int) -> np.ndarray:
-    """F0 in Hz (0 = unvoiced) at the centre of each of ``frames`` mel frames of ``audio``."""
-    f0 = estimate_f0(np.asarray(audio, np.float64), sample_rate, fmin=F0_FMIN_HZ)
-    if f0.size == 0:
-        return np.zeros(frames)
-    t = np.arange(frames) * hop_length / sample_rate
-    k = np.clip(np.round((t - 1.0 / F0_FMIN_HZ) / F0_HOP_S).astype(np.int64), 0, f0.size - 1)
-    return f0[k]
-
-
-def phone_pitch_targets(f0: np.ndarray, durations: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-phoneme targets from per-frame F0 (Hz, 0 = unvoiced) and integer durations.
-
-    Returns ``ln(F0 / F0_REF_HZ)`` averaged over the phoneme's voiced frames (0 where none),
-    the phoneme's voiced fraction, and its number of voiced frames (the weight of its F0 target).
-    """
-    d = np.asarray(durations, np.int64)
-    f0 = np.asarray(f0, np.float64)[: int(d.sum())]
-    phone = np.repeat(np.arange(d.size), d)[: f0.size]
-    voiced = f0 > 0
-    n_voiced = np.bincount(phone, weights=voiced, minlength=d.size)
-    lf = np.zeros(f0.size)
-    lf[voiced] = np.log(f0[voiced] / F0_REF_HZ)
-    lf_sum = np.bincount(phone, weights=lf, minlength=d.size)
-    log_f0 = np.where(n_voiced > 0, lf_sum / np.maximum(n_voiced, 1), 0.0)
-    frac = n_voiced / np.maximum(d, 1)
-    return log_f0, frac, n_voiced
 
 
 def _smooth_frames(x: np.ndarray, radius: int) -> np.ndarray:

@@ -37,7 +37,7 @@ def auto_backend(bundle: Any) -> str:
     import importlib.util
 
     if importlib.util.find_spec("onnxruntime") is not None:
-        from .onnx_backend import onnx_relpath, required_networks
+        from ..voice.export_contract import onnx_relpath, required_networks
 
         if all((bundle.path / onnx_relpath(n)).is_file() for n in required_networks(bundle)):
             return "onnx"

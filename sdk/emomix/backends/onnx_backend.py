@@ -18,22 +18,22 @@ Graphs (``onnx/<network>.onnx``; names, shapes and dynamic axes in ``docs/export
   and the voicing logit; one line's encoder states are broadcast to ``B`` conditions. The graph
   re-runs the text encoder's states (not its duration head), so it stands alone.
 
-The runtime contract: every graph carries ``metadata_props`` (:func:`expected_contract`) that must
-equal what this bundle's ``voice.json`` implies; the graph files must be listed in
-``voice.json:files`` with matching sha256. Anything else is a :class:`StaleExportError` telling
-the user to run ``emomix export VOICE_DIR --onnx``. A voice with a pitch predictor needs
-``pitch.onnx`` as well (:func:`required_networks`); an export made before pitch graphs existed
-lacks it and gets that error too. Its other graphs are still current (the contract of the four
-networks did not change), so the re-export only writes ``pitch.onnx``.
+The runtime contract: every graph carries ``metadata_props``
+(:func:`~emomix.voice.export_contract.expected_contract`) that must equal what this bundle's
+``voice.json`` implies; the graph files must be listed in ``voice.json:files`` with matching
+sha256. Anything else is a :class:`StaleExportError` telling the user to run
+``emomix export VOICE_DIR --onnx``. A voice with a pitch predictor needs ``pitch.onnx`` as well
+(:func:`~emomix.voice.export_contract.required_networks`); an export made before pitch graphs
+existed lacks it and gets that error too. Its other graphs are still current (the contract of the
+four networks did not change), so the re-export only writes ``pitch.onnx``.
 
-This module is also the one source of truth for the contract keys: ``emomix_export`` imports
-them from here, so the writer and the reader cannot drift apart.
+The contract itself (networks, paths, metadata keys and values) is
+:mod:`emomix.voice.export_contract`, which ``emomix_export`` writes from and this module checks
+against, so the writer and the reader cannot drift apart.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -42,90 +42,18 @@ import numpy as np
 
 from ..durations import round_running_total
 from ..errors import EmomixError
-from ..voice import WEIGHTS_FILE, VoiceBundle, load_weights, sha256_file
-from .base import Backend
-
-#: Version of the graph contract (input/output names, metadata keys). Bump on any change to an
-#: existing network's graph; a new network that only some voices have (``pitch``) is not one:
-#: a runtime asks for it by name and reports it missing (:func:`required_networks`).
-CONTRACT_VERSION = 1
-#: Every network ``emomix export`` writes for every voice, in build order; a voice with a
-#: pitch predictor also gets ``pitch`` (:func:`voice_networks`).
-NETWORKS = ("encoder", "denoiser", "vocoder", "ser")
-#: The networks :class:`OnnxBackend` needs to synthesise (``ser`` is optional); a pitch voice
-#: needs ``pitch`` too (:func:`required_networks`).
-REQUIRED_NETWORKS = ("encoder", "denoiser", "vocoder")
-#: Metadata keys a runtime checks against ``voice.json`` (all values are strings).
-CONTRACT_KEYS = (
-    "emomix.contract_version",
-    "emomix.format_version",
-    "emomix.network",
-    "emomix.audio",
-    "emomix.parameterisation",
-    "emomix.symbols_sha256",
-    "emomix.weights_sha256",
-    "emomix.model_config_sha256",
+from ..voice import VoiceBundle, load_weights, sha256_file
+from ..voice.export_contract import (
+    contract_mismatches,
+    has_pitch,
+    onnx_relpath,
+    required_networks,
 )
+from .base import Backend
 
 
 class StaleExportError(EmomixError, RuntimeError):
     """ONNX graphs are missing, modified, or were exported from different weights/metadata."""
-
-
-def onnx_relpath(network: str) -> str:
-    """Bundle-relative path of a network's graph, e.g. ``onnx/denoiser.onnx``."""
-    return f"onnx/{network}.onnx"
-
-
-def has_pitch(bundle: VoiceBundle) -> bool:
-    """Whether the voice has a pitch predictor (model config ``pitch.enabled``; a config
-    without the section has none)."""
-    return bundle.pitch_config is not None
-
-
-def voice_networks(bundle: VoiceBundle) -> tuple[str, ...]:
-    """The networks ``emomix export`` writes for ``bundle``: :data:`NETWORKS`, plus ``pitch``
-    for a voice with a pitch predictor."""
-    return NETWORKS + (("pitch",) if has_pitch(bundle) else ())
-
-
-def required_networks(bundle: VoiceBundle) -> tuple[str, ...]:
-    """The graphs :class:`OnnxBackend` opens when it is created (a stale export fails at load,
-    not mid-line): :data:`REQUIRED_NETWORKS`, plus ``pitch`` for a voice with a pitch
-    predictor."""
-    return REQUIRED_NETWORKS + (("pitch",) if has_pitch(bundle) else ())
-
-
-def _sha256_json(obj: Any) -> str:
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def expected_contract(bundle: VoiceBundle, network: str) -> dict[str, str]:
-    """The ``metadata_props`` a graph of ``network`` must carry to be current for ``bundle``."""
-    meta = bundle.meta
-    return {
-        "emomix.contract_version": str(CONTRACT_VERSION),
-        "emomix.format_version": str(meta["format_version"]),
-        "emomix.network": network,
-        "emomix.audio": json.dumps(meta["audio"], sort_keys=True, separators=(",", ":")),
-        "emomix.parameterisation": str(meta["model"]["parameterisation"]),
-        "emomix.symbols_sha256": _sha256_json(list(meta["symbols"]["table"])),
-        "emomix.weights_sha256": str(meta["files"][WEIGHTS_FILE]["sha256"]),
-        "emomix.model_config_sha256": _sha256_json(meta["model"]["config"]),
-    }
-
-
-def contract_mismatches(bundle: VoiceBundle, network: str, props: dict[str, str]) -> list[str]:
-    """Human-readable differences between a graph's metadata and ``bundle`` (empty = current)."""
-    out = []
-    for key, want in expected_contract(bundle, network).items():
-        got = props.get(key)
-        if got != want:
-            shown = (got if got is None or len(got) <= 40 else got[:37] + "...")
-            out.append(f"{key} is {shown!r}, voice.json implies "
-                       f"{want if len(want) <= 40 else want[:37] + '...'!r}")
-    return out
 
 
 def export_hint(bundle: VoiceBundle) -> str:

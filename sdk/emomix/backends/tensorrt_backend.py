@@ -20,37 +20,15 @@ has neither. ``tests/test_export.py`` runs it where ``tensorrt`` imports and ski
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ..voice import VoiceBundle
-from .onnx_backend import OnnxBackend, StaleExportError, onnx_relpath
-
-#: Networks ``--tensorrt`` builds engines for (the runner executes the denoiser step); every
-#: other graph, ``pitch`` included, runs in ONNX Runtime.
-ENGINE_NETWORKS = ("denoiser",)
-
-
-def plan_relpath(network: str) -> str:
-    return f"tensorrt/{network}.plan"
-
-
-def plan_info_relpath(network: str) -> str:
-    """Sidecar JSON next to a plan: the ONNX sha256 and TensorRT version it was built from."""
-    return f"tensorrt/{network}.json"
-
-
-def engine_key(onnx_sha256: str, trt_version: str, fp16: bool, profile: Any) -> str:
-    """Cache key of one engine build (a plan is only valid for the same GPU, too: rebuild
-    after changing GPUs)."""
-    payload = {"onnx": onnx_sha256, "tensorrt": trt_version, "fp16": bool(fp16),
-               "profile": profile}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+from ..voice.export_contract import onnx_relpath, plan_info_relpath, plan_relpath
+from .onnx_backend import OnnxBackend, StaleExportError
 
 
 def import_tensorrt():

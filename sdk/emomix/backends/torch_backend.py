@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 
-from ..voice import VoiceBundle, load_weights
+from ..voice import VoiceBundle
 from .base import Backend
 
 
@@ -21,7 +21,6 @@ class TorchBackend(Backend):
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError("the torch backend needs PyTorch: pip install 'emomix[train]' "
                               "(or use backend='native' / 'onnx')") from exc
-        from ..config import ModelConfig
         from ..models import VoiceModel
 
         self._torch = torch
@@ -31,16 +30,7 @@ class TorchBackend(Backend):
             torch.set_num_threads(int(threads))
         self.threads = int(threads) if threads is not None else None
         self.device = torch.device(device)
-        cfg = ModelConfig.from_dict(bundle.model_config)
-        model = VoiceModel(cfg)
-        state = {k: torch.from_numpy(v) for k, v in load_weights(bundle).items()}
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise ValueError(f"{bundle.path / 'weights.safetensors'}: weights do not match the "
-                             f"model config (missing {sorted(missing)[:5]}, unexpected "
-                             f"{sorted(unexpected)[:5]}); the voice is corrupt or from another "
-                             "emomix version")
-        self.model = model.to(self.device).eval()
+        self.model = VoiceModel.from_bundle(bundle).to(self.device)
         self.hop_length = int(bundle.audio["hop_length"])
         self._lock = threading.Lock()
 

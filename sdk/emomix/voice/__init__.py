@@ -7,6 +7,9 @@ See ``docs/voices.md``. numpy + safetensors only (no torch)::
     bundle = load_bundle("voices/default")      # validates voice.json, sizes, sha256, header
     happy, vad = bundle.emotions["happy"]       # (emotion_dim,) float32, (v, a, d)
     weights = load_weights(bundle)              # name -> float32 array
+
+:mod:`emomix.voice.export_contract` is what an exported voice's ONNX graphs and TensorRT engines
+must be: the exporter writes from it, the runtimes check against it.
 """
 
 from __future__ import annotations
