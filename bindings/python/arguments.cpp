@@ -86,4 +86,20 @@ void require_shape(const py::array& a, std::initializer_list<py::ssize_t> shape,
   }
 }
 
+Noise noise_arg(const py::object& obj, int steps, int n_mels, int frames) {
+  Noise n;
+  if (obj.is_none()) return n;
+  n.array = to_float_array(obj, "noise");
+  const py::ssize_t expected[3] = {steps + 1, n_mels, frames};
+  if (n.array.ndim() != 3 || n.array.shape(0) != expected[0] ||
+      n.array.shape(1) != expected[1] || n.array.shape(2) != expected[2]) {
+    throw emomix::InvalidArgument(
+        "noise must have shape (N + 1, n_mels, F) = (" + std::to_string(expected[0]) + ", " +
+        std::to_string(expected[1]) + ", " + std::to_string(expected[2]) + "), got " +
+        shape_string(n.array));
+  }
+  n.data = n.array.data();
+  return n;
+}
+
 }  // namespace emomix_py

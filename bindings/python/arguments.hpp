@@ -64,4 +64,13 @@ struct Durations {
 
 Durations durations_arg(const py::object& obj);
 
+// An optional injected sampler noise: None, or a float32 array (N + 1, n_mels, F) (the layout of
+// emomix/sampler.hpp); anything else throws InvalidArgument naming the expected shape. data()
+// is null for None.
+struct Noise {
+  FloatArray array;
+  const float* data = nullptr;
+};
+Noise noise_arg(const py::object& obj, int steps, int n_mels, int frames);
+
 }  // namespace emomix_py

@@ -160,19 +160,8 @@ py::array_t<float> py_sample(const py::function& denoise, const py::handle& mu_o
   in.durations = durations.data;
   in.phonemes = durations.phonemes;
 
-  FloatArray noise;
-  if (!noise_obj.is_none()) {
-    noise = to_float_array(noise_obj, "noise");
-    const py::ssize_t expected[3] = {in.weights.steps + 1, in.n_mels, in.frames};
-    if (noise.ndim() != 3 || noise.shape(0) != expected[0] || noise.shape(1) != expected[1] ||
-        noise.shape(2) != expected[2]) {
-      throw emomix::InvalidArgument(
-          "noise must have shape (N + 1, n_mels, F) = (" + std::to_string(expected[0]) + ", " +
-          std::to_string(expected[1]) + ", " + std::to_string(expected[2]) + "), got " +
-          shape_string(noise));
-    }
-    in.noise = noise.data();
-  }
+  const Noise noise = noise_arg(noise_obj, in.weights.steps, in.n_mels, in.frames);
+  in.noise = noise.data;
 
   py::array_t<float> out({in.n_mels, in.frames});
   float* o = out.mutable_data();

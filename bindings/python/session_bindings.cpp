@@ -281,7 +281,7 @@ void register_session(py::module_& m) {
       .def("sample", [](PySession& s, const py::handle& mu_obj, const py::handle& w_obj,
                         const py::handle& emo_obj, const py::handle& spk_obj,
                         const std::string& solver, double temperature, const py::object& seed,
-                        const py::object& durations_obj) {
+                        const py::object& durations_obj, const py::object& noise_obj) {
         const emomix::ModelConfig& c = cfg_of(s);
         FloatArray mu = to_float_array(mu_obj, "mu");
         FloatArray w = to_float_array(w_obj, "W");
@@ -295,21 +295,23 @@ void register_session(py::module_& m) {
         const std::uint64_t sd = as_u64(seed, "seed");
         const Durations durations = durations_arg(durations_obj);
         const int F = as_int(mu.shape(1));
+        const Noise noise = noise_arg(noise_obj, view.steps, c.audio.n_mels, F);
         py::array_t<float> out({c.audio.n_mels, F});
         float* o = out.mutable_data();
         {
           py::gil_scoped_release release;
           std::lock_guard<std::mutex> lock(s.mutex);
           s.session->sample(mu.data(), F, view, emo.data(), spk.data(), config, sd, o,
-                            durations.data, durations.phonemes);
+                            durations.data, durations.phonemes, noise.data);
         }
         return out;
       }, py::arg("mu"), py::arg("W"), py::arg("emotions"), py::arg("speakers"),
       py::arg("solver"), py::arg("temperature") = 1.0, py::arg("seed") = 0,
-      py::arg("durations") = py::none(),
+      py::arg("durations") = py::none(), py::arg("noise") = py::none(),
       "The mixed sampler with the native denoiser (no Python in the loop): mu (C, F), W (N, M) or "
-      "(N, M, F), emotions (M, E), speakers (M, S) -> mel (C, F); durations (T,) anchor the noise. "
-      "Same arithmetic and noise as emomix._native.sample with this Session's denoise().")
+      "(N, M, F), emotions (M, E), speakers (M, S) -> mel (C, F); durations (T,) anchor the seeded "
+      "noise, or noise (N + 1, C, F) is used as given. Same arithmetic and noise as "
+      "emomix._native.sample with this Session's denoise().")
       .def("synthesize", [](PySession& s, const py::handle& ids_obj, const py::handle& enc_obj,
                             const py::handle& spk_obj, double length_scale, const py::handle& w_obj,
                             const py::handle& emo_obj, const py::handle& spks_obj,

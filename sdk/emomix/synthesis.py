@@ -369,6 +369,13 @@ class Voice:
         emotions = np.ascontiguousarray(emotions, np.float32)
         spk_b = np.ascontiguousarray(np.broadcast_to(speaker, (emotions.shape[0],
                                                                 np.size(speaker))), np.float32)
+        if self.sampler_impl != "python" and self.backend.runs_sampler:
+            # the whole loop in the runtime, with its own denoiser: no Python per step
+            return self.backend.sample(np.ascontiguousarray(mu, np.float32),
+                                       np.ascontiguousarray(W, np.float32), emotions, spk_b,
+                                       spec.solver, spec.temperature,
+                                       0 if seed is None else seed, durations=durations,
+                                       noise=noise)
 
         def denoise(x: np.ndarray, t: np.ndarray, conds) -> np.ndarray:
             idx = np.asarray(conds, dtype=np.int64)

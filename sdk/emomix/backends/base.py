@@ -115,6 +115,24 @@ class Backend(ABC):
             "emomix.harmonics.render_harmonics")
 
     @property
+    def runs_sampler(self) -> bool:
+        """Whether :meth:`sample` runs the whole mixed sampler with the backend's own denoiser
+        (no Python call per step)."""
+        return False
+
+    def sample(self, mu: np.ndarray, W: np.ndarray, emotions: np.ndarray, speakers: np.ndarray,
+               solver: str, temperature: float, seed: int,
+               durations: np.ndarray | None = None, noise: np.ndarray | None = None
+               ) -> np.ndarray:
+        """The mixed sampler in the backend: ``mu (C, F)``, ``W (N, M)`` or ``(N, M, F)``,
+        ``emotions (M, E)``, ``speakers (M, S)`` → mel ``(C, F)``; the seeded noise is anchored
+        to the line's phoneme ``durations``, or ``noise (N + 1, C, F)`` is used as given. The
+        same result as :func:`emomix.sampler.sample` with :meth:`denoise`. Only where
+        :attr:`runs_sampler`."""
+        raise NotImplementedError(
+            f"the {self.name} backend has no sampler of its own; use emomix.sampler.sample")
+
+    @property
     def runs_lines(self) -> bool:
         """Whether :meth:`synthesize_line` runs a whole line from text in one call, with the
         backend's own plan, text frontend and pipeline (the native runtime's

@@ -203,17 +203,21 @@ class NativeBackend(Backend):
         with self.session() as s:
             return s.synthesize_text(text, config_dict(config))
 
-    # -- beyond the interface -------------------------------------------------------------------
+    @property
+    def runs_sampler(self) -> bool:
+        return True
+
     def sample(self, mu: np.ndarray, W: np.ndarray, emotions: np.ndarray, speakers: np.ndarray,
                solver: str, temperature: float, seed: int,
-               durations: np.ndarray | None = None) -> np.ndarray:
-        """The mixed sampler entirely in C++: ``mu (C, F)``, ``W (N, M[, F])``,
-        ``emotions (M, E)``, ``speakers (M, S)`` → mel ``(C, F)``; the noise is anchored to the
-        line's phoneme ``durations`` when given. Same result as ``emomix._native.sample`` with
-        :meth:`denoise` as the callback."""
+               durations: np.ndarray | None = None, noise: np.ndarray | None = None
+               ) -> np.ndarray:
+        """The mixed sampler entirely in C++ (GIL released, no Python per step). Same result as
+        ``emomix._native.sample`` with :meth:`denoise` as the callback."""
         with self.session() as s:
             return s.sample(mu, W, emotions, speakers, solver, float(temperature), int(seed),
-                            durations)
+                            durations, noise)
+
+    # -- beyond the interface -------------------------------------------------------------------
 
     def synthesize_ids(self, phonemes: np.ndarray, enc_emotion: np.ndarray, speaker: np.ndarray,
                        W: np.ndarray, emotions: np.ndarray, speakers: np.ndarray, *, solver: str,
