@@ -6,11 +6,13 @@
 #   bash scripts/fuzz.sh                 the long run: 1,000,000 inputs per target
 #   bash scripts/fuzz.sh --runs N        N inputs per target (--runs 1000000 is the default)
 #   bash scripts/fuzz.sh --seconds S     S seconds per target (scripts/test.sh: a short run)
-#   bash scripts/fuzz.sh --target voice_json|safetensors_header|capi ...   these targets only
+#   bash scripts/fuzz.sh --target voice_json|safetensors_header|text|capi ...   these targets only
 #
 # Targets:
 #   voice_json          native/fuzz/fuzz_voice_json.cpp: voice.json bytes
 #   safetensors_header  native/fuzz/fuzz_safetensors_header.cpp: weights file bytes
+#   text                native/fuzz/fuzz_text.cpp: text bytes through normalisation, sentence
+#                       splitting, the number readers and (one input in 32) phonemisation
 #   capi                native/fuzz/fuzz_capi.cpp: programs of emx_* calls (emomix.h) on a tiny
 #                       random voice, with NULL handles, bad sizes, NaN weights, broken text,
 #                       streams, and voice files loaded from mutated bytes. Each program renders
@@ -39,7 +41,7 @@ while [ $# -gt 0 ]; do
     *) echo "usage: bash scripts/fuzz.sh [--runs N | --seconds S] [--target NAME]..." >&2; exit 2 ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(voice_json safetensors_header capi)
+[ ${#targets[@]} -gt 0 ] || targets=(voice_json safetensors_header text capi)
 
 if ! command -v clang++ >/dev/null 2>&1; then
   echo "fuzz: clang++ is missing; bash scripts/setup.sh installs clang and libclang-rt-14-dev" >&2
@@ -53,6 +55,14 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
 cmake --build "$build" -j "${FUZZ_BUILD_JOBS:-2}" \
   --target "${targets[@]/#/fuzz_}" >/dev/null
 python3 native/fuzz/make_seeds.py "$build/seeds" >/dev/null
+# text: lines of game dialogue with numbers, money, abbreviations and marks (the first byte picks
+# the sentence length and whether to phonemise: \x00 does)
+mkdir -p "$build/seeds/text"
+printf '\x00Well, look who it is! Ten gold coins, as promised.' >"$build/seeds/text/line"
+printf '\x28Dr. Smith paid $3.50 on 12/05/1999 -- 23rd in line; "really?" (no).' \
+  >"$build/seeds/text/numbers"
+printf '\x08\xc3\xa9t\xc3\xa9 na\xc3\xafve caf\xc3\xa9\xe2\x80\x94 1,000,000th\xe2\x80\xa6' \
+  >"$build/seeds/text/unicode"
 # capi: programs (native/fuzz/fuzz_capi.cpp's opcodes) that make a character, read a line of it, and
 # stream two lines; the fuzzer grows the rest from them.
 mkdir -p "$build/seeds/capi"

@@ -48,10 +48,10 @@ cmake --build build/tsan -j 2 --target emomix_core_tests emomix_text_tests \
 TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure \
   -R "thread_pool|session_|gemm|attention|conv1d|text_phonemize|capi\\."
 
-# The voice.json reader/validator and the safetensors header parser under libFuzzer (clang, ASan +
-# UBSan, leaks): a short run from the seed corpus generated from the default voice. The long run
-# (1,000,000 inputs per target) is `bash scripts/fuzz.sh`.
-echo "test: fuzzing the voice.json and safetensors header parsers (25 s each)"
+# The voice.json reader/validator, the safetensors header parser, the text frontend and the C ABI
+# under libFuzzer (clang, ASan + UBSan, leaks): a short run from the seed corpus generated from the
+# default voice. The long run (1,000,000 inputs per target) is `bash scripts/fuzz.sh`.
+echo "test: fuzzing voice.json, the safetensors header, the text frontend and the C ABI (25 s each)"
 bash scripts/fuzz.sh --seconds 25
 
 echo "test: Python tests"
