@@ -617,6 +617,7 @@ void CharacterLine::refill() {
       pending_.resize(static_cast<std::size_t>(want) * static_cast<std::size_t>(hop));
       const int got = session_->vocode_pull(*vocoder_, want, pending_.data());
       pending_.resize(static_cast<std::size_t>(got) * static_cast<std::size_t>(hop));
+      require_finite_audio(pending_.data(), pending_.size(), character_->model());
       pending_at_ = 0;
       // fewer vocoder calls once playback has started (Character._stream)
       chunk_frames_ = std::min(2 * chunk_frames_, 4 * character_->options().vocoder_chunk_frames);

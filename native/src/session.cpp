@@ -5,6 +5,7 @@
 #include <string>
 
 #include "emomix/error.hpp"
+#include "emomix/voice_schema.hpp"
 #include "graphs.hpp"
 
 namespace emomix {
@@ -226,6 +227,19 @@ void Session::finish_line(int phonemes, const WeightsView& weights,
   }
   r.audio.resize(static_cast<std::size_t>(r.frames) * model_->config().audio.hop_length);
   vocode(r.mel.data(), r.frames, r.audio.data());
+  require_finite_audio(r.audio.data(), r.audio.size(), *model_);
+}
+
+void require_finite_audio(const float* audio, std::size_t n, const Model& model) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(audio[i])) {
+      const std::string& file = voice_schema().weights_file;
+      throw VoiceError((model.path() == "/" ? "" : model.path()) + "/" + file, file,
+                       "the voice's networks made non-finite audio (sample " + std::to_string(i) +
+                           "): its weights are broken",
+                       "load the voice with its hashes verified, or re-export it");
+    }
+  }
 }
 
 }  // namespace emomix

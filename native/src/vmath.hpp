@@ -24,7 +24,11 @@ inline float bits_to_float(std::int32_t i) {
   return f;
 }
 
-inline float exp(float x) {
+inline float exp(float x_in) {
+  // NaN fails both comparisons of the clamp; it must not reach the int conversion (undefined), so
+  // the arithmetic runs on 0 and the NaN is given back at the end.
+  const bool nan = !(x_in == x_in);
+  float x = nan ? 0.0f : x_in;
   x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
   const float kf = x * 1.44269504088896341f;
   const std::int32_t k = static_cast<std::int32_t>(kf + (kf >= 0.0f ? 0.5f : -0.5f));
@@ -37,7 +41,7 @@ inline float exp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   const float y = p * r * r + r + 1.0f;
-  return y * bits_to_float((k + 127) << 23);
+  return nan ? x_in : y * bits_to_float((k + 127) << 23);
 }
 
 // erf(z) for z >= 0: z P(z^2) / Q(z^2), a rational fit (degrees 5 and 5, Q >= 1 so no poles)
@@ -61,7 +65,11 @@ inline float erf_pos(float z) {
 }
 
 // sin and cos of x by quadrant: z = x - j pi/2 in [-pi/4, pi/4].
-inline void sincos(float x, float& s, float& c) {
+inline void sincos(float x_in, float& s, float& c) {
+  // NaN, infinities and |x| >= 1e9 (far outside the accurate range) must not reach the int
+  // conversion (undefined): the arithmetic runs on 0 and both results are NaN.
+  const bool ok = x_in > -1e9f && x_in < 1e9f;
+  const float x = ok ? x_in : 0.0f;
   const float jf = x * 0.636619772367581343f;
   const std::int32_t j = static_cast<std::int32_t>(jf + (jf >= 0.0f ? 0.5f : -0.5f));
   const float fj = static_cast<float>(j);
@@ -74,8 +82,9 @@ inline void sincos(float x, float& s, float& c) {
   const std::int32_t q = j & 3;
   const float sv = (q & 1) ? pc : ps;
   const float cv = (q & 1) ? ps : pc;
-  s = (q & 2) ? -sv : sv;
-  c = ((q + 1) & 2) ? -cv : cv;
+  const float nan = bits_to_float(0x7fc00000);
+  s = ok ? ((q & 2) ? -sv : sv) : nan;
+  c = ok ? (((q + 1) & 2) ? -cv : cv) : nan;
 }
 
 }  // namespace emomix::vmath

@@ -206,6 +206,14 @@ TEST(kernels_activations_match_libm) {
     worst = std::max(worst, std::fabs(im[i] - m * std::sin(ph[i])) / m);
   }
   CHECK(worst < 1e-6);
+  // non-finite inputs (a voice with broken weights) give NaN, not undefined behaviour
+  const float nan = std::nanf("");
+  std::vector<float> bad = {nan, -nan, 1.0f};
+  emomix::silu_inplace(bad.data(), bad.size());
+  CHECK(std::isnan(bad[0]) && std::isnan(bad[1]) && std::isfinite(bad[2]));
+  std::vector<float> mag = {0.0f, nan, 0.0f}, phase = {nan, 0.0f, 3e9f};
+  emomix::polar_inplace(mag.data(), phase.data(), mag.size(), 4.6f);
+  CHECK(std::isnan(mag[0]) && std::isnan(mag[2]));  // (a NaN log-magnitude is capped at 4.6)
 }
 
 TEST(kernels_attention_matches_reference) {

@@ -74,6 +74,11 @@ class VocoderStream {
   int lookahead_ = 0;
 };
 
+// Throws VoiceError (naming the model's weights file) when audio [n] holds a NaN or an infinity:
+// the networks of a voice whose weights are broken (loaded without verify_hashes, for one) make
+// them, and no caller should play them.
+void require_finite_audio(const float* audio, std::size_t n, const Model& model);
+
 class Session {
  public:
   // threads >= 1: the calling thread plus threads - 1 workers owned by this Session.
