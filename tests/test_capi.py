@@ -523,6 +523,15 @@ def test_bad_text_is_refused(lib, voice, kind):
             assert capi.last_error()
 
 
+def test_a_line_over_the_phoneme_limit_is_bad_text(lib, voice):
+    text = b"Ten gold coins, as promised. " * 100  # 2,900 characters, about 2,500 phonemes
+    npc = capi.Character.create(voice)
+    for call in (lambda: voice.synthesize(text, FAST), lambda: npc.say(text, FAST),
+                 lambda: npc.say_begin(text, FAST)):
+        assert error_code(call) == lib.EMX_ERROR_BAD_TEXT
+        assert "phonemes long" in capi.last_error()
+
+
 def _raw_weights(ffi, pairs):
     """emx_weight[] filled directly (not through emx_weight_set, which may check values)."""
     w = ffi.new("emx_weight[]", len(pairs))

@@ -366,11 +366,8 @@ CharacterLine::CharacterLine(std::shared_ptr<Character> character, std::string_v
   seed_ = config.seed;
 
   ids_ = text::text_to_ids(text::decode_utf8(text), model.symbol_table(), voice.language).ids;
+  check_line_phonemes(ids_.size());
   const int T = static_cast<int>(ids_.size());
-  if (T > kMaxTextPhonemes) {
-    throw InvalidArgument("text is " + std::to_string(T) + " phonemes long (limit " +
-                          std::to_string(kMaxTextPhonemes) + "); split it into sentences");
-  }
 
   session_ = character_->acquire_session();
   t0_ = character_->time();

@@ -502,6 +502,17 @@ std::vector<float> schedule_weights(const GenerationPlan& p, int frames) {
                       p.neutral);
 }
 
+void check_line_phonemes(std::size_t phonemes) {
+  if (phonemes <= static_cast<std::size_t>(kMaxTextPhonemes)) return;
+  text::TextError e(text::TextError::Kind::kTooLong,
+                    "text is " + std::to_string(phonemes) + " phonemes long (limit " +
+                        std::to_string(kMaxTextPhonemes) +
+                        "); split it into sentences (text::split_sentences)");
+  e.length = phonemes;
+  e.limit = static_cast<std::size_t>(kMaxTextPhonemes);
+  throw e;
+}
+
 std::vector<float> schedule_mix(const std::vector<double>& w, int conditions, int frames,
                                 int steps, Preset preset, double k_max, double k_min,
                                 const std::vector<double>& alpha, int neutral) {
@@ -562,12 +573,8 @@ SynthesisOutput Session::synthesize_text(std::string_view text_utf8,
                                               config);
   const text::TextIds ids =
       text::text_to_ids(text::decode_utf8(text_utf8), model_->symbol_table(), voice.language);
+  check_line_phonemes(ids.ids.size());
   const int phonemes = static_cast<int>(ids.ids.size());
-  if (phonemes > kMaxTextPhonemes) {
-    throw InvalidArgument("text is " + std::to_string(phonemes) + " phonemes long (limit " +
-                          std::to_string(kMaxTextPhonemes) +
-                          "); split it into sentences (text::split_sentences)");
-  }
   SynthesisOutput r;
   encode(ids.ids.data(), phonemes, plan.enc_emotion.data(), plan.speaker.data(),
          config.length_scale, r.mu, r.durations);

@@ -57,6 +57,9 @@ inline constexpr double kBoundaryEps = 1e-9;
 inline constexpr double kLengthScaleMin = 0.25, kLengthScaleMax = 4.0;
 // Most phonemes Session::synthesize_text accepts in one line (emomix.synthesis.MAX_PHONEMES).
 inline constexpr int kMaxTextPhonemes = 2000;
+// Throws text::TextError (kTooLong, with length and limit) when a line's phonemes are more than
+// kMaxTextPhonemes: the text is to be split into sentences.
+void check_line_phonemes(std::size_t phonemes);
 
 // How the mix becomes W (docs/sampler.md, "Presets"). Values are ABI.
 enum class Preset : std::int32_t {
