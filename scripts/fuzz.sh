@@ -7,6 +7,8 @@
 #   bash scripts/fuzz.sh --runs N        N inputs per target (--runs 1000000 is the default)
 #   bash scripts/fuzz.sh --seconds S     S seconds per target (scripts/test.sh: a short run)
 #   bash scripts/fuzz.sh --target voice_json|safetensors_header|text|capi ...   these targets only
+#   bash scripts/fuzz.sh --jobs J        J processes per target sharing its corpus, the runs split
+#                                        between them (one per core)
 #
 # Targets:
 #   voice_json          native/fuzz/fuzz_voice_json.cpp: voice.json bytes
@@ -16,8 +18,8 @@
 #   capi                native/fuzz/fuzz_capi.cpp: programs of emx_* calls (emomix.h) on a tiny
 #                       random voice, with NULL handles, bad sizes, NaN weights, broken text,
 #                       streams, and voice files loaded from mutated bytes. Each program renders
-#                       audio: 15 programs a second were measured on a loaded 2-core machine, so
-#                       give it --seconds (or a smaller --runs) rather than the 1,000,000 default.
+#                       audio: about 100 programs a second per core, so the 1,000,000 default takes
+#                       about 1.5 hours with --jobs 2 on 2 cores.
 #
 # Builds $FUZZ_BUILD_DIR (default build/fuzz) with clang (-DEMOMIX_BUILD_FUZZERS=ON), writes the seed
 # corpus and dictionaries generated from the default voice (native/fuzz/make_seeds.py) and a few
@@ -32,13 +34,16 @@ cd "$(dirname "$0")/.."
 
 runs=1000000
 seconds=0
+jobs=1
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --target) targets+=("$2"); shift 2 ;;
-    *) echo "usage: bash scripts/fuzz.sh [--runs N | --seconds S] [--target NAME]..." >&2; exit 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    *) echo "usage: bash scripts/fuzz.sh [--runs N | --seconds S] [--jobs J] [--target NAME]..." >&2
+       exit 2 ;;
   esac
 done
 [ ${#targets[@]} -gt 0 ] || targets=(voice_json safetensors_header text capi)
@@ -75,20 +80,44 @@ printf '\x03\x00\x02\x00\x00\x13\x00\x00\x00\x00\x00\x00\x14\x00\x00\x00\x14\x00
 for target in "${targets[@]}"; do
   corpus="$build/corpus/$target"
   mkdir -p "$corpus"
+  # each job runs its share of the runs (the first takes the remainder) or all the seconds
   if [ "$seconds" -gt 0 ]; then limit=(-max_total_time="$seconds"); else limit=(-runs="$runs"); fi
   dict=()
   [ -f "$build/seeds/$target.dict" ] && dict=(-dict="seeds/$target.dict")
-  echo "fuzz: $target ${limit[*]} (corpus $corpus, seeds $build/seeds/$target)"
-  status=0
-  (cd "$build" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      "./native/fuzz/fuzz_$target" "${limit[@]}" -timeout=10 -print_final_stats=1 \
-      ${dict[@]+"${dict[@]}"} "corpus/$target" "seeds/$target") >"$build/$target.log" 2>&1 \
-    || status=$?
-  grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)|^Done [0-9]+ runs|^stat::" "$build/$target.log" || true
-  if [ "$status" -ne 0 ]; then
-    echo "fuzz: $target FAILED (exit $status); the end of $build/$target.log:" >&2
-    tail -n 40 "$build/$target.log" >&2
-    exit "$status"
+  echo "fuzz: $target ${limit[*]} in $jobs job(s) (corpus $corpus, seeds $build/seeds/$target)"
+  logs=()
+  pids=()
+  for ((job = 0; job < jobs; ++job)); do
+    log="$build/$target.log"
+    [ "$jobs" -gt 1 ] && log="$build/$target.$job.log"
+    if [ "$seconds" -eq 0 ]; then
+      share=$((runs / jobs))
+      [ "$job" -eq 0 ] && share=$((share + runs % jobs))
+      limit=(-runs="$share")
+    fi
+    (cd "$build" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        exec "./native/fuzz/fuzz_$target" "${limit[@]}" -timeout=10 -print_final_stats=1 \
+        ${dict[@]+"${dict[@]}"} "corpus/$target" "seeds/$target") >"$log" 2>&1 &
+    logs+=("$log")
+    pids+=($!)
+  done
+  failed=0
+  for job in "${!pids[@]}"; do
+    status=0
+    wait "${pids[$job]}" || status=$?
+    log=${logs[$job]}
+    grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)|^Done [0-9]+ runs|^stat::" "$log" || true
+    if [ "$status" -ne 0 ]; then
+      echo "fuzz: $target FAILED (exit $status); the end of $log:" >&2
+      tail -n 40 "$log" >&2
+      failed=$status
+    fi
+  done
+  [ "$failed" -eq 0 ] || exit "$failed"
+  if [ "$jobs" -gt 1 ]; then
+    total=$(cat "${logs[@]}" | sed -n 's/^stat::number_of_executed_units: *//p' |
+      awk '{ n += $1 } END { print n + 0 }')
+    echo "fuzz: $target ran $total inputs in $jobs jobs"
   fi
 done
