@@ -23,6 +23,19 @@ def random_voice_dir(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="session")
+def capi_lib():
+    """libemomix.so through emomix.capi (cffi); skips, saying why, where either is missing."""
+    pytest.importorskip("cffi", reason="emomix.capi needs cffi: pip install 'emomix[capi]'")
+    from emomix import capi
+
+    try:
+        capi.library_path()
+    except capi.LibraryNotFoundError as exc:
+        pytest.skip(f"libemomix.so is not built: {exc}")
+    return capi.lib
+
+
 @pytest.fixture()
 def needs_espeak():
     if shutil.which("espeak-ng") is None:

@@ -54,11 +54,7 @@ class FakeClock:
 
 
 @pytest.fixture(scope="module")
-def c_voice():
-    try:
-        capi.library_path()
-    except capi.LibraryNotFoundError as exc:
-        pytest.skip(f"libemomix.so is not built: {exc}")
+def c_voice(capi_lib):
     with capi.Voice.load(VOICE_DIR) as voice:
         yield voice
 

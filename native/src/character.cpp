@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numeric>
 #include <string>
@@ -616,8 +617,11 @@ void CharacterLine::refill() {
       pending_.resize(static_cast<std::size_t>(got) * static_cast<std::size_t>(hop));
       require_finite_audio(pending_.data(), pending_.size(), character_->model());
       pending_at_ = 0;
-      // fewer vocoder calls once playback has started (Character._stream)
-      chunk_frames_ = std::min(2 * chunk_frames_, 4 * character_->options().vocoder_chunk_frames);
+      // fewer vocoder calls once playback has started (Character._stream); in 64 bits, since
+      // vocoder_chunk_frames may be any positive int, then held to what an int can count
+      const std::int64_t grown = std::min<std::int64_t>(
+          2 * std::int64_t{chunk_frames_}, 4 * std::int64_t{character_->options().vocoder_chunk_frames});
+      chunk_frames_ = static_cast<int>(std::min<std::int64_t>(grown, std::numeric_limits<int>::max()));
       if (got > 0) return;
     }
     if (next_block_ >= blocks_.size()) return;  // nothing more to make
