@@ -18,8 +18,8 @@
 #   capi                native/fuzz/fuzz_capi.cpp: programs of emx_* calls (emomix.h) on a tiny
 #                       random voice, with NULL handles, bad sizes, NaN weights, broken text,
 #                       streams, and voice files loaded from mutated bytes. Each program renders
-#                       audio: about 100 programs a second per core, so the 1,000,000 default takes
-#                       about 1.5 hours with --jobs 2 on 2 cores.
+#                       audio: 60-120 programs a second per core (slower as the programs grow), so
+#                       the 1,000,000 default takes about 2 hours with --jobs 2 on 2 cores.
 #
 # Builds $FUZZ_BUILD_DIR (default build/fuzz) with clang (-DEMOMIX_BUILD_FUZZERS=ON), writes the seed
 # corpus and dictionaries generated from the default voice (native/fuzz/make_seeds.py) and a few
