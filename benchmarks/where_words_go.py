@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sentences", type=int, default=12)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--split", default="test", choices=("test", "evaluation", "train"),
+                   help="which sentences: held-out (test, the default) or seen in training "
+                        "(train), to tell a failure to generalise from one to fit")
     args = p.parse_args(argv)
 
     import torch
@@ -58,10 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: the voice has no speaker {speaker!r} ({', '.join(meta['speakers'])})",
               file=sys.stderr)
         return 2
-    utts = [u for u in load_esd(args.corpus) if u.split == "test" and u.emotion == args.emotion
+    utts = [u for u in load_esd(args.corpus) if u.split == args.split and u.emotion == args.emotion
             and voice_speaker_name(u.speaker) == speaker][: args.sentences]
     if not utts:
-        print(f"error: no test clips of {speaker} in {args.emotion} in {args.corpus}",
+        print(f"error: no {args.split} clips of {speaker} in {args.emotion} in {args.corpus}",
               file=sys.stderr)
         return 2
     cfg = AudioConfig.from_dict(dict(voice.bundle.audio))
@@ -92,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, audio in clips.items():
             counts.setdefault(name, []).append(word_errors(u.text, asr.transcribe(audio, sr)))
     print(json.dumps({
-        "voice": meta.get("name"), "speaker": speaker, "emotion": args.emotion,
+        "voice": meta.get("name"), "speaker": speaker, "emotion": args.emotion, "split": args.split,
         "sentences": len(utts), "asr": "whisper-base beam 5",
         "wer": {name: round(corpus_rate(c), 4) for name, c in counts.items()},
     }, indent=1))

@@ -6,6 +6,7 @@ emomix train acoustic --run runs/mine --minutes 60
 emomix train pitch --run runs/mine --minutes 5
 emomix train vocoder --run runs/mine --minutes 30 --resume
 emomix train bundle --run runs/mine --out voices/mine --default-speaker espeak-0001
+emomix train grow --run runs/mine --out runs/mine-deep --res-blocks 2
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_train_commands", "cmd_train_bundle", "cmd_train_stage", "cmd_train_voice"]
+__all__ = ["add_train_commands", "cmd_train_bundle", "cmd_train_grow", "cmd_train_stage",
+           "cmd_train_voice"]
 
 
 def _config_overrides(value: str | None) -> dict[str, Any]:
@@ -103,6 +105,20 @@ def add_train_commands(subparsers: argparse._SubParsersAction) -> argparse.Argum
                    help="weight precision in the bundle (default float16)")
     b.set_defaults(func=cmd_train_bundle)
 
+    g = ts.add_parser(
+        "grow", help="start a new run from a run's checkpoints with a deeper denoiser",
+        description="Copy a run's checkpoints into a new run whose denoiser has more blocks per "
+        "level. The new blocks start as identities, so the grown model computes what the old "
+        "one did; continue with 'emomix train acoustic --run OUT --resume'. Example: emomix "
+        "train grow --run runs/joe --out runs/joe-deep --res-blocks 2 --transformer-blocks 2")
+    g.add_argument("--run", type=Path, required=True, help="the run to grow from")
+    g.add_argument("--out", type=Path, required=True, help="the new run directory")
+    g.add_argument("--res-blocks", type=int, default=None,
+                   help="residual blocks per level (at least the run's)")
+    g.add_argument("--transformer-blocks", type=int, default=None,
+                   help="transformer blocks at the lowest level (at least the run's)")
+    g.set_defaults(func=cmd_train_grow)
+
     v = ts.add_parser(
         "voice", help="run every stage within a time budget and write a voice bundle",
         description="Prepare the data, train SER (10 % of the budget), acoustic model "
@@ -180,6 +196,17 @@ def cmd_train_bundle(args: argparse.Namespace) -> int:
                           default_speaker=args.default_speaker)
     print(json.dumps({"voice": str(args.out), "speakers": list(bundle.meta["speakers"]),
                       "steps": {s: r["steps"] for s, r in run.results.items()}}, indent=1))
+    return 0
+
+
+def cmd_train_grow(args: argparse.Namespace) -> int:
+    from .grow import grow_run
+
+    if args.res_blocks is None and args.transformer_blocks is None:
+        raise ValueError("say what grows: --res-blocks N and/or --transformer-blocks N")
+    grown = grow_run(args.run, args.out, n_res_blocks=args.res_blocks,
+                     n_transformer_blocks=args.transformer_blocks)
+    print(json.dumps({"run": str(args.out), "grown_from": grown}, indent=1))
     return 0
 
 

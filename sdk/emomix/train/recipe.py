@@ -196,6 +196,15 @@ def _load_init_weights(model: Any, bundle: Any, speakers: list[str]) -> None:
     from ..voice import load_weights
 
     weights = load_weights(bundle)
+    trained = ModelConfig.from_dict(bundle.meta["model"]["config"]).denoiser
+    if trained != model.cfg.denoiser:  # a grown run (emomix train grow): deepen the voice's too
+        from .grow import grow_denoiser_state
+
+        fresh = {k: v.numpy() for k, v in model.denoiser.state_dict().items()}
+        old = {k[len("denoiser."):]: v for k, v in weights.items() if k.startswith("denoiser.")}
+        weights = {k: v for k, v in weights.items() if not k.startswith("denoiser.")}
+        weights.update({f"denoiser.{k}": v for k, v in
+                        grow_denoiser_state(old, trained, model.cfg.denoiser, fresh).items()})
     state = model.state_dict()
     for name, value in weights.items():
         if name == "speakers.weight":
