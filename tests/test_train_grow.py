@@ -207,3 +207,19 @@ def test_cli_grow_writes_the_run_and_explains_refusals(tmp_path, capsys):
         err = capsys.readouterr().err
         assert "Traceback" not in err and re.search(says, err), err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_deeper_voice_exports_to_onnx_within_parity(tmp_path):
+    """The ONNX export checks each graph against torch on fresh inputs; a deeper denoiser
+    passes the same check."""
+    pytest.importorskip("onnxruntime")
+    export = pytest.importorskip("emomix_export")
+    from emomix.train.init_voice import build_random_voice
+
+    small = {"emotion_dim": 16, "speaker_dim": 16,
+             "denoiser": DenoiserConfig(channels=(16, 32), time_embed_dim=16, cond_dim=32,
+                                        n_res_blocks=2, n_transformer_blocks=2)}
+    build_random_voice(tmp_path / "voice", seed=0, n_speakers=2, config_overrides=small)
+    report = export.export_voice(tmp_path / "voice", onnx=True)
+    assert "onnx:denoiser" in report.built
+    assert report.parity["denoiser"] <= 1e-4, report.parity
