@@ -24,8 +24,8 @@ from typing import Any
 
 import torch
 
-__all__ = ["StageOptions", "StageResult", "StageLoop", "save_checkpoint", "load_checkpoint",
-           "pick_device"]
+__all__ = ["StageOptions", "StageResult", "StageLoop", "save_checkpoint", "write_checkpoint",
+           "load_checkpoint", "pick_device"]
 
 
 @dataclass
@@ -118,6 +118,12 @@ def save_checkpoint(path: Path, modules: dict[str, torch.nn.Module],
     if ema is not None:
         state["ema"] = ema
         state["ema_updates"] = ema_updates
+    write_checkpoint(path, state)
+
+
+def write_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Write a checkpoint dict (the layout :func:`save_checkpoint` makes) to ``path`` atomically:
+    under a temporary name, then renamed, so a reader never sees half a file."""
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(state, tmp)
     tmp.replace(path)

@@ -120,6 +120,7 @@ def grow_run(src: str | Path, out: str | Path, **fields: int) -> dict[str, Any]:
 
     from ..config import ModelConfig
     from ..models.denoiser import Denoiser
+    from .common import write_checkpoint
 
     src, out = Path(src), Path(out)
     if not (src / "run.json").is_file():
@@ -152,9 +153,7 @@ def grow_run(src: str | Path, out: str | Path, **fields: int) -> dict[str, Any]:
     for stage in ("ser", "pitch", "vocoder"):
         if (src / f"{stage}.pt").is_file():
             shutil.copy2(src / f"{stage}.pt", out / f"{stage}.pt")
-    tmp = out / "acoustic.pt.tmp"
-    torch.save(ck, tmp)
-    tmp.replace(out / "acoustic.pt")
+    write_checkpoint(out / "acoustic.pt", ck)
     grown = {"run": src.name, "acoustic_step": int(ck["step"]),
              "denoiser": {k: getattr(old_cfg.denoiser, k) for k in GROWABLE}}
     state["model_config"] = new_cfg.to_dict()
