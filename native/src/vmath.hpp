@@ -1,6 +1,6 @@
 // Internal: branch-free float32 exp / erfc / sin / cos that compilers vectorise (libm calls do
-// not). Accuracy: exp and sin/cos within ~2 ulp (Cephes polynomials, |x| < 8192 for sin/cos);
-// erf absolute error < 4e-7 (see erf_pos).
+// not). Accuracy: exp and sin/cos within ~2 ulp (Cephes polynomials, |x| < 8192 for sin/cos;
+// NaN from |x| >= 6e6); erf absolute error < 4e-7 (see erf_pos).
 #pragma once
 
 #include <cstdint>
@@ -24,6 +24,16 @@ inline float bits_to_float(std::int32_t i) {
   return f;
 }
 
+// Nearest integer (ties to even) of |v| < 2^22: adding 1.5 * 2^23 leaves the rounded integer in
+// the low mantissa bits. Integer and float adds only, so loops calling exp or sincos vectorise in
+// every clone (a sign-dependent +-0.5 is a branch to GCC, and floor is a libm call before SSE4.1).
+inline std::int32_t round_to_int(float v) {
+  const float t = v + 12582912.0f;
+  std::int32_t i;
+  std::memcpy(&i, &t, sizeof i);
+  return i - 0x4B400000;
+}
+
 inline float exp(float x_in) {
   // NaN fails both comparisons of the clamp; it must not reach the int conversion (undefined), so
   // the arithmetic runs on 0 and the NaN is given back at the end.
@@ -31,7 +41,7 @@ inline float exp(float x_in) {
   float x = nan ? 0.0f : x_in;
   x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
   const float kf = x * 1.44269504088896341f;
-  const std::int32_t k = static_cast<std::int32_t>(kf + (kf >= 0.0f ? 0.5f : -0.5f));
+  const std::int32_t k = round_to_int(kf);
   const float fk = static_cast<float>(k);
   const float r = (x - fk * 0.693359375f) - fk * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
@@ -66,12 +76,12 @@ inline float erf_pos(float z) {
 
 // sin and cos of x by quadrant: z = x - j pi/2 in [-pi/4, pi/4].
 inline void sincos(float x_in, float& s, float& c) {
-  // NaN, infinities and |x| >= 1e9 (far outside the accurate range) must not reach the int
-  // conversion (undefined): the arithmetic runs on 0 and both results are NaN.
-  const bool ok = x_in > -1e9f && x_in < 1e9f;
+  // NaN, infinities and |x| >= 6e6 (far outside the accurate range; the quadrant must stay
+  // within round_to_int's range) give NaN: the arithmetic runs on 0 and both results are NaN.
+  const bool ok = x_in > -6e6f && x_in < 6e6f;
   const float x = ok ? x_in : 0.0f;
   const float jf = x * 0.636619772367581343f;
-  const std::int32_t j = static_cast<std::int32_t>(jf + (jf >= 0.0f ? 0.5f : -0.5f));
+  const std::int32_t j = round_to_int(jf);
   const float fj = static_cast<float>(j);
   const float z = ((x - fj * 1.5703125f) - fj * 4.837512969970703125e-4f) -
                   fj * 7.54978995489188216e-8f;

@@ -211,9 +211,23 @@ TEST(kernels_activations_match_libm) {
   std::vector<float> bad = {nan, -nan, 1.0f};
   emomix::silu_inplace(bad.data(), bad.size());
   CHECK(std::isnan(bad[0]) && std::isnan(bad[1]) && std::isfinite(bad[2]));
-  std::vector<float> mag = {0.0f, nan, 0.0f}, phase = {nan, 0.0f, 3e9f};
+  std::vector<float> mag = {0.0f, nan, 0.0f, 0.0f, 0.0f}, phase = {nan, 0.0f, 3e9f, -7e6f, 5e6f};
   emomix::polar_inplace(mag.data(), phase.data(), mag.size(), 4.6f);
   CHECK(std::isnan(mag[0]) && std::isnan(mag[2]));  // (a NaN log-magnitude is capped at 4.6)
+  // beyond |phase| 6e6 the quadrant would leave the exact-integer range: NaN, not garbage
+  CHECK(std::isnan(mag[3]) && std::isnan(phase[3]));
+  CHECK(std::isfinite(mag[4]) && std::isfinite(phase[4]) && std::fabs(mag[4]) <= 1.0f);
+  // exp's range reduction rounds ties to even: exact halves of ln 2 stay accurate
+  std::vector<float> ties;
+  for (int k = -120; k <= 120; ++k) ties.push_back(-(static_cast<float>(k) + 0.5f) * 0.69314718f);
+  auto st = ties;
+  emomix::silu_inplace(st.data(), st.size());
+  double worst_t = 0;
+  for (std::size_t i = 0; i < ties.size(); ++i) {
+    const double v = ties[i], sr = v / (1.0 + std::exp(-v));
+    worst_t = std::max(worst_t, std::fabs(st[i] - sr) / std::max(1.0, std::fabs(sr)));
+  }
+  CHECK(worst_t < 1e-6);
 }
 
 TEST(kernels_attention_matches_reference) {
