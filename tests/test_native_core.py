@@ -104,6 +104,36 @@ def test_normal_offset_and_errors() -> None:
                           _native.normal(9, 2, 3))
 
 
+@pytest.mark.parametrize("durations", [None, np.array([3, 0, 5, 2, 7]), [17]])
+def test_make_noise_matches_the_reference(durations) -> None:
+    got = _native.make_noise(2**40 + 3, 4, 80, 17, durations)
+    want = ref.make_noise(2**40 + 3, 4, (80, 17), durations)
+    assert got.dtype == np.float32 and got.shape == (5, 80, 17)
+    assert max_ulp(got, want) <= 1
+    assert np.mean(got == want) > 0.999
+
+
+def test_make_noise_errors_and_voice_dispatch() -> None:
+    with pytest.raises(ValueError, match="add up to 9 frames"):
+        _native.make_noise(1, 2, 80, 10, np.array([4, 5]))
+    with pytest.raises(ValueError, match="n_mels, frames >= 1"):
+        _native.make_noise(1, 2, 80, 0)
+    with pytest.raises(ValueError, match="steps"):
+        _native.make_noise(1, -1, 80, 4)
+    with pytest.raises(ValueError, match="durations must be"):
+        _native.make_noise(1, 2, 80, 4, np.array([1.5, 2.5]))
+    with pytest.raises(ValueError, match="seed"):
+        _native.make_noise(-2, 2, 80, 4)
+    with pytest.raises(ValueError, match="streams must be between 1 and steps"):
+        _native.make_noise(1, 2, 80, 4, None, 4)
+    # only the planes a deterministic solver reads are drawn; the rest are zero
+    part = _native.make_noise(7, 3, 80, 9, [4, 5], 1)
+    assert np.array_equal(part[0], _native.make_noise(7, 3, 80, 9, [4, 5])[0])
+    assert not part[1:].any()
+    assert ref.noise_streams(ref.SamplerSpec(steps=3)) == 1
+    assert ref.noise_streams(ref.SamplerSpec(steps=3, parameterisation="score", solver="em")) == 4
+
+
 def test_splitmix64_and_time_grid() -> None:
     assert _native.splitmix64(0) == 0xE220A8397B1DCDAF
     assert _native.splitmix64(2**64 + 1) == _native.splitmix64(1)

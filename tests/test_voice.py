@@ -64,6 +64,22 @@ def test_native_and_python_sampler_loops_agree_on_real_networks(voice):
     np.testing.assert_allclose(a.audio, b.audio, rtol=1e-4, atol=1e-5)
 
 
+def test_make_noise_draws_the_planes_the_solver_reads_on_both_sampler_loops(voice):
+    native = emomix.Voice(voice.bundle, voice.backend, sampler_impl="native")
+    python = emomix.Voice(voice.bundle, voice.backend, sampler_impl="python")
+    durations = np.array([3, 4, 0, 5])
+    for spec in (emomix.sampler.SamplerSpec(steps=4),
+                 emomix.sampler.SamplerSpec(steps=4, parameterisation="score", solver="em")):
+        a = native.make_noise(9, spec, (80, 12), durations)
+        b = python.make_noise(9, spec, (80, 12), durations)
+        full = emomix.sampler.make_noise(9, 4, (80, 12), durations)
+        n = emomix.sampler.noise_streams(spec)
+        assert a.shape == b.shape == full.shape
+        np.testing.assert_allclose(a[:n], full[:n], rtol=1e-6, atol=1e-6)
+        np.testing.assert_array_equal(b[:n], full[:n])
+        assert not a[n:].any() and not b[n:].any()
+
+
 def test_intensity_adds_neutral_with_extrapolating_weights(voice):
     r = voice.synthesize_full("Oh no.", {"sad": 1.0}, intensity=1.4, preset="blend", seed=2)
     assert r.conditions == ["sad", "neutral"]

@@ -8,6 +8,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -39,6 +40,37 @@ py::array_t<float> py_normal(const py::object& seed, const py::object& stream, p
   {
     py::gil_scoped_release release;
     emomix::fill_normal(s, st, off, p, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+py::array_t<float> py_make_noise(const py::object& seed, int steps, int n_mels, int frames,
+                                 const py::object& durations_obj, const py::object& streams_obj) {
+  if (steps < 0 || steps > emomix::kMaxSteps || n_mels < 1 || frames < 1) {
+    throw emomix::InvalidArgument("make_noise needs 0 <= steps <= " +
+                                  std::to_string(emomix::kMaxSteps) +
+                                  " and n_mels, frames >= 1, got steps " + std::to_string(steps) +
+                                  ", n_mels " + std::to_string(n_mels) + ", frames " +
+                                  std::to_string(frames));
+  }
+  const int streams = streams_obj.is_none() ? steps + 1 : streams_obj.cast<int>();
+  if (streams < 1 || streams > steps + 1) {
+    throw emomix::InvalidArgument("streams must be between 1 and steps + 1 = " +
+                                  std::to_string(steps + 1) + ", got " + std::to_string(streams));
+  }
+  const std::uint64_t s = as_u64(seed, "seed");
+  const Durations durations = durations_arg(durations_obj);
+  emomix::check_durations(durations.data, durations.phonemes, frames);
+  py::array_t<float> out({steps + 1, n_mels, frames});
+  float* p = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    const std::size_t plane = static_cast<std::size_t>(n_mels) * frames;
+    for (int k = 0; k < streams; ++k) {
+      emomix::fill_line_noise(s, static_cast<std::uint64_t>(k), n_mels, frames, durations.data,
+                              durations.phonemes, p + k * plane);
+    }
+    std::fill(p + streams * plane, p + (steps + 1) * plane, 0.0f);
   }
   return out;
 }
@@ -216,6 +248,13 @@ void register_sampler(py::module_& m) {
         py::arg("offset") = 0,
         "n standard normal deviates, float32 array (n,), for (seed, stream) at indices offset .. "
         "offset + n - 1. Bit-compatible with emomix.sampler.rng.normal.");
+
+  m.def("make_noise", &py_make_noise, py::arg("seed"), py::arg("steps"), py::arg("n_mels"),
+        py::arg("frames"), py::arg("durations") = py::none(), py::arg("streams") = py::none(),
+        "A line's sampler noise, float32 (steps + 1, n_mels, frames): [0] the initial sample, "
+        "[k + 1] step k's, anchored to the phoneme durations when given. Bit-compatible with "
+        "emomix.sampler.make_noise. Only the first `streams` planes (default all) are drawn; "
+        "the rest are zero.");
 
   m.def("time_grid", &py_time_grid, py::arg("steps"),
         "tau, float64 array (steps + 1,): tau[k] = 1 - k / steps. 1 <= steps <= 1000.");

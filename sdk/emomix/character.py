@@ -352,7 +352,7 @@ class _LineRenderer:
             yield self.frames
             return
         ctx, xf = npc.stream.context_frames, npc.stream.crossfade_frames
-        noise = ref.make_noise(self.seed, npc.spec.steps, self.mu.shape, self.durations)
+        noise = voice.make_noise(self.seed, npc.spec, self.mu.shape, self.durations)
         tail: np.ndarray | None = None
         ramp = ((np.arange(xf) + 0.5) / xf).astype(np.float32)
         for start, end in plan:

@@ -354,6 +354,26 @@ class Voice:
             return self.backend.render_harmonics(mel, f0, voicing)
         return render_harmonics(mel, f0, voicing, self.audio_config, self.pitch_config)
 
+    def make_noise(self, seed: int, spec: ref.SamplerSpec, shape: tuple[int, int],
+                   durations: np.ndarray | None = None) -> np.ndarray:
+        """The sampler noise of a line of ``shape (C, F)``, ``(spec.steps + 1, C, F)``, as
+        :func:`emomix.sampler.make_noise` draws it, for :meth:`sample_mel` ``noise=``. Only the
+        planes that ``spec``'s solver reads are drawn (:func:`emomix.sampler.noise_streams`);
+        the others are zero. Drawn by the C++ core unless this voice runs the numpy reference
+        sampler (the two are bit-compatible)."""
+        streams = ref.noise_streams(spec)
+        if self.sampler_impl != "python":
+            try:
+                from . import _native
+            except ImportError:
+                pass
+            else:
+                return _native.make_noise(seed, spec.steps, int(shape[0]), int(shape[1]),
+                                          durations, streams)
+        noise = np.zeros((spec.steps + 1, *shape), np.float32)
+        noise[:streams] = ref.make_noise(seed, streams - 1, shape, durations)
+        return noise
+
     def sample_mel(self, mu: np.ndarray, emotions: np.ndarray, speaker: np.ndarray,
                    W: np.ndarray, spec: ref.SamplerSpec, *, seed: int | None = None,
                    noise: np.ndarray | None = None,

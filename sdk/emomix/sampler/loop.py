@@ -62,6 +62,13 @@ class SamplerSpec:
         return 2 if self.solver == "heun" else 1
 
 
+def noise_streams(spec: SamplerSpec) -> int:
+    """How many of a run's ``steps + 1`` noise planes the sampler reads: every one for the
+    Euler–Maruyama solver, which injects noise at each step; only the initial sample's for the
+    deterministic solvers."""
+    return spec.steps + 1 if spec.solver == "em" else 1
+
+
 def make_noise(seed: int, steps: int, shape: tuple[int, int],
                durations: np.ndarray | None = None) -> np.ndarray:
     """Noise for a whole run, ``(steps + 1, C, F)``: ``[0]`` initial, ``[k + 1]`` step ``k``;
