@@ -416,10 +416,12 @@ CharacterLine::CharacterLine(std::shared_ptr<Character> character, std::string_v
     }
   }
   if (blocks_.size() > 1) {
-    // the line's noise, sliced per block (ref.make_noise)
+    // the line's noise, sliced per block (Voice.make_noise): the planes the solver reads, the
+    // others zero
     const std::size_t per = static_cast<std::size_t>(C) * static_cast<std::size_t>(frames_);
-    noise_.resize(static_cast<std::size_t>(spec_.steps + 1) * per);
-    for (int k = 0; k <= spec_.steps; ++k) {
+    noise_.assign(static_cast<std::size_t>(spec_.steps + 1) * per, 0.0f);
+    noise_planes_ = uses_step_noise(spec_.sampler.solver) ? spec_.steps + 1 : 1;
+    for (int k = 0; k < noise_planes_; ++k) {
       fill_line_noise(seed_, static_cast<std::uint64_t>(k), C, frames_, durations_.data(), T,
                       noise_.data() + static_cast<std::size_t>(k) * per);
     }
@@ -545,7 +547,7 @@ void CharacterLine::make_block() {
   } else {
     const std::size_t steps = static_cast<std::size_t>(spec_.steps) + 1;
     std::vector<float> noise(steps * C * B);
-    for (std::size_t k = 0; k < steps; ++k) {
+    for (std::size_t k = 0; k < static_cast<std::size_t>(noise_planes_); ++k) {
       for (std::size_t c = 0; c < C; ++c) {
         std::copy_n(noise_.begin() + static_cast<std::ptrdiff_t>((k * C + c) * F +
                                                                  static_cast<std::size_t>(lo)),

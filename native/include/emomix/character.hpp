@@ -179,6 +179,7 @@ class CharacterLine {
   std::vector<std::int64_t> ids_, durations_;
   std::vector<float> speaker_;
   std::vector<float> mu_, mel_, noise_;  // [C, F], [C, F], [N + 1, C, F] (multi-block lines)
+  int noise_planes_ = 0;                 // noise_'s drawn planes: N + 1 (em) or 1
   int frames_ = 0;
   std::vector<double> times_;
   std::vector<std::pair<int, int>> blocks_;
