@@ -1,6 +1,38 @@
 #include "emomix/thread_pool.hpp"
 
+#include <algorithm>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 namespace emomix {
+
+namespace {
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+}  // namespace
+
+template <class Pred>
+void ThreadPool::spin_until(Pred&& pred, int& budget) noexcept {
+  bool ok = pred();
+  if (!ok) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(budget);
+    while (!ok) {
+      for (int i = 0; i < 64 && !ok; ++i) {
+        cpu_relax();
+        ok = pred();
+      }
+      if (!ok && std::chrono::steady_clock::now() >= deadline) break;
+    }
+  }
+  budget = ok ? std::min(kSpinMicroseconds, 2 * budget) : std::max(kMinSpinMicroseconds, budget / 2);
+}
 
 ThreadPool::ThreadPool(int threads) {
   const int n = threads < 1 ? 0 : threads - 1;
@@ -26,7 +58,8 @@ void ThreadPool::work(int thread) noexcept {
     lock.unlock();
     call(ctx, task, thread);
     lock.lock();
-    if (--remaining_ == 0) done_cv_.notify_all();
+    unfinished_.store(--remaining_, std::memory_order_release);
+    if (remaining_ == 0) done_cv_.notify_all();
   }
 }
 
@@ -38,17 +71,21 @@ void ThreadPool::dispatch(int tasks, Call call, void* ctx) {
     tasks_ = tasks;
     next_ = 0;
     remaining_ = tasks;
-    ++generation_;
+    unfinished_.store(tasks, std::memory_order_relaxed);
+    published_.store(++generation_, std::memory_order_release);
   }
   wake_.notify_all();
   work(0);
+  spin_until([this] { return unfinished_.load(std::memory_order_acquire) == 0; }, caller_spin_);
   std::unique_lock<std::mutex> lock(mutex_);
   done_cv_.wait(lock, [this] { return remaining_ == 0; });
 }
 
 void ThreadPool::worker_main(int thread) noexcept {
   std::uint64_t seen = 0;
+  int spin = kSpinMicroseconds;
   for (;;) {
+    spin_until([&] { return published_.load(std::memory_order_acquire) != seen; }, spin);
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return stop_ || generation_ != seen; });

@@ -1,6 +1,8 @@
 // CPU kernels against naive reference loops (double accumulation), with guard checks.
+#include <chrono>
 #include <cmath>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "emomix/kernels.hpp"
@@ -276,6 +278,23 @@ TEST(kernels_thread_pool_runs_every_task_once) {
       for (int h : hits) CHECK(h == 1);
       for (int b : by) CHECK(b >= 0 && b < threads);
     }
+  }
+}
+
+TEST(kernels_thread_pool_spins_then_sleeps_and_stays_correct) {
+  // Jobs in quick succession are picked up by spinning; slow tasks and gaps longer than the spin
+  // budget make the caller and the workers fall back to sleeping. Every mix must stay exact.
+  emomix::ThreadPool pool(3);
+  for (int round = 0; round < 120; ++round) {
+    const int tasks = 2 + round % 5;
+    std::vector<int> hits(static_cast<std::size_t>(tasks), 0);
+    const bool slow = round % 7 == 3;
+    pool.run(tasks, [&](int t, int) {
+      if (slow && t == 0) std::this_thread::sleep_for(std::chrono::microseconds(300));
+      hits[static_cast<std::size_t>(t)] += 1;
+    });
+    for (int h : hits) CHECK(h == 1);
+    if (round % 11 == 5) std::this_thread::sleep_for(std::chrono::microseconds(400));
   }
 }
 

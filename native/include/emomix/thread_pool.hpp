@@ -9,9 +9,20 @@
 // under one mutex: a late worker can only ever claim tasks of the job that is current, and a new
 // job cannot start before the last one's tasks have all finished.
 //
+// A denoiser pass is a hundred short parallel loops, so waking a sleeping worker through the
+// kernel for each one costs more than the work of many. Workers that have just finished a job
+// therefore spin for a short while on atomic copies of the job counter before they sleep on the
+// condition variable, and the caller spins on the count of unfinished tasks. The spin adapts: each
+// thread doubles its budget (up to 50 us) when a spin ends in the event and halves it when it
+// times out, so on cores busy with other work (where the awaited thread is not running) it
+// decays towards a plain sleep instead of taking CPU time from that work. The atomics are only
+// hints: claiming and finishing tasks still happens under the mutex.
+//
 // Thread safety: run() may be called by one thread at a time (the pool belongs to one Session).
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -51,6 +62,16 @@ class ThreadPool {
   // Claims and runs tasks of the current job until none are left.
   void work(int thread) noexcept;
   void worker_main(int thread) noexcept;
+  // Spins until pred() holds or `budget` microseconds have passed, then adapts the budget:
+  // doubled on success (up to kSpinMicroseconds), halved on a timeout (down to
+  // kMinSpinMicroseconds, which still catches a short gap, so the budget can grow back).
+  template <class Pred>
+  static void spin_until(Pred&& pred, int& budget) noexcept;
+
+  // The longest a thread spins before it sleeps: a few times a short loop's length, far below
+  // a frame of audio.
+  static constexpr int kSpinMicroseconds = 50;
+  static constexpr int kMinSpinMicroseconds = 2;
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;  // guards everything below
@@ -63,6 +84,10 @@ class ThreadPool {
   int next_ = 0;       // next task index to claim
   int remaining_ = 0;  // tasks of the current job not finished yet
   bool stop_ = false;
+  // Copies of generation_ and remaining_, stored under the mutex, read without it while spinning.
+  std::atomic<std::uint64_t> published_{0};
+  std::atomic<int> unfinished_{0};
+  int caller_spin_ = kSpinMicroseconds;  // the caller's spin budget (run() is single-caller)
 };
 
 // Splits [0, n) into `parts` near-equal contiguous ranges; range i is [begin, end).
