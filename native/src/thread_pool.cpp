@@ -31,7 +31,8 @@ void ThreadPool::spin_until(Pred&& pred, int& budget) noexcept {
       if (!ok && std::chrono::steady_clock::now() >= deadline) break;
     }
   }
-  budget = ok ? std::min(kSpinMicroseconds, 2 * budget) : std::max(kMinSpinMicroseconds, budget / 2);
+  budget = ok ? std::min(kSpinMicroseconds, 2 * budget)
+              : std::max(kMinSpinMicroseconds, budget / 2);
 }
 
 ThreadPool::ThreadPool(int threads) {
