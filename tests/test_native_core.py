@@ -226,6 +226,31 @@ def test_sample_matches_reference(parameterisation: str, solver: str, weights: s
 
 
 @pytest.mark.parametrize("parameterisation,solver", CASES)
+def test_the_sampler_reads_exactly_the_noise_planes_noise_streams_names(parameterisation: str,
+                                                                        solver: str) -> None:
+    # emomix.sampler.noise_streams (Python) and uses_step_noise (C++) must agree: planes past
+    # noise_streams are never read by either loop, and the last one it names is.
+    steps = 4
+    W, mu = per_step_weights(steps), mu_values()
+    spec = ref.SamplerSpec(parameterisation, solver, steps)
+    noise = ref.make_noise(3, steps, mu.shape)
+    n = ref.noise_streams(spec)
+    unread = noise.copy()
+    unread[n:] = np.nan
+    full = _native.sample(AnalyticDenoiser(parameterisation), mu, W, parameterisation, solver,
+                          noise=noise)
+    assert np.array_equal(_native.sample(AnalyticDenoiser(parameterisation), mu, W,
+                                         parameterisation, solver, noise=unread), full)
+    assert np.array_equal(ref.sample(AnalyticDenoiser(parameterisation), mu, W, spec,
+                                     noise=unread), ref.sample(AnalyticDenoiser(parameterisation),
+                                                               mu, W, spec, noise=noise))
+    changed = noise.copy()
+    changed[n - 1] += 1.0
+    assert not np.array_equal(_native.sample(AnalyticDenoiser(parameterisation), mu, W,
+                                             parameterisation, solver, noise=changed), full)
+
+
+@pytest.mark.parametrize("parameterisation,solver", CASES)
 def test_sample_counts_and_skips(parameterisation: str, solver: str) -> None:
     steps = 6
     W = per_step_weights(steps)
