@@ -420,8 +420,7 @@ CharacterLine::CharacterLine(std::shared_ptr<Character> character, std::string_v
     // others zero
     const std::size_t per = static_cast<std::size_t>(C) * static_cast<std::size_t>(frames_);
     noise_.assign(static_cast<std::size_t>(spec_.steps + 1) * per, 0.0f);
-    noise_planes_ = uses_step_noise(spec_.sampler.solver) ? spec_.steps + 1 : 1;
-    for (int k = 0; k < noise_planes_; ++k) {
+    for (int k = 0; k < noise_planes(); ++k) {
       fill_line_noise(seed_, static_cast<std::uint64_t>(k), C, frames_, durations_.data(), T,
                       noise_.data() + static_cast<std::size_t>(k) * per);
     }
@@ -547,7 +546,7 @@ void CharacterLine::make_block() {
   } else {
     const std::size_t steps = static_cast<std::size_t>(spec_.steps) + 1;
     std::vector<float> noise(steps * C * B);
-    for (std::size_t k = 0; k < static_cast<std::size_t>(noise_planes_); ++k) {
+    for (std::size_t k = 0; k < static_cast<std::size_t>(noise_planes()); ++k) {
       for (std::size_t c = 0; c < C; ++c) {
         std::copy_n(noise_.begin() + static_cast<std::ptrdiff_t>((k * C + c) * F +
                                                                  static_cast<std::size_t>(lo)),

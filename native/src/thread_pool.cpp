@@ -59,8 +59,7 @@ void ThreadPool::work(int thread) noexcept {
     lock.unlock();
     call(ctx, task, thread);
     lock.lock();
-    unfinished_.store(--remaining_, std::memory_order_release);
-    if (remaining_ == 0) done_cv_.notify_all();
+    if (--remaining_ == 0) done_cv_.notify_all();
   }
 }
 
@@ -72,12 +71,11 @@ void ThreadPool::dispatch(int tasks, Call call, void* ctx) {
     tasks_ = tasks;
     next_ = 0;
     remaining_ = tasks;
-    unfinished_.store(tasks, std::memory_order_relaxed);
-    published_.store(++generation_, std::memory_order_release);
+    ++generation_;
   }
   wake_.notify_all();
   work(0);
-  spin_until([this] { return unfinished_.load(std::memory_order_acquire) == 0; }, caller_spin_);
+  spin_until([this] { return remaining_.load(std::memory_order_acquire) == 0; }, caller_spin_);
   std::unique_lock<std::mutex> lock(mutex_);
   done_cv_.wait(lock, [this] { return remaining_ == 0; });
 }
@@ -86,7 +84,7 @@ void ThreadPool::worker_main(int thread) noexcept {
   std::uint64_t seen = 0;
   int spin = kSpinMicroseconds;
   for (;;) {
-    spin_until([&] { return published_.load(std::memory_order_acquire) != seen; }, spin);
+    spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; }, spin);
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return stop_ || generation_ != seen; });

@@ -167,6 +167,10 @@ class CharacterLine {
 
  private:
   void make_block();                // samples the next block into mel_ and pushes it
+  // The noise planes the solver reads (emomix.sampler.noise_streams): N + 1 for em, else 1.
+  int noise_planes() const noexcept {
+    return uses_step_noise(spec_.sampler.solver) ? spec_.steps + 1 : 1;
+  }
   void refill();                    // pulls the next vocoder chunk into pending_
   const float* pitch_rows(const std::vector<int>& conditions);  // [M, 2, T] for the conditions
   std::shared_ptr<Character> character_;
@@ -179,7 +183,6 @@ class CharacterLine {
   std::vector<std::int64_t> ids_, durations_;
   std::vector<float> speaker_;
   std::vector<float> mu_, mel_, noise_;  // [C, F], [C, F], [N + 1, C, F] (multi-block lines)
-  int noise_planes_ = 0;                 // noise_'s drawn planes: N + 1 (em) or 1
   int frames_ = 0;
   std::vector<double> times_;
   std::vector<std::pair<int, int>> blocks_;

@@ -11,12 +11,12 @@
 //
 // A denoiser pass is a hundred short parallel loops, so waking a sleeping worker through the
 // kernel for each one costs more than the work of many. Workers that have just finished a job
-// therefore spin for a short while on atomic copies of the job counter before they sleep on the
+// therefore spin for a short while on the (atomic) job counter before they sleep on the
 // condition variable, and the caller spins on the count of unfinished tasks. The spin adapts: each
 // thread doubles its budget (up to 50 us) when a spin ends in the event and halves it when it
 // times out, so on cores busy with other work (where the awaited thread is not running) it
-// decays towards a plain sleep instead of taking CPU time from that work. The atomics are only
-// hints: claiming and finishing tasks still happens under the mutex.
+// decays towards a plain sleep instead of taking CPU time from that work. Spinning only reads:
+// claiming and finishing tasks still happens under the mutex.
 //
 // Thread safety: run() may be called by one thread at a time (the pool belongs to one Session).
 #pragma once
@@ -77,16 +77,15 @@ class ThreadPool {
   std::mutex mutex_;  // guards everything below
   std::condition_variable wake_;
   std::condition_variable done_cv_;
-  std::uint64_t generation_ = 0;  // bumped per job; wakes the workers
+  // Bumped per job (wakes the workers) and counted down per finished task. Both change only
+  // under the mutex; they are atomic so that spinning threads can read them without it.
+  std::atomic<std::uint64_t> generation_{0};
   Call call_ = nullptr;
   void* ctx_ = nullptr;
   int tasks_ = 0;
   int next_ = 0;       // next task index to claim
-  int remaining_ = 0;  // tasks of the current job not finished yet
+  std::atomic<int> remaining_{0};  // tasks of the current job not finished yet
   bool stop_ = false;
-  // Copies of generation_ and remaining_, stored under the mutex, read without it while spinning.
-  std::atomic<std::uint64_t> published_{0};
-  std::atomic<int> unfinished_{0};
   int caller_spin_ = kSpinMicroseconds;  // the caller's spin budget (run() is single-caller)
 };
 
