@@ -409,3 +409,32 @@ def test_fine_tuning_starts_from_the_voice_weights_and_keeps_known_speakers(run,
     prov = out.meta["provenance"]
     assert prov["init_voice"]["weights_sha256"] == bundle.files["weights.safetensors"]["sha256"]
     assert prov["data"]["corpus"] == "corpus3"  # a folder name, not a machine path
+
+
+def test_a_pitch_predictor_left_behind_by_the_encoder_is_trained_again(corpus, tmp_path):
+    """The pitch predictor reads the encoder's states: after more acoustic steps the bundle
+    refuses it, and resuming the pitch stage trains it again on the current encoder."""
+    from emomix.train.recipe import open_run, run_stage, stale_pitch, write_bundle
+
+    run = open_run(tmp_path / "run", corpus, config_overrides=TINY, progress=False)
+    run_stage(run, "ser", _opts(max_steps=1, extra={"max_frames": 64}))
+    run_stage(run, "acoustic", _opts(max_steps=2))
+    run_stage(run, "pitch", _opts(max_steps=2))
+    assert run.results["pitch"]["outputs"]["acoustic_step"] == 2 and stale_pitch(run) is None
+    write_bundle(run, tmp_path / "fits", dtype="float32")
+
+    run_stage(run, "acoustic", _opts(max_steps=3, resume=True))
+    reopened = open_run(tmp_path / "run", progress=False)  # what `emomix train bundle` sees
+    for r in (run, reopened):
+        assert "acoustic step 2" in stale_pitch(r) and "step 3" in stale_pitch(r)
+        with pytest.raises(ValueError, match="emomix train pitch --run .* --resume"):
+            write_bundle(r, tmp_path / "stale", dtype="float32")
+    assert not (tmp_path / "stale").exists()
+
+    before = {k: v.clone() for k, v in reopened.model.pitch.state_dict().items()}
+    res = run_stage(reopened, "pitch", _opts(max_steps=2, resume=True))
+    assert res.steps == 2  # trained again from step 0, not "already at step 2"
+    assert res.outputs["acoustic_step"] == 3 and stale_pitch(reopened) is None
+    assert any(not torch.equal(before[k], v)
+               for k, v in reopened.model.pitch.state_dict().items())
+    write_bundle(reopened, tmp_path / "refit", dtype="float32")

@@ -370,9 +370,15 @@ def pitch_losses(model, b: Batch, items: np.ndarray, f0_of, emo_table: torch.Ten
 
 
 def train_pitch(model, data: PreparedData, run_dir: Path, opts: StageOptions,
-                emotion_table: dict[str, Any]) -> StageResult:
+                emotion_table: dict[str, Any], acoustic_step: int | None = None) -> StageResult:
     """Train ``pitch`` with everything else frozen (after the acoustic stage: it needs the
-    encoder's states and alignment). ``emotion_table`` as for :func:`train_acoustic`."""
+    encoder's states and alignment). ``emotion_table`` as for :func:`train_acoustic`.
+
+    The predictor reads the encoder's states, so it fits the encoder it was trained beside.
+    ``acoustic_step`` (the acoustic checkpoint's step) is recorded in the outputs as
+    ``acoustic_step`` once a step has trained on it; :func:`~emomix.train.recipe.write_bundle`
+    refuses a pitch predictor recorded against another acoustic step.
+    """
     if getattr(model, "pitch", None) is None:
         raise ValueError("this model has no pitch predictor; enable it in the model config "
                          "(pitch.enabled) when the run is created")
@@ -398,6 +404,8 @@ def train_pitch(model, data: PreparedData, run_dir: Path, opts: StageOptions,
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         loop.record({k: v.item() for k, v in losses.items()})
+        if acoustic_step is not None:
+            loop.outputs["acoustic_step"] = int(acoustic_step)
     # the held-out error of the weights the voice gets (the moving average when it is on)
     return loop.finish(evaluate=lambda: evaluate_pitch(model, data, emo_table, dev, f0_of))
 
