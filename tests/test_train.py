@@ -438,3 +438,76 @@ def test_a_pitch_predictor_left_behind_by_the_encoder_is_trained_again(corpus, t
     assert any(not torch.equal(before[k], v)
                for k, v in reopened.model.pitch.state_dict().items())
     write_bundle(reopened, tmp_path / "refit", dtype="float32")
+
+
+def test_audio_frame_pitch_follows_the_clip_and_bridges_unvoiced_frames():
+    from emomix.config import PitchConfig
+    from emomix.train.gta import audio_frame_pitch
+
+    f0 = np.r_[np.zeros(10), np.full(20, 120.0), np.zeros(10), np.full(20, 240.0), np.zeros(5)]
+    hz, voicing = audio_frame_pitch(f0, PitchConfig(enabled=True))
+    assert hz.shape == voicing.shape == f0.shape
+    np.testing.assert_allclose(hz[15:25], 120.0, rtol=1e-9)
+    np.testing.assert_allclose(hz[45:55], 240.0, rtol=1e-9)
+    assert (voicing[15:25] > 0.99).all() and (voicing[33:37] < 0.01).all()
+    # the gap takes ln F0 between its neighbours, not the 60-Hz floor
+    assert 120.0 < hz[35] < 240.0 and (hz[:5] == 120.0).all()
+    hz0, v0 = audio_frame_pitch(np.zeros(8), PitchConfig(enabled=True))
+    assert (v0 < 0.01).all() and np.isfinite(hz0).all()
+
+
+def test_batches_crop_other_mels_of_the_clips_with_the_same_window(run):
+    items = list(range(4))
+    shifted = {i: run.data.mels[i] + 1.0 for i in items}
+    b = run.data.batch(items, max_frames=7, rng=np.random.default_rng(3), inputs=shifted)
+    for k in range(len(items)):
+        n = int(b.mel_lengths[k])
+        np.testing.assert_allclose(b.inputs[k, :, :n], b.mels[k, :, :n] + 1.0, rtol=1e-6)
+        assert not b.inputs[k, :, n:].any()
+    with pytest.raises(ValueError, match="input mel has shape"):
+        run.data.batch([0], inputs={0: run.data.mels[0][:, :-1]})
+
+
+def test_the_vocoder_fine_tunes_on_teacher_forced_mels(corpus, tmp_path):
+    from emomix.harmonics import render_harmonics
+    from emomix.train.gta import audio_frame_pitch
+    from emomix.train.recipe import open_run, run_stage, teacher_forced_inputs
+    from emomix.train.stages import F0Cache, vocoder_losses
+
+    run = open_run(tmp_path / "run", corpus, config_overrides=TINY, progress=False)
+    run_stage(run, "ser", _opts(max_steps=1, extra={"max_frames": 64}))
+    run_stage(run, "acoustic", _opts(max_steps=2))
+    table = run.results["ser"]["outputs"]["emotion_embeddings"]
+    mels, note = teacher_forced_inputs(run, table)
+    trained_on = np.setdiff1d(np.arange(len(run.data)), run.data.indices("test"))
+    assert sorted(mels) == trained_on.tolist() and note["acoustic_step"] == 2
+    assert note["clips"] == trained_on.size and note["sampler"]["steps"] == 4
+    for i in trained_on:
+        assert mels[i].shape == run.data.mels[i].shape and np.isfinite(mels[i]).all()
+    i = int(trained_on[0])
+    assert np.abs(mels[i] - run.data.mels[i]).mean() > 0.05  # the model's mel, not the clip's
+    # the harmonics are the clip's own F0 on the sampler's mel: undoing them leaves the envelope
+    f0, voicing = audio_frame_pitch(F0Cache(run.data)(i), run.cfg.pitch)
+    zero = render_harmonics(np.zeros_like(mels[i]), f0, voicing, run.cfg.audio, run.cfg.pitch)
+    assert np.abs(zero).max() > 0.01
+    # kept on disk for the same acoustic step: the same arrays (stored as float16)
+    again, _ = teacher_forced_inputs(run, table)
+    np.testing.assert_allclose(again[i], mels[i], atol=2e-3 * np.abs(mels[i]).max())
+
+    b = run.data.batch(trained_on[:4], with_audio=True, max_frames=16,
+                       rng=np.random.default_rng(0), inputs=mels)
+    own = run.data.batch(trained_on[:4], with_audio=True, max_frames=16,
+                         rng=np.random.default_rng(0))
+    with torch.no_grad():
+        forced = vocoder_losses(run.model, b, torch.device("cpu"))
+        plain = vocoder_losses(run.model, own, torch.device("cpu"))
+    assert float(forced["loss"]) != pytest.approx(float(plain["loss"]))
+
+    res = run_stage(run, "vocoder", _opts(max_steps=2, extra={"teacher_forced": True}))
+    assert res.outputs["teacher_forced"]["acoustic_step"] == 2
+    run_stage(run, "acoustic", _opts(max_steps=3, resume=True))
+    res = run_stage(run, "vocoder", _opts(max_steps=3, resume=True,
+                                          extra={"teacher_forced": True}))
+    assert res.outputs["teacher_forced"]["acoustic_step"] == 3  # made again for the new step
+    res = run_stage(run, "vocoder", _opts(max_steps=4, resume=True))
+    assert res.outputs["teacher_forced"] is None

@@ -85,6 +85,12 @@ def add_train_commands(subparsers: argparse._SubParsersAction) -> argparse.Argum
         p.add_argument("--ema", type=float, default=None,
                        help="decay of the weights' moving average the voice uses (acoustic, "
                        "pitch and vocoder default 0.999; 0 turns it off)")
+        if stage == "vocoder":
+            p.add_argument("--teacher-forced", action="store_true",
+                           help="train on the acoustic model's own mels of each clip (aligned "
+                           "to it, through the voice's sampler and harmonics) instead of the "
+                           "clip's log-mel: fine-tuning for the mels the vocoder hears at run "
+                           "time (needs acoustic)")
         _common(p)
         p.set_defaults(func=cmd_train_stage, stage=stage)
 
@@ -170,6 +176,8 @@ def cmd_train_stage(args: argparse.Namespace) -> int:
     if args.ema is not None:
         opts.ema = args.ema or None
         opts.__post_init__()
+    if getattr(args, "teacher_forced", False):
+        opts.extra["teacher_forced"] = True
     res = run_stage(run, args.stage, opts)
     out = res.to_dict()
     out["outputs"].pop("emotion_embeddings", None)

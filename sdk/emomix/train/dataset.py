@@ -223,7 +223,8 @@ class Batch:
 
     ``mels`` ``(B, n_mels, F)`` normalised log-mel, ``mel_lengths`` ``(B,)``, ``ids`` ``(B, T)``,
     ``id_lengths`` ``(B,)``, ``speaker`` / ``emotion`` ``(B,)`` indices, ``audio`` ``(B, F·hop)``
-    float32 or ``None``.
+    float32 or ``None``; ``inputs`` ``(B, n_mels, F)``: other mels of the same clips, cropped
+    alike (the vocoder's teacher-forced inputs), or ``None``.
     """
 
     mels: np.ndarray
@@ -233,6 +234,14 @@ class Batch:
     speaker: np.ndarray
     emotion: np.ndarray
     audio: np.ndarray | None = None
+    inputs: np.ndarray | None = None
+
+
+def _pad(mels: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+    out = np.zeros(shape, np.float32)
+    for k, m in enumerate(mels):
+        out[k, :, :m.shape[1]] = m
+    return out
 
 
 class PreparedData:
@@ -280,11 +289,16 @@ class PreparedData:
         return np.flatnonzero(self.split == SPLITS.index(split))
 
     def batch(self, items: np.ndarray | list[int], *, with_audio: bool = False,
-              max_frames: int | None = None, rng: np.random.Generator | None = None) -> Batch:
-        """Pad the utterances ``items``; ``max_frames`` crops each to a random window."""
+              max_frames: int | None = None, rng: np.random.Generator | None = None,
+              inputs: dict[int, np.ndarray] | None = None) -> Batch:
+        """Pad the utterances ``items``; ``max_frames`` crops each to a random window.
+
+        ``inputs``: clip index → another mel of that clip, as long as its own (teacher-forced
+        mels); the batch's ``inputs`` then holds them, cropped to the same windows.
+        """
         items = list(items)
         rng = rng or np.random.default_rng()
-        mels, auds = [], []
+        mels, auds, ins = [], [], []
         for i in items:
             m = self.mels[i]
             start = 0
@@ -292,17 +306,21 @@ class PreparedData:
                 start = int(rng.integers(0, m.shape[1] - max_frames + 1))
                 m = m[:, start:start + max_frames]
             mels.append(m)
+            if inputs is not None:
+                if inputs[i].shape != self.mels[i].shape:
+                    raise ValueError(f"clip {i}: its input mel has shape {inputs[i].shape}, "
+                                     f"its own mel {self.mels[i].shape}")
+                ins.append(inputs[i][:, start:start + m.shape[1]])
             if with_audio:
                 a = self.audio[i][start * self.hop:(start + m.shape[1]) * self.hop]
                 auds.append(a.astype(np.float32) / 32768.0)
         b = len(items)
         f_max = max(m.shape[1] for m in mels)
         t_max = max(len(self.ids[i]) for i in items)
-        mel_arr = np.zeros((b, mels[0].shape[0], f_max), np.float32)
+        mel_arr = _pad(mels, (b, mels[0].shape[0], f_max))
         id_arr = np.zeros((b, t_max), np.int64)
         aud_arr = np.zeros((b, f_max * self.hop), np.float32) if with_audio else None
         for k, i in enumerate(items):
-            mel_arr[k, :, :mels[k].shape[1]] = mels[k]
             id_arr[k, :len(self.ids[i])] = self.ids[i]
             if aud_arr is not None:
                 aud_arr[k, :auds[k].size] = auds[k]
@@ -314,4 +332,5 @@ class PreparedData:
             speaker=self.speaker[items],
             emotion=self.emotion[items],
             audio=aud_arr,
+            inputs=_pad(ins, mel_arr.shape) if inputs is not None else None,
         )

@@ -29,14 +29,17 @@ def voice_meta(cfg, symbols, language: str, speakers: list[str], emotions: dict[
         "emotions": {n: {"embedding": [float(v) for v in e],
                          "vad": list(DEFAULT_VAD.get(n, (0.0, 0.0, 0.0)))}
                      for n, e in emotions.items()},
-        "sampler": sampler or {
-            "parameterisation": cfg.parameterisation,
-            "steps": 4,
-            "solver": "euler" if cfg.parameterisation == "flow" else "em",
-            "k_max": 0.6, "k_min": 0.2, "temperature": 0.667 if cfg.parameterisation == "flow"
-            else 1.5, "preset": "emomix"},
+        "sampler": sampler or default_sampler(cfg),
         "provenance": provenance,
     }
+
+
+def default_sampler(cfg) -> dict:
+    """The ``sampler`` section of a new voice of model config ``cfg``."""
+    return {"parameterisation": cfg.parameterisation, "steps": 4,
+            "solver": "euler" if cfg.parameterisation == "flow" else "em",
+            "k_max": 0.6, "k_min": 0.2,
+            "temperature": 0.667 if cfg.parameterisation == "flow" else 1.5, "preset": "emomix"}
 
 
 def build_random_voice(out: str | Path, *, seed: int = 0, parameterisation: str = "flow",

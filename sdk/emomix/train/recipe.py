@@ -243,6 +243,65 @@ def stale_pitch(run: Run) -> str | None:
             f"acoustic model is at step {int(acoustic['steps'])}")
 
 
+def run_sampler(run: Run):
+    """The :class:`~emomix.sampler.SamplerSpec` of the voice this run's bundle will be (the
+    sampler of the voice it was fine-tuned from, else a new voice's)."""
+    from ..sampler import SamplerSpec
+    from .init_voice import default_sampler
+
+    s = dict(_init_bundle(run.init_voice).meta.get("sampler") or {}) if run.init_voice else {}
+    s = s or default_sampler(run.cfg)
+    return SamplerSpec(parameterisation=s["parameterisation"], solver=s["solver"],
+                       steps=int(s["steps"]), temperature=float(s["temperature"]),
+                       beta_min=run.cfg.beta_min, beta_max=run.cfg.beta_max,
+                       k_max=float(s["k_max"]), k_min=float(s["k_min"]))
+
+
+def teacher_forced_inputs(run: Run, emotion_table: dict[str, Any], *, seed: int = 0,
+                          progress: bool = False) -> tuple[dict[int, np.ndarray], dict[str, Any]]:
+    """The run's teacher-forced mels of every clip the vocoder trains on
+    (:func:`emomix.train.gta.teacher_forced_mels`, at the voice's sampler settings), and a note
+    of where they came from (``acoustic_step``, ``clips``, ``sampler``).
+
+    They are kept in ``RUN/teacher_forced.npz`` and made again when the acoustic model's step
+    or the sampler settings differ from the kept ones.
+    """
+    import torch
+
+    from .gta import teacher_forced_mels
+    from .stages import F0Cache
+
+    data, step = run.data, int(run.results["acoustic"]["steps"])
+    spec = run_sampler(run)
+    note = {"acoustic_step": step, "seed": seed,
+            "sampler": {"solver": spec.solver, "steps": spec.steps,
+                        "temperature": spec.temperature}}
+    items = np.setdiff1d(np.arange(len(data)), data.indices("test"))
+    path = run.dir / "teacher_forced.npz"
+    if path.exists():
+        with np.load(path) as z:
+            if (json.loads(str(z["note"])) == note
+                    and np.array_equal(z["clips"], items)):
+                ends = np.cumsum(z["frames"])
+                mels = z["mels"].astype(np.float32)
+                out = {int(i): mels[:, e - n:e] for i, n, e in zip(items, z["frames"], ends)}
+                return out, {**note, "clips": int(items.size)}
+    if progress:
+        print(f"[vocoder] teacher-forced mels of {items.size} clips from acoustic step {step}",
+              file=sys.stderr, flush=True)
+    table = torch.tensor(np.stack([np.asarray(emotion_table[e], np.float32)
+                                   for e in data.emotions]))
+    run.model.cpu()
+    out = teacher_forced_mels(run.model, data, items, table, spec, seed=seed,
+                              f0_of=F0Cache(data))
+    frames = np.asarray([out[int(i)].shape[1] for i in items], np.int64)
+    tmp = path.with_name(path.stem + ".partial.npz")
+    np.savez(tmp, note=json.dumps(note), clips=items, frames=frames,
+             mels=np.concatenate([out[int(i)] for i in items], axis=1).astype(np.float16))
+    tmp.replace(path)
+    return out, {**note, "clips": int(items.size)}
+
+
 def run_stage(run: Run, stage: str, opts: StageOptions) -> StageResult:
     """Train one stage of an open run (the acoustic and pitch stages need the SER stage's
     embeddings; the pitch stage needs the acoustic model's alignment)."""
@@ -272,7 +331,14 @@ def run_stage(run: Run, stage: str, opts: StageOptions) -> StageResult:
         res = train_pitch(run.model, run.data, run.dir, opts, embeddings(),
                           acoustic_step=run.results["acoustic"]["steps"])
     elif stage == "vocoder":
-        res = train_vocoder(run.model, run.data, run.dir, opts)
+        inputs = note = None
+        if opts.extra.get("teacher_forced"):
+            if "acoustic" not in run.results:
+                raise RuntimeError(f"{run.dir}: train the acoustic model first; teacher-forced "
+                                   "mels come from it")
+            inputs, note = teacher_forced_inputs(run, embeddings(), progress=opts.progress)
+        res = train_vocoder(run.model, run.data, run.dir, opts, inputs=inputs,
+                            inputs_note=note)
     else:
         raise ValueError(f"unknown stage {stage!r}; choose from {', '.join(STAGES)}")
     run.results[stage] = {"steps": res.steps, "wall_s": res.wall_s, "outputs": res.outputs,

@@ -488,21 +488,31 @@ def multi_resolution_stft_loss(pred: torch.Tensor, target: torch.Tensor,
 
 def vocoder_losses(model, b: Batch, dev: torch.device, mel_weight: float = 1.0
                    ) -> dict[str, torch.Tensor]:
-    """``stft`` (multi-resolution) + ``mel_weight`` · ``mel`` (L1 of normalised log-mels)."""
+    """``stft`` (multi-resolution) + ``mel_weight`` · ``mel`` (L1 of normalised log-mels).
+
+    The vocoder hears ``b.inputs`` where the batch has them (teacher-forced mels), else
+    ``b.mels``; both losses compare with the clip's own audio and log-mel.
+    """
     from ..features import log_mel_torch
 
     mel = torch.from_numpy(b.mels).to(dev)
     audio = torch.from_numpy(b.audio).to(dev)
-    wav = model.vocoder(mel)
+    wav = model.vocoder(mel if b.inputs is None else torch.from_numpy(b.inputs).to(dev))
     stft = multi_resolution_stft_loss(wav, audio)
     mel_hat = log_mel_torch(wav, model.cfg.audio)
     mel_l1 = F.l1_loss(mel_hat, mel)
     return {"loss": stft + mel_weight * mel_l1, "stft": stft, "mel": mel_l1}
 
 
-def train_vocoder(model, data: PreparedData, run_dir: Path, opts: StageOptions) -> StageResult:
-    """Train ``model.vocoder`` on ground-truth (mel, audio) segments of all splits but test.
+def train_vocoder(model, data: PreparedData, run_dir: Path, opts: StageOptions,
+                  inputs: dict[int, np.ndarray] | None = None,
+                  inputs_note: dict[str, Any] | None = None) -> StageResult:
+    """Train ``model.vocoder`` on (mel, audio) segments of all splits but test.
 
+    The mels are the clips' own, or ``inputs`` (clip index → a mel as long as the clip's own,
+    for every clip of those splits: teacher-forced mels, :mod:`emomix.train.gta`), described by
+    ``inputs_note``: the checkpoint's outputs record it as ``teacher_forced`` (``None`` for the
+    clips' own mels) once a step has trained on them.
     ``opts.extra``: ``segment_frames`` (32 frames = 8192 samples), ``mel_weight`` (1.0).
     """
     dev = pick_device(opts.device)
@@ -518,13 +528,14 @@ def train_vocoder(model, data: PreparedData, run_dir: Path, opts: StageOptions) 
     while loop.running():
         items = _sample(rng, pool, opts.batch_size)
         n = int(min(seg, lengths[items].min()))
-        b = data.batch(items, with_audio=True, max_frames=n, rng=rng)
+        b = data.batch(items, with_audio=True, max_frames=n, rng=rng, inputs=inputs)
         losses = vocoder_losses(model, b, dev, mel_weight)
         opt.zero_grad(set_to_none=True)
         losses["loss"].backward()
         torch.nn.utils.clip_grad_norm_(voc.parameters(), 10.0)
         opt.step()
         loop.record({k: v.item() for k, v in losses.items()})
+        loop.outputs["teacher_forced"] = inputs_note if inputs is not None else None
     return loop.finish()
 
 
