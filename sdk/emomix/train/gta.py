@@ -94,12 +94,13 @@ def teacher_forced_mels(model, data: PreparedData, items: np.ndarray,
                     mu_k = mu[k, :, :frames]
                     durations = path[k, :phones, :frames].sum(-1).round().long().numpy()
 
-                    def denoise(x, t, conditions, mu_k=mu_k, k=k):
+                    def denoise(x, t, conditions, mu_k=mu_k, emo_k=emo[k:k + 1],
+                                spk_k=spk[k:k + 1]):
                         n = x.shape[0]
                         return model.denoiser(
                             torch.from_numpy(x), torch.from_numpy(t),
                             mu_k.unsqueeze(0).expand(n, -1, -1),
-                            emo[k:k + 1].expand(n, -1), spk[k:k + 1].expand(n, -1)).numpy()
+                            emo_k.expand(n, -1), spk_k.expand(n, -1)).numpy()
 
                     x = sample(denoise, mu_k.numpy(), np.ones((spec.steps, 1), np.float32),
                                spec, seed=seed + i, durations=durations)
