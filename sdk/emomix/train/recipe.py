@@ -284,7 +284,8 @@ def teacher_forced_inputs(run: Run, emotion_table: dict[str, Any], *, seed: int 
                     and np.array_equal(z["clips"], items)):
                 ends = np.cumsum(z["frames"])
                 mels = z["mels"].astype(np.float32)
-                out = {int(i): mels[:, e - n:e] for i, n, e in zip(items, z["frames"], ends, strict=True)}
+                out = {int(i): mels[:, e - n:e]
+                       for i, n, e in zip(items, z["frames"], ends, strict=True)}
                 return out, {**note, "clips": int(items.size)}
     if progress:
         print(f"[vocoder] teacher-forced mels of {items.size} clips from acoustic step {step}",
