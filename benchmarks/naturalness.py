@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     import emomix
-    from emomix.data import load_esd, voice_speaker_name
+    from emomix.data import held_out_texts, load_esd
     from emomix.perception import DnsMos, PerceptionUnavailableError
 
     try:
@@ -55,12 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: cannot load the voice {path}: {exc}", file=sys.stderr)
             return 2
         speaker = voice.default_speaker
-        texts: list[str] = []
-        for u in utterances:
-            if (u.split == "test" and voice_speaker_name(u.speaker) == speaker
-                    and u.text not in texts):
-                texts.append(u.text)
-        texts = texts[: args.sentences]
+        texts = held_out_texts(utterances, speaker)[: args.sentences]
         if not texts:
             print(f"error: no test sentences of {speaker} in {args.corpus}", file=sys.stderr)
             return 2

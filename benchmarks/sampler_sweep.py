@@ -35,17 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     import emomix
-    from emomix.data import load_esd, voice_speaker_name
+    from emomix.data import held_out_texts, load_esd
     from emomix.perception import Recognizer, corpus_rate, word_errors
 
     voice = emomix.load_voice(args.voice, threads=args.threads)
     speaker = voice.default_speaker
-    texts: list[str] = []
-    for u in load_esd(args.corpus):
-        if (u.split == "test" and voice_speaker_name(u.speaker) == speaker
-                and u.text not in texts):
-            texts.append(u.text)
-    texts = texts[: args.sentences]
+    texts = held_out_texts(load_esd(args.corpus), speaker)[: args.sentences]
     if not texts:
         print(f"error: no test sentences of {speaker} in {args.corpus}", file=sys.stderr)
         return 2

@@ -23,6 +23,8 @@ from emomix.data.espeak import EspeakError
 from emomix.data.loaders import (
     EMOTIONS,
     CorpusLayoutError,
+    Utterance,
+    held_out_texts,
     load_esd,
     load_iemocap,
     load_ravdess,
@@ -181,6 +183,20 @@ def test_held_out_sentences_are_held_out_for_every_speaker_and_emotion(tiny):
     assert not train_text & {u.text for u in utts if u.split == "test"}
     assert {u.emotion for u in utts} == set(EMOTIONS)
     assert {u.speaker for u in utts} == {"espeak:0001", "espeak:0002"}
+    test_text = sorted({u.text for u in utts if u.split == "test"})
+    assert sorted(held_out_texts(utts, "espeak-0002")) == test_text
+    assert held_out_texts(utts, "espeak:0002") == []  # a voice's name, not the corpus id
+
+
+def test_held_out_texts_are_distinct_in_corpus_order_per_speaker():
+    def u(text, speaker, split="test", emotion="neutral"):
+        return Utterance(Path(f"{text}.wav"), text, speaker, emotion, split)
+
+    utts = [u("B.", "piper:joe"), u("A.", "piper:joe", emotion="sad"), u("B.", "piper:joe",
+            emotion="happy"), u("C.", "piper:joe", split="train"), u("D.", "espeak:0001")]
+    assert held_out_texts(utts, "piper-joe") == ["B.", "A."]
+    assert held_out_texts(utts, "espeak-0001") == ["D."]
+    assert held_out_texts(utts, "nobody") == []
 
 
 @needs_espeak

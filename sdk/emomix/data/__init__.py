@@ -13,6 +13,7 @@ from __future__ import annotations
 from .loaders import (
     CorpusLayoutError,
     Utterance,
+    held_out_texts,
     load_esd,
     load_iemocap,
     load_ravdess,
@@ -28,6 +29,7 @@ __all__ = [
     "ProsodyStats",
     "Utterance",
     "estimate_f0",
+    "held_out_texts",
     "load_esd",
     "load_iemocap",
     "load_ravdess",

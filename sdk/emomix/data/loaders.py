@@ -48,6 +48,16 @@ def voice_speaker_name(speaker: str) -> str:
     return speaker.replace(":", "-")
 
 
+def held_out_texts(utterances: Iterable[Utterance], speaker: str) -> list[str]:
+    """The distinct sentences of the ``test`` split that ``speaker`` (a voice's name for a
+    corpus speaker, :func:`voice_speaker_name`) reads, in corpus order."""
+    texts: list[str] = []
+    for u in utterances:
+        if u.split == "test" and voice_speaker_name(u.speaker) == speaker and u.text not in texts:
+            texts.append(u.text)
+    return texts
+
+
 class CorpusLayoutError(EmomixError, ValueError):
     """A corpus directory is missing, incomplete, or not in the layout the loader expects."""
 
