@@ -308,3 +308,24 @@ def test_eval_targets_and_report_of_the_intelligibility_section():
     assert "synthesized" in text and "copy synthesis" in text and "intensity 1.5" in text
     assert "mix 50/50: sad->happy 0.35" in text
     assert "DNSMOS OVRL / SIG / BAK: synthesized 3.20 / 3.50 / 4.00" in text
+
+
+def test_curve_targets_want_f0_to_move_the_way_the_references_do():
+    from emomix.evaluation import _targets
+
+    def curve(ser, f0, differs, direction):
+        return {"spearman": {"ser_prob": ser, "f0_mean_hz": f0}, "reference_f0_differs": differs,
+                "reference_f0_direction": direction}
+
+    curves = {"neutral->happy": curve(1.0, 0.94, True, 1),
+              "neutral->sad": curve(1.0, -0.94, True, -1),  # sad is pitched below neutral
+              "neutral->angry": curve(0.94, -0.2, False, 1)}  # pitch alike: F0 not judged
+    assert _targets({"accuracy": 1.0}, {}, curves)["every_neutral_to_X_spearman>=0.9"]["met"]
+    for wrong in (curve(1.0, 0.94, True, -1), curve(1.0, -0.94, True, 1),
+                  curve(0.8, -0.94, True, -1)):
+        got = _targets({"accuracy": 1.0}, {}, {**curves, "neutral->sad": wrong})
+        assert not got["every_neutral_to_X_spearman>=0.9"]["met"]
+    # a curve written before the direction was recorded is judged as rising
+    legacy = {"spearman": {"ser_prob": 1.0, "f0_mean_hz": 0.95}, "reference_f0_differs": True}
+    assert _targets({"accuracy": 1.0}, {}, {"neutral->happy": legacy})[
+        "every_neutral_to_X_spearman>=0.9"]["met"]

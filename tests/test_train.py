@@ -326,6 +326,7 @@ def test_eval_cli_reports_every_measure_on_the_held_out_split(corpus, tmp_path, 
     assert 0.0 <= res["voicing"]["copy_synthesis"] <= 1.0
     assert res["sentence_id"] is None  # one sentence per emotion: nothing to tell apart
     assert curve["reference_f0_differs"] is True  # happy is pitched above neutral
+    assert curve["reference_f0_direction"] == 1
     assert "ser_accuracy>=0.90" in res["targets"]
     assert res["intelligibility"] is None and "intelligibility" not in text
     assert not [k for k in res["targets"] if k.startswith(("wer_", "dnsmos_"))]

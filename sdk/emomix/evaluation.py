@@ -352,13 +352,15 @@ def evaluate_voice(voice: Any, corpus: str | Path, opts: EvalOptions | None = No
             "f0_mean_hz": (spearman_interval(opts.weights, f0_items, seed=opts.seed)
                            if len(f0_items) else None),
         }
-        differs = None
+        differs = direction = None
         if x in ref_f0 and y in ref_f0:
             differs = abs(ref_f0[y] - ref_f0[x]) / max(ref_f0[x], 1e-6) > 0.05
+            direction = 1 if ref_f0[y] >= ref_f0[x] else -1
         curves[f"{x}->{y}"] = {"weights": list(opts.weights),
                                "control": "intensity" if x == "neutral" else "mix",
                                **metrics, "spearman": rho, "spearman_ci90": interval,
-                               "f0_items": int(f0_ok.sum()), "reference_f0_differs": differs}
+                               "f0_items": int(f0_ok.sum()), "reference_f0_differs": differs,
+                               "reference_f0_direction": direction}
 
     intelligibility = None
     if listener is not None:
@@ -542,10 +544,13 @@ def _targets(ser: dict[str, Any], mcd: dict[str, Any], curves: dict[str, Any],
     mixes = {k: v for k, v in curves.items() if not k.startswith("neutral->")}
 
     def ok(c: dict[str, Any]) -> bool:
+        # SER probability rises with the weight; where the references' pitch differs, F0 moves
+        # the way it does in the references (down towards sad, for one)
         rs = c["spearman"]
         good = (rs["ser_prob"] or 0) >= 0.9
         if c["reference_f0_differs"]:
-            good = good and (rs["f0_mean_hz"] or 0) >= 0.9
+            direction = c.get("reference_f0_direction") or 1
+            good = good and direction * (rs["f0_mean_hz"] or 0) >= 0.9
         return good
 
     out: dict[str, Any] = {
