@@ -27,6 +27,8 @@ import numpy as np
 from .features import log_mel
 
 __all__ = [
+    "cepstral_distortion",
+    "log_mel_cepstra",
     "mel_cepstra",
     "mel_cepstral_distortion",
     "sentence_identification",
@@ -48,7 +50,14 @@ _MCD_SCALE = 10.0 / math.log(10.0) * math.sqrt(2.0)
 
 def mel_cepstra(audio: np.ndarray, audio_cfg: Any, n_coeffs: int = 24) -> np.ndarray:
     """``(frames, n_coeffs)`` mel cepstra ``c1‥c_n`` of ``audio`` (see the module docstring)."""
-    lm = log_mel(np.asarray(audio, np.float64), audio_cfg, normalise=False).astype(np.float64)
+    lm = log_mel(np.asarray(audio, np.float64), audio_cfg, normalise=False)
+    return log_mel_cepstra(lm, n_coeffs)
+
+
+def log_mel_cepstra(lm: np.ndarray, n_coeffs: int = 24) -> np.ndarray:
+    """``(frames, n_coeffs)`` cepstra ``c1‥c_n`` of a natural-log mel spectrogram
+    ``(n_mels, frames)``: its orthonormal DCT-II over the bands."""
+    lm = np.asarray(lm, np.float64)
     m = lm.shape[0]
     if not 1 <= n_coeffs < m:
         raise ValueError(f"n_coeffs must be in [1, {m - 1}], got {n_coeffs}")
@@ -111,6 +120,11 @@ def mel_cepstral_distortion(synth: np.ndarray, reference: np.ndarray, audio_cfg:
     """DTW-aligned MCD in dB between two clips (leading/trailing silence trimmed)."""
     ca = mel_cepstra(_trim_silence(synth, sample_rate), audio_cfg)
     cb = mel_cepstra(_trim_silence(reference, sample_rate), audio_cfg)
+    return cepstral_distortion(ca, cb)
+
+
+def cepstral_distortion(ca: np.ndarray, cb: np.ndarray) -> float:
+    """DTW-aligned MCD in dB between two ``(frames, coeffs)`` cepstrum sequences."""
     i, j = dtw_path(ca, cb)
     diff = ca[i] - cb[j]
     return float(_MCD_SCALE * np.mean(np.sqrt((diff ** 2).sum(axis=1))))
