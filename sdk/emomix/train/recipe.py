@@ -243,14 +243,20 @@ def stale_pitch(run: Run) -> str | None:
             f"acoustic model is at step {int(acoustic['steps'])}")
 
 
+def _sampler_settings(run: Run) -> dict[str, Any]:
+    """The ``sampler`` section the run's bundle gets: its init voice's, else a new voice's."""
+    from .init_voice import default_sampler
+
+    init = dict(_init_bundle(run.init_voice).meta.get("sampler") or {}) if run.init_voice else {}
+    return init or default_sampler(run.cfg)
+
+
 def run_sampler(run: Run):
     """The :class:`~emomix.sampler.SamplerSpec` of the voice this run's bundle will be (the
     sampler of the voice it was fine-tuned from, else a new voice's)."""
     from ..sampler import SamplerSpec
-    from .init_voice import default_sampler
 
-    s = dict(_init_bundle(run.init_voice).meta.get("sampler") or {}) if run.init_voice else {}
-    s = s or default_sampler(run.cfg)
+    s = _sampler_settings(run)
     return SamplerSpec(parameterisation=s["parameterisation"], solver=s["solver"],
                        steps=int(s["steps"]), temperature=float(s["temperature"]),
                        beta_min=run.cfg.beta_min, beta_max=run.cfg.beta_max,
@@ -266,10 +272,8 @@ def teacher_forced_inputs(run: Run, emotion_table: dict[str, Any], *, seed: int 
     They are kept in ``RUN/teacher_forced.npz`` and made again when the acoustic model's step
     or the sampler settings differ from the kept ones.
     """
-    import torch
-
     from .gta import teacher_forced_mels
-    from .stages import F0Cache
+    from .stages import F0Cache, emotion_tensor
 
     data, step = run.data, int(run.results["acoustic"]["steps"])
     spec = run_sampler(run)
@@ -290,10 +294,9 @@ def teacher_forced_inputs(run: Run, emotion_table: dict[str, Any], *, seed: int 
     if progress:
         print(f"[vocoder] teacher-forced mels of {items.size} clips from acoustic step {step}",
               file=sys.stderr, flush=True)
-    table = torch.tensor(np.stack([np.asarray(emotion_table[e], np.float32)
-                                   for e in data.emotions]))
     run.model.cpu()
-    out = teacher_forced_mels(run.model, data, items, table, spec, seed=seed,
+    out = teacher_forced_mels(run.model, data, items, emotion_tensor(emotion_table, data.emotions),
+                              spec, seed=seed,
                               f0_of=F0Cache(data))
     frames = np.asarray([out[int(i)].shape[1] for i in items], np.int64)
     tmp = path.with_name(path.stem + ".partial.npz")
@@ -323,11 +326,11 @@ def run_stage(run: Run, stage: str, opts: StageOptions) -> StageResult:
         if "acoustic" not in run.results:
             raise RuntimeError(f"{run.dir}: train the acoustic model first (emomix train "
                                "acoustic); the pitch stage pools F0 over its alignment")
-        if opts.resume and stale_pitch(run):
-            # its weights fit another encoder: train them again for the stage's full steps
+        why = stale_pitch(run) if opts.resume else None
+        if why:  # its weights fit another encoder: train them again for the stage's full steps
             if opts.progress:
-                print(f"[pitch] {stale_pitch(run)}; training it again from step 0",
-                      file=sys.stderr, flush=True)
+                print(f"[pitch] {why}; training it again from step 0", file=sys.stderr,
+                      flush=True)
             opts = replace(opts, resume=False)
         res = train_pitch(run.model, run.data, run.dir, opts, embeddings(),
                           acoustic_step=run.results["acoustic"]["steps"])
@@ -393,10 +396,8 @@ def write_bundle(run: Run, out: str | Path, *, recipe: Recipe | None = None,
         "git_commit": git_commit(),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    sampler = None
     if run.init_voice:
         init = _init_bundle(run.init_voice)
-        sampler = dict(init.meta.get("sampler") or {}) or None
         provenance["init_voice"] = {
             "name": init.meta.get("name"),
             "weights_sha256": (init.files.get("weights.safetensors") or {}).get("sha256"),
@@ -406,7 +407,7 @@ def write_bundle(run: Run, out: str | Path, *, recipe: Recipe | None = None,
         run.cfg, default_symbol_table(), run.index.get("language", "en-us"), speakers, table,
         name=name,
         description=description or "Trained by emomix train voice on the corpus in provenance.",
-        provenance=provenance, sampler=sampler)
+        provenance=provenance, sampler=_sampler_settings(run))
     if default_speaker is not None:
         meta["default_speaker"] = default_speaker
     weights = {k: v.detach().float().cpu().numpy() for k, v in run.model.state_dict().items()}

@@ -64,6 +64,13 @@ def _sample(rng: np.random.Generator, pool: np.ndarray, n: int) -> np.ndarray:
     return rng.choice(pool, size=min(n, len(pool)), replace=False)
 
 
+def emotion_tensor(emotion_table: dict[str, Any], emotions: list[str],
+                   dev: torch.device | str = "cpu") -> torch.Tensor:
+    """``(len(emotions), E)`` float32 rows of ``emotion_table`` (name → embedding), in order."""
+    return torch.tensor(np.stack([np.asarray(emotion_table[e], np.float32) for e in emotions]),
+                        device=dev)
+
+
 def _mels(b: Batch, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     mel = torch.from_numpy(b.mels).to(dev)
     mask = sequence_mask(torch.from_numpy(b.mel_lengths), mel.shape[-1]).to(dev)
@@ -276,8 +283,7 @@ def train_acoustic(model, data: PreparedData, run_dir: Path, opts: StageOptions,
     params = [p for m in modules.values() for p in m.parameters()]
     opt = torch.optim.AdamW(params, lr=opts.lr, weight_decay=0.0)
     loop = StageLoop("acoustic", run_dir, opts, modules, opt)
-    emo_table = torch.tensor(np.stack([np.asarray(emotion_table[e], np.float32)
-                                       for e in data.emotions]), device=dev)
+    emo_table = emotion_tensor(emotion_table, data.emotions, dev)
     rng = np.random.default_rng(opts.seed + loop.step)
     pool = data.indices("train")
     while loop.running():
@@ -391,8 +397,7 @@ def train_pitch(model, data: PreparedData, run_dir: Path, opts: StageOptions,
     params = list(model.pitch.parameters())
     opt = torch.optim.AdamW(params, lr=opts.lr, weight_decay=0.0)
     loop = StageLoop("pitch", run_dir, opts, {"pitch": model.pitch}, opt)
-    emo_table = torch.tensor(np.stack([np.asarray(emotion_table[e], np.float32)
-                                       for e in data.emotions]), device=dev)
+    emo_table = emotion_tensor(emotion_table, data.emotions, dev)
     rng = np.random.default_rng(opts.seed + loop.step)
     pool = data.indices("train")
     f0_of = F0Cache(data)
