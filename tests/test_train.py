@@ -542,3 +542,47 @@ def test_naturalness_benchmark_scores_voices_on_the_same_clips(corpus, tmp_path,
                           str(tmp_path / "nothing")], capture_output=True, text=True,
                          timeout=600)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
+
+
+def test_the_vocoder_fine_tunes_against_discriminators_from_a_plain_checkpoint(corpus, tmp_path,
+                                                                              capsys):
+    """``--adversarial`` resumes a vocoder trained without discriminators: they start fresh
+    (so does the optimizer), train alone for the warm-up, then the generator's loss gains the
+    adversarial and feature-matching terms; a second resume continues both; the bundle reads
+    the vocoder out of the checkpoint that now also holds the discriminators."""
+    from emomix.train.cli import add_train_commands
+    from emomix.train.recipe import open_run, run_stage, write_bundle
+
+    run = open_run(tmp_path / "run", corpus, config_overrides=TINY, progress=False)
+    run_stage(run, "ser", _opts(max_steps=1, extra={"max_frames": 64}))
+    run_stage(run, "acoustic", _opts(max_steps=1))
+    run_stage(run, "pitch", _opts(max_steps=1))
+    run_stage(run, "vocoder", _opts(max_steps=2))
+    plain = {k: v.clone() for k, v in run.model.vocoder.state_dict().items()}
+    res = run_stage(run, "vocoder", _opts(max_steps=5, resume=True, progress=True,
+                                          extra={"adversarial": True, "disc_warmup": 1}))
+    assert "new module(s) discriminator start fresh" in capsys.readouterr().err
+    assert res.steps == 5 and res.outputs["adversarial_steps"] == 3
+    rows = [json.loads(line) for line in (tmp_path / "run" / "losses.jsonl").read_text()
+            .splitlines() if json.loads(line)["stage"] == "vocoder"]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4, 5]
+    assert "disc" not in rows[1] and rows[2]["adv"] == 0.0 and rows[2]["disc"] > 0.0
+    for r in rows[3:]:  # after the warm-up step: loss = reconstruction + adversarial terms
+        assert r["adv"] > 0.0 and r["fm"] > 0.0
+        assert r["loss"] == pytest.approx(r["stft"] + r["mel"] + r["adv"] + 2.0 * r["fm"],
+                                          rel=1e-4)
+    assert any(not torch.equal(plain[k], v) for k, v in run.model.vocoder.state_dict().items())
+    saved = torch.load(tmp_path / "run" / "vocoder.pt", weights_only=False)
+    assert set(saved["modules"]) == {"vocoder", "discriminator"}
+
+    parser = argparse.ArgumentParser(prog="emomix")
+    add_train_commands(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["train", "vocoder", "--run", str(tmp_path / "run"), "--resume",
+                              "--adversarial", "--steps", "6", "--threads", "2"])
+    assert args.func(args) == 0
+    out = capsys.readouterr()
+    assert "start fresh" not in out.err and "resumed at step 5" in out.err
+    assert json.loads(out.out)["outputs"]["adversarial_steps"] == 4
+    write_bundle(open_run(tmp_path / "run", progress=False), tmp_path / "voice",
+                 dtype="float32")
+    assert (tmp_path / "voice" / "voice.json").exists()

@@ -91,6 +91,10 @@ def add_train_commands(subparsers: argparse._SubParsersAction) -> argparse.Argum
                            "to it, through the voice's sampler and harmonics) instead of the "
                            "clip's log-mel: fine-tuning for the mels the vocoder hears at run "
                            "time (needs acoustic)")
+            p.add_argument("--adversarial", action="store_true",
+                           help="also train against period and spectrogram discriminators "
+                           "(least-squares GAN + feature matching) for sharper, less buzzy "
+                           "audio; meant for fine-tuning a trained vocoder (--resume)")
         _common(p)
         p.set_defaults(func=cmd_train_stage, stage=stage)
 
@@ -178,6 +182,8 @@ def cmd_train_stage(args: argparse.Namespace) -> int:
         opts.__post_init__()
     if getattr(args, "teacher_forced", False):
         opts.extra["teacher_forced"] = True
+    if getattr(args, "adversarial", False):
+        opts.extra["adversarial"] = True
     res = run_stage(run, args.stage, opts)
     out = res.to_dict()
     out["outputs"].pop("emotion_embeddings", None)

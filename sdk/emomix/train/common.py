@@ -131,21 +131,27 @@ def write_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 def load_checkpoint(path: Path, modules: dict[str, torch.nn.Module],
                     optimizer: torch.optim.Optimizer | None = None, *,
-                    averaged: bool = True) -> dict[str, Any]:
+                    averaged: bool = True, optional: tuple[str, ...] = ()) -> dict[str, Any]:
     """Load ``path`` into ``modules`` (and ``optimizer``); returns the checkpoint dict.
 
     With ``averaged`` (inference, bundles) the modules get the checkpoint's moving-average
     weights where it has them; resuming training passes ``averaged=False`` for the raw weights
-    the optimizer state belongs to.
+    the optimizer state belongs to. Modules named in ``optional`` may be missing from the
+    checkpoint (a stage that gained a module since it was saved): they keep their weights, and
+    then the optimizer state, which belongs to other parameters, is not loaded either.
     """
     state = torch.load(path, map_location="cpu", weights_only=False)
     source = state["ema"] if averaged and state.get("ema") else state["modules"]
-    for k, m in modules.items():
-        if k not in source:
+    missing = [k for k in modules if k not in source]
+    for k in missing:
+        if k not in optional:
             raise ValueError(f"{path}: checkpoint has no module {k!r} "
                              f"(has {', '.join(source)})")
-        m.load_state_dict(source[k])
-    if optimizer is not None and state.get("optimizer") is not None:
+    for k, m in modules.items():
+        if k in source:
+            m.load_state_dict(source[k])
+    state["missing_modules"] = missing
+    if optimizer is not None and state.get("optimizer") is not None and not missing:
         optimizer.load_state_dict(state["optimizer"])
     return state
 
@@ -160,10 +166,13 @@ class StageLoop:
             losses = {...}            # one optimizer step; floats
             loop.record(losses)
         result = loop.finish(outputs)
+
+    ``optional`` names modules a resumed checkpoint may lack (:func:`load_checkpoint`).
     """
 
     def __init__(self, stage: str, run_dir: Path, opts: StageOptions,
-                 modules: dict[str, torch.nn.Module], optimizer: torch.optim.Optimizer) -> None:
+                 modules: dict[str, torch.nn.Module], optimizer: torch.optim.Optimizer,
+                 optional: tuple[str, ...] = ()) -> None:
         self.stage = stage
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -178,7 +187,8 @@ class StageLoop:
         self.ema_updates = 0
         saved_ema = None
         if opts.resume and self.ckpt_path.exists():
-            state = load_checkpoint(self.ckpt_path, modules, optimizer, averaged=False)
+            state = load_checkpoint(self.ckpt_path, modules, optimizer, averaged=False,
+                                    optional=optional)
             self.step = int(state["step"])
             self.prev_wall = float(state.get("wall_s", 0.0))
             self.outputs = dict(state.get("outputs", {}))
@@ -187,6 +197,9 @@ class StageLoop:
             for group in optimizer.param_groups:  # this invocation's lr, not the saved one
                 group["lr"] = opts.lr
             self._say(f"resumed at step {self.step}")
+            if state["missing_modules"]:
+                self._say(f"new module(s) {', '.join(state['missing_modules'])} start fresh, "
+                          "and so does the optimizer")
         if opts.ema is not None:
             if not saved_ema:  # a fresh average starts from the weights it is about to follow
                 saved_ema, self.ema_updates = {}, 0

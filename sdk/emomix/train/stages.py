@@ -16,7 +16,8 @@ own, and stops at ``opts.max_steps`` or ``opts.budget_s``, whichever comes first
   over each phoneme's frames of the alignment search's path; the encoder is frozen
   (:func:`pitch_losses`); the voice gets the moving average of its weights.
 - **vocoder** (``vocoder``): multi-resolution STFT loss + mel L1 on random (mel, audio) segments;
-  no adversarial loss (see ``docs/training.md``).
+  with ``adversarial`` also least-squares GAN and feature-matching losses against small period
+  and spectrogram discriminators (:mod:`emomix.train.adversarial`, ``docs/training.md``).
 """
 
 from __future__ import annotations
@@ -518,30 +519,100 @@ def train_vocoder(model, data: PreparedData, run_dir: Path, opts: StageOptions,
     for every clip of those splits: teacher-forced mels, :mod:`emomix.train.gta`), described by
     ``inputs_note``: the checkpoint's outputs record it as ``teacher_forced`` (``None`` for the
     clips' own mels) once a step has trained on them.
-    ``opts.extra``: ``segment_frames`` (32 frames = 8192 samples), ``mel_weight`` (1.0).
+    ``opts.extra``: ``segment_frames`` (32 frames = 8192 samples), ``mel_weight`` (1.0), and
+    ``adversarial`` (off): train against :class:`emomix.train.adversarial.Discriminators` too
+    (:func:`_adversarial_step`), with ``adv_weight`` (1.0), ``fm_weight`` (2.0) and
+    ``disc_warmup`` (500 steps in which only the discriminators learn from the generator).
     """
     dev = pick_device(opts.device)
     seg = int(opts.extra.get("segment_frames", 32))
     mel_weight = float(opts.extra.get("mel_weight", 1.0))
+    adversarial = bool(opts.extra.get("adversarial", False))
     torch.manual_seed(opts.seed)
     voc = model.vocoder.to(dev).train()
-    opt = torch.optim.AdamW(voc.parameters(), lr=opts.lr, betas=(0.8, 0.9), weight_decay=0.0)
-    loop = StageLoop("vocoder", run_dir, opts, {"vocoder": voc}, opt)
+    modules: dict[str, torch.nn.Module] = {"vocoder": voc}
+    groups = [{"params": list(voc.parameters())}]
+    if adversarial:
+        from .adversarial import Discriminators
+
+        modules["discriminator"] = Discriminators().to(dev).train()
+        groups.append({"params": list(modules["discriminator"].parameters())})
+        if seg * model.cfg.audio.hop_length < modules["discriminator"].min_samples:
+            raise ValueError(f"segment_frames {seg} is too short for the discriminators "
+                             f"({modules['discriminator'].min_samples} samples)")
+    opt = torch.optim.AdamW(groups, lr=opts.lr, betas=(0.8, 0.9), weight_decay=0.0)
+    loop = StageLoop("vocoder", run_dir, opts, modules, opt, optional=("discriminator",))
     rng = np.random.default_rng(opts.seed + loop.step)
     pool = np.setdiff1d(np.arange(len(data)), data.indices("test"))
     lengths = np.asarray([m.shape[1] for m in data.mels])
+    if adversarial:  # the discriminators need whole segments
+        pool = pool[lengths[pool] >= seg]
+        if pool.size == 0:
+            raise ValueError(f"no clip is {seg} frames long; lower segment_frames")
     while loop.running():
         items = _sample(rng, pool, opts.batch_size)
         n = int(min(seg, lengths[items].min()))
         b = data.batch(items, with_audio=True, max_frames=n, rng=rng, inputs=inputs)
-        losses = vocoder_losses(model, b, dev, mel_weight)
-        opt.zero_grad(set_to_none=True)
-        losses["loss"].backward()
-        torch.nn.utils.clip_grad_norm_(voc.parameters(), 10.0)
-        opt.step()
+        if adversarial:
+            losses = _adversarial_step(model, modules["discriminator"], opt, b, dev, mel_weight,
+                                       opts.extra, loop.outputs)
+        else:
+            losses = vocoder_losses(model, b, dev, mel_weight)
+            opt.zero_grad(set_to_none=True)
+            losses["loss"].backward()
+            torch.nn.utils.clip_grad_norm_(voc.parameters(), 10.0)
+            opt.step()
         loop.record({k: v.item() for k, v in losses.items()})
         loop.outputs["teacher_forced"] = inputs_note if inputs is not None else None
     return loop.finish()
+
+
+def _adversarial_step(model, disc, opt: torch.optim.Optimizer, b: Batch, dev: torch.device,
+                      mel_weight: float, extra: dict[str, Any], outputs: dict[str, Any]
+                      ) -> dict[str, torch.Tensor]:
+    """One discriminator step, then one generator step, on one batch.
+
+    ``opt`` holds both parameter groups; each step hands it gradients for one side only
+    (AdamW skips parameters whose gradient is ``None``). The generator's loss is the
+    reconstruction loss of :func:`vocoder_losses` plus ``adv_weight`` · least-squares
+    adversarial loss plus ``fm_weight`` · feature matching, the last two only after the
+    discriminators have trained ``disc_warmup`` steps (counted in ``outputs["adversarial_steps"]``
+    so that a resumed run continues the count).
+    """
+    from ..features import log_mel_torch
+    from .adversarial import discriminator_loss, feature_matching_loss, generator_loss
+
+    voc = model.vocoder
+    mel = torch.from_numpy(b.mels).to(dev)
+    audio = torch.from_numpy(b.audio).to(dev)
+    wav = voc(mel if b.inputs is None else torch.from_numpy(b.inputs).to(dev))
+
+    d_loss = discriminator_loss(disc(audio), disc(wav.detach()))
+    opt.zero_grad(set_to_none=True)
+    d_loss.backward()
+    torch.nn.utils.clip_grad_norm_(disc.parameters(), 10.0)
+    opt.step()
+
+    stft = multi_resolution_stft_loss(wav, audio)
+    mel_l1 = F.l1_loss(log_mel_torch(wav, model.cfg.audio), mel)
+    loss = stft + mel_weight * mel_l1
+    done = int(outputs.get("adversarial_steps", 0))
+    adv = fm = torch.zeros((), device=dev)
+    if done >= int(extra.get("disc_warmup", 500)):
+        with torch.no_grad():
+            real = disc(audio)
+        fake = disc(wav)
+        adv, fm = generator_loss(fake), feature_matching_loss(real, fake)
+        loss = (loss + float(extra.get("adv_weight", 1.0)) * adv
+                + float(extra.get("fm_weight", 2.0)) * fm)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    for p in disc.parameters():
+        p.grad = None
+    torch.nn.utils.clip_grad_norm_(voc.parameters(), 10.0)
+    opt.step()
+    outputs["adversarial_steps"] = done + 1
+    return {"loss": loss, "stft": stft, "mel": mel_l1, "adv": adv, "fm": fm, "disc": d_loss}
 
 
 def with_extra(opts: StageOptions, **extra: Any) -> StageOptions:
