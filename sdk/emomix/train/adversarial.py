@@ -46,6 +46,18 @@ RESOLUTIONS = ((512, 128), (1024, 256), (2048, 512))
 _SLOPE = 0.1
 
 
+def _score(layers: nn.ModuleList, out: nn.Module, x: torch.Tensor
+           ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Leaky-ReLU convolutions, then the score map: ``(scores (B, n), every layer's output)``."""
+    feats = []
+    for layer in layers:
+        x = F.leaky_relu(layer(x), _SLOPE)
+        feats.append(x)
+    x = out(x)
+    feats.append(x)
+    return x.flatten(1), feats
+
+
 class PeriodDiscriminator(nn.Module):
     """Scores a waveform folded by ``period``: ``(B, samples) → (scores, feature maps)``."""
 
@@ -67,14 +79,7 @@ class PeriodDiscriminator(nn.Module):
         pad = (-n) % self.period
         if pad:
             wav = F.pad(wav, (0, pad), mode="reflect")
-        x = wav.view(b, 1, -1, self.period)
-        feats = []
-        for layer in self.layers:
-            x = F.leaky_relu(layer(x), _SLOPE)
-            feats.append(x)
-        x = self.out(x)
-        feats.append(x)
-        return x.flatten(1), feats
+        return _score(self.layers, self.out, wav.view(b, 1, -1, self.period))
 
 
 class SpectrogramDiscriminator(nn.Module):
@@ -96,14 +101,8 @@ class SpectrogramDiscriminator(nn.Module):
 
     def forward(self, wav: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         spec = torch.stft(wav, self.n_fft, self.hop, window=self.window, return_complex=True)
-        x = torch.log(spec.abs().clamp_min(1e-5)).unsqueeze(1)  # (B, 1, bins, frames)
-        feats = []
-        for layer in self.layers:
-            x = F.leaky_relu(layer(x), _SLOPE)
-            feats.append(x)
-        x = self.out(x)
-        feats.append(x)
-        return x.flatten(1), feats
+        # (B, 1, bins, frames)
+        return _score(self.layers, self.out, torch.log(spec.abs().clamp_min(1e-5)).unsqueeze(1))
 
 
 class Discriminators(nn.Module):
