@@ -440,6 +440,20 @@ def test_a_pitch_predictor_left_behind_by_the_encoder_is_trained_again(corpus, t
                for k, v in reopened.model.pitch.state_dict().items())
     write_bundle(reopened, tmp_path / "refit", dtype="float32")
 
+    # a checkpoint that does not say which encoder it fits (older than the record) is refused
+    # and trained again too, not passed unjudged
+    from emomix.train.common import write_checkpoint
+
+    ck = torch.load(tmp_path / "run" / "pitch.pt", weights_only=False)
+    del ck["outputs"]["acoustic_step"]
+    write_checkpoint(tmp_path / "run" / "pitch.pt", ck)
+    legacy = open_run(tmp_path / "run", progress=False)
+    assert "does not record which acoustic step" in stale_pitch(legacy)
+    with pytest.raises(ValueError, match="emomix train pitch --run .* --resume"):
+        write_bundle(legacy, tmp_path / "legacy", dtype="float32")
+    res = run_stage(legacy, "pitch", _opts(max_steps=2, resume=True))
+    assert res.steps == 2 and res.outputs["acoustic_step"] == 3 and stale_pitch(legacy) is None
+
 
 def test_audio_frame_pitch_follows_the_clip_and_bridges_unvoiced_frames():
     from emomix.config import PitchConfig

@@ -231,13 +231,17 @@ def stale_pitch(run: Run) -> str | None:
     a predictor left from an earlier acoustic step predicts F0 from states it never saw (one
     left 28,000 acoustic steps behind read happy +115 and surprise +186 cents sharp on held-out
     clips, against −13 and +5 when it was trained). A checkpoint that does not record its
-    acoustic step (written before the pitch stage recorded it) cannot be judged and passes.
+    acoustic step (written before the pitch stage recorded it) cannot be vouched for, so it
+    counts as stale too: copied between runs, it would otherwise pass silently.
     """
     pitch, acoustic = run.results.get("pitch"), run.results.get("acoustic")
     if pitch is None or acoustic is None:
         return None
     trained_on = pitch.get("outputs", {}).get("acoustic_step")
-    if trained_on is None or int(trained_on) == int(acoustic["steps"]):
+    if trained_on is None:
+        return ("the pitch predictor does not record which acoustic step it was trained against "
+                f"(the acoustic model is at step {int(acoustic['steps'])})")
+    if int(trained_on) == int(acoustic["steps"]):
         return None
     return (f"the pitch predictor was trained against acoustic step {int(trained_on)}, but the "
             f"acoustic model is at step {int(acoustic['steps'])}")
