@@ -499,6 +499,12 @@ def vocoder_losses(model, b: Batch, dev: torch.device, mel_weight: float = 1.0
     The vocoder hears ``b.inputs`` where the batch has them (teacher-forced mels), else
     ``b.mels``; both losses compare with the clip's own audio and log-mel.
     """
+    return _reconstruction(model, b, dev, mel_weight)[0]
+
+
+def _reconstruction(model, b: Batch, dev: torch.device, mel_weight: float
+                    ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+    """:func:`vocoder_losses`, and the generated and the clip's audio it compared."""
     from ..features import log_mel_torch
 
     mel = torch.from_numpy(b.mels).to(dev)
@@ -507,7 +513,7 @@ def vocoder_losses(model, b: Batch, dev: torch.device, mel_weight: float = 1.0
     stft = multi_resolution_stft_loss(wav, audio)
     mel_hat = log_mel_torch(wav, model.cfg.audio)
     mel_l1 = F.l1_loss(mel_hat, mel)
-    return {"loss": stft + mel_weight * mel_l1, "stft": stft, "mel": mel_l1}
+    return {"loss": stft + mel_weight * mel_l1, "stft": stft, "mel": mel_l1}, wav, audio
 
 
 def train_vocoder(model, data: PreparedData, run_dir: Path, opts: StageOptions,
@@ -579,23 +585,16 @@ def _adversarial_step(model, disc, opt: torch.optim.Optimizer, b: Batch, dev: to
     discriminators have trained ``disc_warmup`` steps (counted in ``outputs["adversarial_steps"]``
     so that a resumed run continues the count).
     """
-    from ..features import log_mel_torch
     from .adversarial import discriminator_loss, feature_matching_loss, generator_loss
 
-    voc = model.vocoder
-    mel = torch.from_numpy(b.mels).to(dev)
-    audio = torch.from_numpy(b.audio).to(dev)
-    wav = voc(mel if b.inputs is None else torch.from_numpy(b.inputs).to(dev))
-
+    recon, wav, audio = _reconstruction(model, b, dev, mel_weight)
     d_loss = discriminator_loss(disc(audio), disc(wav.detach()))
     opt.zero_grad(set_to_none=True)
     d_loss.backward()
     torch.nn.utils.clip_grad_norm_(disc.parameters(), 10.0)
     opt.step()
 
-    stft = multi_resolution_stft_loss(wav, audio)
-    mel_l1 = F.l1_loss(log_mel_torch(wav, model.cfg.audio), mel)
-    loss = stft + mel_weight * mel_l1
+    loss = recon["loss"]
     done = int(outputs.get("adversarial_steps", 0))
     adv = fm = torch.zeros((), device=dev)
     if done >= int(extra.get("disc_warmup", 500)):
@@ -609,10 +608,10 @@ def _adversarial_step(model, disc, opt: torch.optim.Optimizer, b: Batch, dev: to
     loss.backward()
     for p in disc.parameters():
         p.grad = None
-    torch.nn.utils.clip_grad_norm_(voc.parameters(), 10.0)
+    torch.nn.utils.clip_grad_norm_(model.vocoder.parameters(), 10.0)
     opt.step()
     outputs["adversarial_steps"] = done + 1
-    return {"loss": loss, "stft": stft, "mel": mel_l1, "adv": adv, "fm": fm, "disc": d_loss}
+    return {**recon, "loss": loss, "adv": adv, "fm": fm, "disc": d_loss}
 
 
 def with_extra(opts: StageOptions, **extra: Any) -> StageOptions:
