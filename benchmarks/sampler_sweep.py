@@ -30,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--temperatures", type=floats, default=[1.0])
     p.add_argument("--steps", type=lambda t: [int(x) for x in t.split(",") if x], default=[4])
     p.add_argument("--emotion-scales", type=floats, default=[])
-    p.add_argument("--length-scales", type=floats, default=[1.0],
-                   help="speaking time (> 1 slower), comma-separated")
+    p.add_argument("--length-scales", type=floats, default=[],
+                   help="speaking time (> 1 slower), comma-separated (default: the voice's)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
@@ -48,10 +48,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     asr = Recognizer(cpu_threads=args.threads)
     scales = args.emotion_scales or [None]
+    lengths = args.length_scales or [None]
     out: dict[str, object] = {"voice": voice.bundle.name, "speaker": speaker,
                               "sentences": len(texts), "settings": []}
     for temperature, steps, scale, length in itertools.product(
-            args.temperatures, args.steps, scales, args.length_scales):
+            args.temperatures, args.steps, scales, lengths):
         config = emomix.GenerationConfig(temperature=temperature, steps=steps,
                                          emotion_scale=scale, length_scale=length,
                                          speakers=speaker)
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             per_emotion[emotion] = round(corpus_rate(counts), 4)
             everything += counts
         row = {"temperature": temperature, "steps": steps, "emotion_scale": scale,
-               "length_scale": length,
+               "length_scale": voice.check_length_scale(length),
                "wer": round(corpus_rate(everything), 4), "wer_per_emotion": per_emotion}
         print(json.dumps(row), file=sys.stderr)
         out["settings"].append(row)

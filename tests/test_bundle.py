@@ -152,8 +152,9 @@ def test_round_trip(tmp_path: Path, dtype: str) -> None:
     assert loaded.audio == AudioSettings.from_dict(meta["audio"])
     assert loaded.audio.hop_length == 256 and loaded.audio.mel_std == pytest.approx(2.1)
     assert loaded.audio["sample_rate"] == 22050 and dict(loaded.audio) == meta["audio"]
-    # optional keys read as their defaults (no emotion scale: 1, no extrapolation)
-    assert dict(loaded.sampler) == {**meta["sampler"], "emotion_scale": 1.0}
+    # optional keys read as their defaults (no emotion scale: 1, no extrapolation; no length
+    # scale: 1, the durations as predicted)
+    assert dict(loaded.sampler) == {**meta["sampler"], "emotion_scale": 1.0, "length_scale": 1.0}
     assert loaded.sampler["steps"] == 8
     assert loaded.symbols == meta["symbols"]["table"]
     assert loaded.symbol_ids["ə"] == 5
@@ -420,6 +421,7 @@ FIELD_CASES = [
     (_set("sampler.k_max", 1.5), "voice.json:sampler.k_max", ["[0.0, 1.0]"]),
     (_set("sampler.emotion_scale", 2.0), "voice.json:sampler.emotion_scale", ["[1.0, 1.5]"]),
     (_set("sampler.emotion_scale", "x"), "voice.json:sampler.emotion_scale", ["number"]),
+    (_set("sampler.length_scale", 5.0), "voice.json:sampler.length_scale", ["[0.25, 4.0]"]),
     (_set("sampler.k_min", 0.9), "voice.json:sampler.k_min", ["above sampler.k_max"]),
     (
         _set("sampler.parameterisation", "score"),

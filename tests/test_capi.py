@@ -280,9 +280,10 @@ def test_generation_config_defaults_come_from_the_voice(lib, ffi, voice):
     assert (c.temperature, c.k_max, c.k_min) == pytest.approx(
         (sampler["temperature"], sampler["k_max"], sampler["k_min"]))
     assert c.emotion_scale == pytest.approx(sampler.get("emotion_scale", 1.0))
+    assert c.length_scale == pytest.approx(sampler.get("length_scale", 1.0))
     assert capi.read_weights(c.emotions, c.n_emotions) == {"neutral": 1.0}
     assert capi.read_weights(c.speakers, c.n_speakers) == {voice.default_speaker: 1.0}
-    assert (c.n_keyframes, c.intensity, c.length_scale, c.seed) == (0, 1.0, 1.0, 0)
+    assert (c.n_keyframes, c.intensity, c.seed) == (0, 1.0, 0)
     for struct, fn in (("emx_voice_config", lib.emx_voice_config_default),
                        ("emx_character_config", lib.emx_character_config_default),
                        ("emx_stream_config", lib.emx_stream_config_default)):

@@ -3,9 +3,9 @@ from the helpers ``Voice.synthesize_full`` uses), and ``Session.synthesize_text`
 ``Voice.synthesize_full`` on the native backend.
 
 Many random configs on three voices: the shipped default voice, a random ``score`` voice with
-``beta_max = 10`` and a voice whose ``emomix`` window is 0.95/0.9 (non-default values, so a copy
-that falls back on the defaults fails). The random voices have RANDOM weights: plumbing and
-numerics, not speech quality.
+``beta_max = 10`` and a voice whose ``emomix`` window is 0.95/0.9 and length scale 1.3
+(non-default values, so a copy that falls back on the defaults fails). The random voices have
+RANDOM weights: plumbing and numerics, not speech quality.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ def snr_db(ref: np.ndarray, x: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def voices(tmp_path_factory, perturbed_voice):
-    """``{name: Voice}`` on the native backend: default, score (beta_max 10), wide (0.95/0.9)."""
+    """``{name: Voice}`` on the native backend: default, score (beta_max 10), wide (0.95/0.9,
+    length scale 1.3)."""
     out = {"default": emomix.load_voice(default_voice_path(), backend="native", threads=1)}
     try:
         from emomix.train.init_voice import build_random_voice
@@ -47,12 +48,13 @@ def voices(tmp_path_factory, perturbed_voice):
     build_random_voice(root / "flow_random", seed=1, n_speakers=2)
     wide = shutil.copytree(perturbed_voice(root / "flow_random", root / "flow"), root / "wide")
     meta = json.loads((wide / "voice.json").read_text())
-    meta["sampler"].update(k_max=0.95, k_min=0.9)
+    meta["sampler"].update(k_max=0.95, k_min=0.9, length_scale=1.3)
     (wide / "voice.json").write_text(json.dumps(meta, indent=2))
     for name, d in (("score", score), ("wide", wide)):
         out[name] = emomix.load_voice(d, backend="native", threads=1)
     assert out["score"].sampler_spec().beta_max == 10.0
     assert (out["wide"].sampler_spec().k_max, out["wide"].sampler_spec().k_min) == (0.95, 0.9)
+    assert out["wide"].length_scale == 1.3
     return out
 
 
@@ -79,7 +81,7 @@ def random_config(rng, voice) -> GenerationConfig:
         solver=None if rng.random() < 0.3 else str(rng.choice(solvers)),
         preset=None if preset == "None" else preset,
         temperature=None if rng.random() < 0.5 else float(rng.uniform(0.2, 1.5)),
-        length_scale=float(rng.uniform(0.5, 2.0)),
+        length_scale=None if rng.random() < 0.3 else float(rng.uniform(0.5, 2.0)),
         seed=int(rng.integers(0, 2**63)),
     )
     if rng.random() < 0.4:
@@ -182,3 +184,26 @@ def test_synthesize_text_equals_synthesize_full(voices, needs_espeak, case):
     assert cpp["audio"].shape == ref.audio.shape
     assert snr_db(ref.mel, cpp["mel"]) >= MIN_SNR_DB
     assert snr_db(ref.audio, cpp["audio"]) >= MIN_SNR_DB
+
+
+def test_the_voices_length_scale_is_every_pipelines_default(voices, needs_espeak):
+    """``sampler.length_scale`` (1.3 on ``wide``) is the default of C++ text-to-audio, of the
+    SDK's pipeline and of a character's lines; a line's own value overrides it."""
+    voice = voices["wide"]
+    ids = voice.text_to_ids(LINE)
+    p = plan(voice, GenerationConfig(emotions={"happy": 1.0}))
+    assert p.length_scale == 1.3
+    _, slow = voice.encode_text(ids, p.enc_emotion, p.speaker, 1.3)
+    _, plain = voice.encode_text(ids, p.enc_emotion, p.speaker, 1.0)
+    assert slow.sum() > plain.sum() * 1.2
+    np.testing.assert_array_equal(voice.encode_text(ids, p.enc_emotion, p.speaker)[1], slow)
+    cpp = synthesize_text(voice, LINE, GenerationConfig(emotions={"happy": 1.0}, seed=3))
+    np.testing.assert_array_equal(cpp["durations"], slow)
+    full = voice.synthesize_full(LINE, {"happy": 1.0}, seed=3)
+    np.testing.assert_array_equal(full.durations, slow)
+    npc = emomix.Character(voice)
+    assert npc.length_scale == 1.3
+    assert emomix.Character(voice, length_scale=1.0).length_scale == 1.0
+    assert synthesize_text(voice, LINE, GenerationConfig(emotions={"happy": 1.0}, seed=3,
+                                                         length_scale=1.0))["mu"].shape[1] \
+        == plain.sum()

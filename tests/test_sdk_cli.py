@@ -37,6 +37,7 @@ def test_say_valence_arousal_and_reference(random_voice_dir, tmp_path, capsys):
     (["--speaker", "speaker0=0.5,ghost=0.5"], "unknown speaker"),
     (["--intensity", "3"], "intensity"),
     (["--emotion-scale", "2"], "emotion_scale"),
+    (["--length-scale", "0"], "length_scale"),
 ])
 def test_say_bad_emotion_options(random_voice_dir, tmp_path, capsys, extra, message):
     code = main(["say", "Hi.", "--voice", str(random_voice_dir), "-o", str(tmp_path / "x.wav"),
@@ -55,6 +56,20 @@ def test_say_emotion_scale_is_the_voices_call_option(random_voice_dir, tmp_path)
     audio, rate = read_wav(out)
     assert rate == voice.sample_rate and audio.shape == expected.shape
     np.testing.assert_allclose(audio, expected, atol=2 / 32768)
+
+
+def test_say_length_scale_slows_the_line(random_voice_dir, tmp_path):
+    import emomix
+
+    voice = emomix.load_voice(random_voice_dir)
+    lengths = {}
+    for scale in ("1", "1.5"):
+        out = tmp_path / f"{scale}.wav"
+        assert main(["say", "Hello there, friend.", "--voice", str(random_voice_dir),
+                     "--length-scale", scale, "--seed", "4", "-o", str(out)]) == 0
+        lengths[scale] = read_wav(out)[0].size
+    expected = voice.synthesize("Hello there, friend.", seed=4, length_scale=1.5)
+    assert lengths["1.5"] == expected.size > 1.3 * lengths["1"]
 
 
 def test_say_reference_at_the_wrong_rate(random_voice_dir, tmp_path, capsys):

@@ -129,6 +129,28 @@ def test_a_bundles_emotion_scale_is_the_default(random_voice_dir, tmp_path):
     assert r.conditions == ["sad"]
 
 
+def test_a_bundles_length_scale_is_the_default(random_voice_dir, tmp_path):
+    import json
+    import shutil
+
+    d = tmp_path / "slow"
+    shutil.copytree(random_voice_dir, d)
+    meta = json.loads((d / "voice.json").read_text())
+    meta["sampler"]["length_scale"] = 1.5
+    (d / "voice.json").write_text(json.dumps(meta))
+    v = emomix.load_voice(d, backend="torch", threads=1)
+    assert v.length_scale == 1.5
+    assert emomix.GenerationConfig().for_voice(v).length_scale == 1.5
+    line = v.synthesize_full("Oh no, not again.", {"sad": 1.0}, seed=2)
+    given = v.synthesize_full("Oh no, not again.", {"sad": 1.0}, seed=2, length_scale=1.5)
+    plain = v.synthesize_full("Oh no, not again.", {"sad": 1.0}, seed=2, length_scale=1.0)
+    np.testing.assert_array_equal(line.durations, given.durations)
+    assert line.durations.sum() > 1.3 * plain.durations.sum()
+    for bad in (0.1, 5, float("nan"), "slow"):
+        with pytest.raises(ValueError, match="length_scale"):
+            v.synthesize("Fine.", length_scale=bad)
+
+
 def test_speakers_and_emotions_change_the_audio(voice):
     base = voice.synthesize("Good morning.", {"happy": 1.0}, seed=3)
     assert not np.array_equal(base, voice.synthesize("Good morning.", {"happy": 1.0},

@@ -358,6 +358,12 @@ CASES = [
          "voice.json:sampler.emotion_scale"),
     Case("sampler-emotion-scale-type", put("sampler.emotion_scale", "x"),
          "voice.json:sampler.emotion_scale"),
+    Case("sampler-length-scale-range", put("sampler.length_scale", 0.1),
+         "voice.json:sampler.length_scale"),
+    Case("sampler-length-scale-nan", put("sampler.length_scale", float("nan")),
+         "voice.json:sampler.length_scale"),
+    Case("sampler-length-scale-type", put("sampler.length_scale", "slow"),
+         "voice.json:sampler.length_scale"),
     # the files section
     Case("files-missing", put("files", DELETE), "voice.json:files"),
     Case("files-weights-unlisted", put(("files", WEIGHTS), DELETE), f"voice.json:files.{WEIGHTS}"),
@@ -558,7 +564,8 @@ def _odd_voice(root: Path) -> Path:
         "default_speaker": "bo",
         "emotions": emotions,
         "sampler": {"parameterisation": "score", "steps": 17, "solver": "pf_euler", "k_max": 0.75,
-                    "k_min": 0.0, "temperature": 1.25, "preset": "blend", "emotion_scale": 1.5},
+                    "k_min": 0.0, "temperature": 1.25, "preset": "blend", "emotion_scale": 1.5,
+                    "length_scale": 0.8},
         "provenance": {"deep": [[[1, 2.5, None, True]]]},
     }
     weights = {"w": rng.standard_normal((3, 2)).astype(np.float32),

@@ -96,6 +96,7 @@ py::dict voice_dict(const emomix::VoiceInfo& v) {
   sampler["temperature"] = s.temperature;
   sampler["preset"] = s.preset;
   sampler["emotion_scale"] = s.emotion_scale;
+  sampler["length_scale"] = s.length_scale;
   d["sampler"] = sampler;
   py::dict files;
   for (const emomix::VoiceFile& f : v.files) {

@@ -188,7 +188,7 @@ GenerationConfig default_generation_config(const VoiceInfo& voice) {
   c.temperature = voice.sampler.temperature;
   c.k_max = voice.sampler.k_max;
   c.k_min = voice.sampler.k_min;
-  c.length_scale = 1.0;
+  c.length_scale = voice.sampler.length_scale;
   c.seed = 0;
   return c;
 }
@@ -270,11 +270,11 @@ void validate_generation_config(const GenerationConfig& c, const VoiceInfo& voic
     fail(E::bad_window, "k_max",
          "need 0 <= k_min <= k_max <= 1, got k_min=" + fmt(c.k_min) + ", k_max=" + fmt(c.k_max));
   }
-  if (!(std::isfinite(c.length_scale) && c.length_scale >= kLengthScaleMin &&
-        c.length_scale <= kLengthScaleMax)) {
+  if (!(std::isfinite(c.length_scale) && c.length_scale >= schema.length_scale_min &&
+        c.length_scale <= schema.length_scale_max)) {
     fail(E::bad_length_scale, "length_scale",
-         "is " + fmt(c.length_scale) + "; it must be in [" + fmt(kLengthScaleMin) + ", " +
-             fmt(kLengthScaleMax) + "]");
+         "is " + fmt(c.length_scale) + "; it must be in [" + fmt(schema.length_scale_min) + ", " +
+             fmt(schema.length_scale_max) + "] (> 1 slower)");
   }
 }
 

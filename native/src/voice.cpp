@@ -499,6 +499,11 @@ void validate_sampler(const Checker& c, const Json& sampler, const std::string& 
     out.emotion_scale =
         c.num(*es, "sampler.emotion_scale", s.emotion_scale_min, s.emotion_scale_max);
   }
+  out.length_scale = s.sampler_default("length_scale");
+  if (const Json* ls = sampler.find("length_scale")) {
+    out.length_scale =
+        c.num(*ls, "sampler.length_scale", s.length_scale_min, s.length_scale_max);
+  }
 }
 
 bool is_sha256_hex(const std::string& s, int digits) {

@@ -97,6 +97,8 @@ VoiceSchema parse_schema() {
   std::tie(s.k_min, s.k_max) = range(node(root, {"sampler", "k_range"}));
   std::tie(s.emotion_scale_min, s.emotion_scale_max) =
       range(node(root, {"sampler", "emotion_scale_range"}));
+  std::tie(s.length_scale_min, s.length_scale_max) =
+      range(node(root, {"sampler", "length_scale_range"}));
   s.file_required = strings(node(root, {"file_entry", "required"}));
   s.sha256_hex_digits = static_cast<int>(integer(node(root, {"file_entry", "sha256_hex_digits"})));
   s.max_header_bytes =

@@ -50,9 +50,17 @@ TEST(generation_config_defaults_come_from_the_voice) {
   CHECK(c.temperature == v.sampler.temperature);
   CHECK(c.k_max == v.sampler.k_max && c.k_min == v.sampler.k_min);
   CHECK(c.emotion_scale == v.sampler.emotion_scale);
-  CHECK(c.length_scale == 1.0 && c.intensity == 1.0 && c.n_keyframes == 0);
+  CHECK(c.length_scale == v.sampler.length_scale && c.length_scale == 1.0);  // absent: 1
+  CHECK(c.intensity == 1.0 && c.n_keyframes == 0);
   CHECK(code_of(c, v) == 0);
   CHECK(emomix::generation_config_fields().size() == 13);
+  std::string slow = fixture::voice_json(kTinyConfig);
+  const std::string preset = "\"preset\": \"emomix\"";
+  REQUIRE(slow.find(preset) != std::string::npos);
+  slow.insert(slow.find(preset) + preset.size(), ", \"length_scale\": 1.25");
+  const emomix::VoiceInfo s = emomix::parse_voice_meta(slow, "v/voice.json", false);
+  CHECK(s.sampler.length_scale == 1.25);
+  CHECK(emomix::default_generation_config(s).length_scale == 1.25);
 }
 
 TEST(generation_config_errors_are_named) {

@@ -150,7 +150,8 @@ TEST(voice_schema_is_embedded_and_complete) {
   }
   CHECK(!s.presets.empty() && !s.windows.empty() && !s.mel_scales.empty());
   CHECK(s.dtype("F32") != nullptr && s.dtype("F32")->bytes == 4 && s.dtype("BF16") == nullptr);
-  CHECK(s.sampler_default("emotion_scale") == 1.0);
+  CHECK(s.sampler_default("emotion_scale") == 1.0 && s.sampler_default("length_scale") == 1.0);
+  CHECK(s.length_scale_min == 0.25 && s.length_scale_max == 4.0);
   CHECK(s.vad_axes.size() == 3);
 }
 
@@ -216,6 +217,9 @@ TEST(voice_meta_validation_names_the_field) {
         "voice.json:sampler.steps");
   CHECK(field_of(replaced(ok, "\"solver\": \"euler\"", "\"solver\": \"em\"")) ==
         "voice.json:sampler.solver");
+  CHECK(field_of(replaced(ok, "\"preset\": \"emomix\"",
+                          "\"preset\": \"emomix\", \"length_scale\": 0")) ==
+        "voice.json:sampler.length_scale");
   CHECK(field_of(replaced(ok, "[0.8, 0.5, 0.4]", "[0.8, 1.5, 0.4]")) ==
         "voice.json:emotions.happy.vad[1]");
   CHECK(field_of(replaced(ok, "[0.8, 0.5, 0.4]", "[0.8, NaN, 0.4]")) ==

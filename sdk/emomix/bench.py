@@ -82,8 +82,9 @@ def time_stream(start: Callable[[], Iterable[np.ndarray]]) -> StreamTiming:
     return StreamTiming(first_s=t_first - t0, total_s=time.perf_counter() - t0, samples=samples)
 
 
-def line_ids(voice: Any, seconds: float) -> np.ndarray:
-    """Phoneme ids whose predicted length is about ``seconds`` (neutral, the default speaker)."""
+def line_ids(voice: Any, seconds: float, length_scale: float) -> np.ndarray:
+    """Phoneme ids whose predicted length at ``length_scale`` is about ``seconds`` (neutral, the
+    default speaker)."""
     try:
         ids = voice.text_to_ids(PARAGRAPH)
     except (OSError, RuntimeError, ValueError):  # no espeak-ng: any valid ids do for timing
@@ -93,7 +94,7 @@ def line_ids(voice: Any, seconds: float) -> np.ndarray:
     spk = voice.speaker_vector(None)
 
     def frames(n: int) -> int:
-        return int(voice.backend.encode(np.resize(ids, n), neutral, spk, 1.0)[0].shape[1])
+        return int(voice.backend.encode(np.resize(ids, n), neutral, spk, length_scale)[0].shape[1])
 
     lo, hi = 1, max(2, len(ids))
     while frames(hi) < target and hi < 4000:  # repeat the paragraph for long lines
@@ -130,7 +131,7 @@ def run_bench(voice: Any, config: GenerationConfig | None = None, *, emotions: i
     enc_emo = p.enc_emotion
     steps = spec.steps
     backend = voice.backend
-    ids = line_ids(voice, seconds)
+    ids = line_ids(voice, seconds, p.length_scale)
     stream = backend.vocode_stream if backend.supports_streaming_vocoder else None
 
     def once() -> tuple[float, float, dict[str, float], int]:
@@ -138,7 +139,7 @@ def run_bench(voice: Any, config: GenerationConfig | None = None, *, emotions: i
 
         def line() -> Iterator[np.ndarray]:
             marks.append(time.perf_counter())
-            mu, durations = backend.encode(ids, enc_emo, spk, 1.0)
+            mu, durations = backend.encode(ids, enc_emo, spk, p.length_scale)
             marks.append(time.perf_counter())
 
             def denoise(x, t, conds):

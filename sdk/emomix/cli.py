@@ -29,6 +29,8 @@ def _add_say(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--emotion-scale", type=float, default=None,
                    help="the denoiser's extrapolation from neutral, 1 to 1.5 (default: the "
                    "voice's; 1 = none)")
+    p.add_argument("--length-scale", type=float, default=None,
+                   help="speaking time, 0.25 to 4, > 1 slower (default: the voice's)")
     _add_emotion_sources(p)
     p.add_argument("--speaker", default=None,
                    help="speaker name or blend, e.g. speaker0 or speaker0=0.7,speaker1=0.3 "
@@ -94,7 +96,8 @@ def _character(args: argparse.Namespace, voice, **options):
 
     return Character(voice, speaker=_speaker_arg(args.speaker),
                      emotion=_emotion_state(args, voice), steps=args.steps, preset=args.preset,
-                     solver=args.solver, emotion_scale=args.emotion_scale, **options)
+                     solver=args.solver, emotion_scale=args.emotion_scale,
+                     length_scale=args.length_scale, **options)
 
 
 def cmd_say(args: argparse.Namespace) -> int:
@@ -128,6 +131,8 @@ def _add_play(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--emotion-scale", type=float, default=None,
                    help="the denoiser's extrapolation from neutral, 1 to 1.5 (default: the "
                    "voice's; 1 = none)")
+    p.add_argument("--length-scale", type=float, default=None,
+                   help="speaking time, 0.25 to 4, > 1 slower (default: the voice's)")
     _add_emotion_sources(p)
     p.add_argument("--speaker", default=None, help="speaker name or blend (speaker0=0.5,...)")
     p.add_argument("--steps", type=int, default=None, help="sampler steps (default: the voice's)")

@@ -35,8 +35,6 @@ from .synthesis import Voice, check_seed, clamp_intensity, schedule_weights, wit
 #: The presets a config may name: the voice schema's (``emomix``, ``blend``) and ``intensity``
 #: (one emotion against neutral, :func:`emomix.sampler.weights.intensity`).
 GENERATION_PRESETS = (*ref.PRESETS, "intensity")
-#: Accepted length scales.
-LENGTH_SCALE_RANGE = (0.25, 4.0)
 
 
 @dataclass
@@ -54,7 +52,8 @@ class GenerationConfig:
             Python SDK also takes a speaker vector ``(S,)`` here (such a line runs the SDK's own
             pipeline: the C struct holds names).
         steps, solver, preset, temperature, k_max, k_min: the sampler; the voice's.
-        length_scale: frames per phoneme multiplied by it, in ``[0.25, 4]``.
+        length_scale: frames per phoneme multiplied by it, in ``[0.25, 4]`` (> 1 slower); the
+            voice's (``sampler.length_scale``, 1 when absent).
         seed: the seeded noise (docs/sampler.md), in ``[0, 2**64)``.
     """
 
@@ -69,7 +68,7 @@ class GenerationConfig:
     temperature: float | None = None
     k_max: float | None = None
     k_min: float | None = None
-    length_scale: float = 1.0
+    length_scale: float | None = None
     seed: int = 0
 
     @classmethod
@@ -98,6 +97,7 @@ class GenerationConfig:
             temperature=spec.temperature if self.temperature is None else self.temperature,
             k_max=spec.k_max if self.k_max is None else self.k_max,
             k_min=spec.k_min if self.k_min is None else self.k_min,
+            length_scale=voice.length_scale if self.length_scale is None else self.length_scale,
         )
 
 
@@ -152,6 +152,7 @@ class LinePlan:
     preset: str
     mix: np.ndarray  # (M,) the line's (first keyframe's) mix over the conditions
     keyframes: list[tuple[float, dict[str, float]]]  # normalised; empty without a trajectory
+    length_scale: float  # the encoder's duration factor
 
     def weights(self, frames: int | None = None) -> np.ndarray:
         """``W (N, M)``, or for a trajectory ``(N, M, frames)``."""
@@ -184,9 +185,7 @@ def plan(voice: Voice, config: GenerationConfig | None = None) -> LinePlan:
     if c.preset == "intensity" and (keys or len(mix) != 1 or "neutral" in mix):
         raise ValueError("the intensity preset takes one emotion other than neutral and no "
                          "keyframes; use emomix or blend for mixes")
-    lo, hi = LENGTH_SCALE_RANGE
-    if not (np.isfinite(c.length_scale) and lo <= c.length_scale <= hi):
-        raise ValueError(f"length_scale must be in [{lo}, {hi}], got {c.length_scale}")
+    length_scale = voice.check_length_scale(c.length_scale)
     check_window(c.k_max, c.k_min)
     check_seed(c.seed)
     if not 1 <= int(c.steps) <= MAX_STEPS:
@@ -211,7 +210,7 @@ def plan(voice: Voice, config: GenerationConfig | None = None) -> LinePlan:
     return LinePlan(conditions=names, neutral=neutral, emotions=emo,
                     speaker=voice.speaker_vector(c.speakers), enc_emotion=enc_emotion,
                     alpha=alpha, guide=guide, spec=spec, preset=c.preset, mix=w0,
-                    keyframes=keys)
+                    keyframes=keys, length_scale=length_scale)
 
 
 def config_dict(config: GenerationConfig) -> dict[str, Any]:

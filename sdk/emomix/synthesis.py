@@ -15,7 +15,7 @@ from . import sampler as ref
 from .backends import Backend, create_backend
 from .emotions import normalise_mix
 from .voice import VoiceBundle, load_bundle
-from .voice.schema import EMOTION_SCALE_RANGE
+from .voice.schema import EMOTION_SCALE_RANGE, LENGTH_SCALE_RANGE
 
 if TYPE_CHECKING:  # pragma: no cover
     from .generation import GenerationConfig
@@ -231,7 +231,7 @@ class Voice:
                              mel=r["mel"], mu=r["mu"], durations=r["durations"],
                              weights=p.weights(int(r["mu"].shape[1])),
                              conditions=p.conditions, seed=cfg.seed)
-        mu, durations = self.encode_text(ids, p.enc_emotion, p.speaker, cfg.length_scale)
+        mu, durations = self.encode_text(ids, p.enc_emotion, p.speaker, p.length_scale)
         W = p.weights(int(mu.shape[1]))
         mel = self.sample_mel(mu, p.emotions, p.speaker, W, p.spec, seed=cfg.seed,
                               durations=durations)
@@ -278,17 +278,20 @@ class Voice:
 
     def check_emotion_scale(self, value: float | None) -> float:
         """``value`` checked against ``[1, 1.5]``, or the voice's scale when ``None``."""
-        if value is None:
-            return self.emotion_scale
-        try:
-            g = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"emotion_scale must be a number, got {value!r}") from None
-        low, high = EMOTION_SCALE_RANGE
-        if not (np.isfinite(g) and low <= g <= high):
-            raise ValueError(f"emotion_scale must be in [{low}, {high}], got {value}; 1 means "
-                             "no extrapolation from neutral")
-        return g
+        return _setting_in_range("emotion_scale", value, self.emotion_scale, EMOTION_SCALE_RANGE,
+                                 "1 means no extrapolation from neutral")
+
+    @property
+    def length_scale(self) -> float:
+        """The voice's speaking time factor (``voice.json`` ``sampler.length_scale``, 1 when
+        absent): every phoneme's predicted frames are multiplied by it. A line's
+        ``length_scale`` overrides it (> 1 slower)."""
+        return float(self.sampler_defaults.get("length_scale", 1.0))
+
+    def check_length_scale(self, value: float | None) -> float:
+        """``value`` checked against ``[0.25, 4]``, or the voice's length scale when ``None``."""
+        return _setting_in_range("length_scale", value, self.length_scale, LENGTH_SCALE_RANGE,
+                                 "it multiplies every phoneme's duration (> 1 slower)")
 
     def sampler_spec(self, *, steps: int | None = None, solver: str | None = None,
                      temperature: float | None = None) -> ref.SamplerSpec:
@@ -315,15 +318,17 @@ class Voice:
         )
 
     def encode_text(self, text: str | np.ndarray, emotion: np.ndarray, speaker: np.ndarray,
-                    length_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+                    length_scale: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Text (or its :meth:`text_to_ids`) → prior ``mu (n_mels, F)`` and ``durations
         (phonemes,)`` for one line.
 
-        ``emotion`` ``(E,)`` and ``speaker`` ``(S,)`` condition the durations.
+        ``emotion`` ``(E,)`` and ``speaker`` ``(S,)`` condition the durations; ``length_scale``
+        scales them (``None``: the voice's :attr:`length_scale`).
         """
         ids = self.text_to_ids(text) if isinstance(text, str) else np.asarray(text, np.int64)
         return self.backend.encode(ids, np.asarray(emotion, np.float32),
-                                   np.asarray(speaker, np.float32), length_scale)
+                                   np.asarray(speaker, np.float32),
+                                   self.check_length_scale(length_scale))
 
     def line_pitch(self, ids: np.ndarray, emotions: np.ndarray, speaker: np.ndarray
                    ) -> np.ndarray | None:
@@ -467,6 +472,22 @@ class Voice:
             raise FloatingPointError("the SER returned an embedding of the wrong size or with "
                                      "NaN/inf; the voice weights are broken")
         return embedding
+
+
+def _setting_in_range(name: str, value: Any, default: float, bounds: tuple[float, float],
+                      meaning: str) -> float:
+    """``value`` as a float in ``bounds`` (``default`` when ``None``); a ``ValueError`` naming
+    ``name``, the range and ``meaning`` otherwise."""
+    if value is None:
+        return default
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    low, high = bounds
+    if not (np.isfinite(x) and low <= x <= high):
+        raise ValueError(f"{name} must be in [{low}, {high}], got {value}; {meaning}")
+    return x
 
 
 def clamp_intensity(intensity: float) -> float:

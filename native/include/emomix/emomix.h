@@ -228,7 +228,7 @@ typedef struct emx_generation_config {
   int32_t preset;      /* emx_preset; the voice's */
   double temperature;  /* > 0; the voice's */
   double k_max, k_min; /* the emomix preset's window, 0 <= k_min <= k_max <= 1; the voice's */
-  double length_scale; /* speaking time factor in [0.25, 4] (> 1 slower); 1 */
+  double length_scale; /* speaking time factor in [0.25, 4] (> 1 slower); the voice's */
   uint64_t seed;       /* the noise; the same seed, text and config give the same audio; 0 */
 } emx_generation_config;
 

@@ -53,8 +53,6 @@ inline constexpr int kGenerationMaxSpeakers = 8;    // (name, weight) pairs of a
 inline constexpr double kAlphaMax = 1.5;
 // Slack when classifying tau against the emomix window (1 - 8/10 counts as 0.2).
 inline constexpr double kBoundaryEps = 1e-9;
-// Accepted length scales (frames per phoneme are multiplied by it).
-inline constexpr double kLengthScaleMin = 0.25, kLengthScaleMax = 4.0;
 // Most phonemes Session::synthesize_text accepts in one line (emomix.synthesis.MAX_PHONEMES).
 inline constexpr int kMaxTextPhonemes = 2000;
 // Throws text::TextError (kTooLong, with length and limit) when a line's phonemes are more than
@@ -103,13 +101,14 @@ struct GenerationConfig {
   std::int32_t preset;       // Preset; the voice's sampler.preset
   double temperature;        // > 0; the voice's sampler.temperature
   double k_max, k_min;       // the emomix window; the voice's sampler.k_max / k_min
-  double length_scale;       // in [kLengthScaleMin, kLengthScaleMax]; 1
+  double length_scale;       // frames per phoneme multiplied by it, in the schema's
+                             // length_scale_range; the voice's sampler.length_scale
   std::uint64_t seed;        // the seeded noise (docs/sampler.md); 0
 };
 
 // The config of a call that sets nothing: struct_size set, mix {neutral: 1}, intensity 1, the
-// voice's emotion scale, default speaker, steps, solver, preset, temperature and window, length
-// scale 1, seed 0.
+// voice's emotion scale, default speaker, steps, solver, preset, temperature, window and length
+// scale, seed 0.
 GenerationConfig default_generation_config(const VoiceInfo& voice);
 
 // The field names of GenerationConfig in declaration order (what the Python mirror must have).
@@ -133,7 +132,7 @@ enum class GenerationErrorCode : std::int32_t {
   bad_preset,             // not a Preset, or intensity with a mix that is not one emotion
   bad_temperature,        // not finite and > 0
   bad_window,             // not 0 <= k_min <= k_max <= 1
-  bad_length_scale,       // outside [kLengthScaleMin, kLengthScaleMax]
+  bad_length_scale,       // outside the schema's length_scale_range
 };
 const char* to_string(GenerationErrorCode code) noexcept;  // "unknown_emotion", ...
 

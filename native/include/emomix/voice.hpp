@@ -74,6 +74,7 @@ struct VoiceSampler {
   double k_max = 0.0, k_min = 0.0, temperature = 0.0;
   std::string preset;
   double emotion_scale = 0.0;  // the schema's default when absent
+  double length_scale = 0.0;   // the schema's default when absent
 };
 
 // One entry of voice.json:files.

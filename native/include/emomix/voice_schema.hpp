@@ -51,6 +51,7 @@ struct VoiceSchema {
   std::int64_t steps_min = 0, steps_max = 0;
   double k_min = 0.0, k_max = 0.0;
   double emotion_scale_min = 0.0, emotion_scale_max = 0.0;
+  double length_scale_min = 0.0, length_scale_max = 0.0;  // a voice's and a line's
   std::vector<std::string> file_required;
   int sha256_hex_digits = 0;
   std::uint64_t max_header_bytes = 0;

@@ -87,6 +87,8 @@ STEPS_RANGE: tuple[int, int] = tuple(SCHEMA["sampler"]["steps_range"])
 K_RANGE: tuple[float, float] = tuple(SCHEMA["sampler"]["k_range"])
 #: Range of ``sampler.emotion_scale`` (see docs/sampler.md, "Emotion scale").
 EMOTION_SCALE_RANGE: tuple[float, float] = tuple(SCHEMA["sampler"]["emotion_scale_range"])
+#: Range of ``sampler.length_scale``, the voice's default speaking time factor, and of a line's.
+LENGTH_SCALE_RANGE: tuple[float, float] = tuple(SCHEMA["sampler"]["length_scale_range"])
 FILE_KEYS: tuple[str, ...] = tuple(SCHEMA["file_entry"]["required"])
 
 _SHA256_RE = re.compile(f"[0-9a-f]{{{SCHEMA['file_entry']['sha256_hex_digits']}}}")
@@ -167,6 +169,7 @@ class SamplerDefaults(_FieldMapping):
     temperature: float
     preset: str
     emotion_scale: float = 1.0
+    length_scale: float = 1.0
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SamplerDefaults:
@@ -179,6 +182,7 @@ class SamplerDefaults(_FieldMapping):
             temperature=float(d["temperature"]),
             preset=str(d["preset"]),
             emotion_scale=float(d.get("emotion_scale", SAMPLER_OPTIONAL["emotion_scale"])),
+            length_scale=float(d.get("length_scale", SAMPLER_OPTIONAL["length_scale"])),
         )
 
 
@@ -610,6 +614,9 @@ def _validate_sampler(c: _Checker, sampler: Any, parameterisation: str) -> None:
     if "emotion_scale" in sampler:
         low, high = EMOTION_SCALE_RANGE
         c.num(sampler["emotion_scale"], "sampler.emotion_scale", low=low, high=high)
+    if "length_scale" in sampler:
+        low, high = LENGTH_SCALE_RANGE
+        c.num(sampler["length_scale"], "sampler.length_scale", low=low, high=high)
 
 
 def check_relative_path(rel: str) -> str | None:
