@@ -7,8 +7,12 @@ For held-out sentences of one speaker in one emotion, Whisper base (emomix.perce
 - ``mu_aligned``: the encoder's prior μ expanded by monotonic alignment against the clip's own
   mel (teacher-forced durations), through the vocoder: how well the encoder predicts each
   phoneme's spectrum when the timing is right;
-- ``mu_predicted``: μ expanded by the duration predictor's durations, through the vocoder;
-- ``synthesized``: the whole line (sampler, pitch, vocoder) on the torch backend.
+- ``mu_predicted``: μ expanded by the duration predictor's durations (at the voice's length
+  scale), through the vocoder;
+- ``synthesized``: the whole line (sampler, pitch, vocoder) on the torch backend;
+- ``synthesized_neutral_timing``: the same line, its sampler and pitch in the emotion, but its
+  durations predicted for neutral (the encoder's emotion only sets durations: μ per phoneme does
+  not depend on it). Against ``synthesized``, what the emotion's timing costs in words.
 
 Prints one JSON object: the rates, the sentence count and the settings. A gap between
 ``copy_synthesis`` and ``mu_aligned`` is the encoder; between ``mu_aligned`` and ``mu_predicted``
@@ -25,6 +29,19 @@ import json
 import sys
 
 import numpy as np
+
+
+def neutral_timing(voice, text: str, emotion: str, speaker: str, seed: int) -> np.ndarray:
+    """``text`` in ``emotion`` through the voice's pipeline steps, with neutral's durations."""
+    from emomix.generation import GenerationConfig, plan
+
+    p = plan(voice, GenerationConfig(emotions={emotion: 1.0}, speakers=speaker, seed=seed))
+    ids = voice.text_to_ids(text)
+    mu, durations = voice.encode_text(ids, voice.emotion_table["neutral"], p.speaker)
+    W = p.weights(int(mu.shape[1]))
+    mel = voice.sample_mel(mu, p.emotions, p.speaker, W, p.spec, seed=seed, durations=durations)
+    mel = voice.render_pitch(mel, voice.line_pitch(ids, p.emotions, p.speaker), durations, W[-1])
+    return voice.vocode(mel)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             path = monotonic_alignment_search(alignment_log_likelihood(mu_ph, mel),
                                               tmask.transpose(1, 2) * frames)
             mu_aligned = torch.matmul(mu_ph, path)[0].numpy()
-            mu_predicted = length_regulate(mu_ph, log_dur, tmask, 1.0)[0][0].numpy()
+            mu_predicted = length_regulate(mu_ph, log_dur, tmask,
+                                           voice.length_scale)[0][0].numpy()
         clips = {
             "reference": ref,
             "copy_synthesis": voice.vocode(mel[0].numpy()),
@@ -91,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
             "mu_predicted": voice.vocode(mu_predicted),
             "synthesized": voice.synthesize(u.text, {args.emotion: 1.0}, speaker=speaker,
                                             seed=args.seed),
+            "synthesized_neutral_timing": neutral_timing(voice, u.text, args.emotion, speaker,
+                                                         args.seed),
         }
         for name, audio in clips.items():
             counts.setdefault(name, []).append(word_errors(u.text, asr.transcribe(audio, sr)))
