@@ -112,16 +112,20 @@ def test_emotion_scale_extrapolates_the_denoiser_weights_only(voice):
             voice.synthesize("Fine.", emotion_scale=bad)
 
 
-def test_a_bundles_emotion_scale_is_the_default(random_voice_dir, tmp_path):
+def _voice_with_sampler(random_voice_dir, d, **sampler):
+    """A copy of the random voice in ``d`` with ``sampler`` keys set in its voice.json."""
     import json
     import shutil
 
-    d = tmp_path / "scaled"
     shutil.copytree(random_voice_dir, d)
     meta = json.loads((d / "voice.json").read_text())
-    meta["sampler"]["emotion_scale"] = 1.25
+    meta["sampler"].update(sampler)
     (d / "voice.json").write_text(json.dumps(meta))
-    v = emomix.load_voice(d, backend="torch", threads=1)
+    return emomix.load_voice(d, backend="torch", threads=1)
+
+
+def test_a_bundles_emotion_scale_is_the_default(random_voice_dir, tmp_path):
+    v = _voice_with_sampler(random_voice_dir, tmp_path / "scaled", emotion_scale=1.25)
     assert v.emotion_scale == 1.25
     r = v.synthesize_full("Oh no.", {"sad": 1.0}, preset="blend", seed=2)
     np.testing.assert_allclose(r.weights[0], [1.25, -0.25], atol=1e-6)
@@ -130,15 +134,7 @@ def test_a_bundles_emotion_scale_is_the_default(random_voice_dir, tmp_path):
 
 
 def test_a_bundles_length_scale_is_the_default(random_voice_dir, tmp_path):
-    import json
-    import shutil
-
-    d = tmp_path / "slow"
-    shutil.copytree(random_voice_dir, d)
-    meta = json.loads((d / "voice.json").read_text())
-    meta["sampler"]["length_scale"] = 1.5
-    (d / "voice.json").write_text(json.dumps(meta))
-    v = emomix.load_voice(d, backend="torch", threads=1)
+    v = _voice_with_sampler(random_voice_dir, tmp_path / "slow", length_scale=1.5)
     assert v.length_scale == 1.5
     assert emomix.GenerationConfig().for_voice(v).length_scale == 1.5
     line = v.synthesize_full("Oh no, not again.", {"sad": 1.0}, seed=2)
