@@ -274,7 +274,7 @@ class Voice:
         absent): intensity 1 puts weight ``g`` on the emotion mix and ``1 − g`` on neutral in
         the denoiser. ``synthesize(..., emotion_scale=...)`` and ``Character(...,
         emotion_scale=...)`` override it (1 = no extrapolation)."""
-        return float(self.sampler_defaults.get("emotion_scale", 1.0))
+        return float(self.sampler_defaults["emotion_scale"])
 
     def check_emotion_scale(self, value: float | None) -> float:
         """``value`` checked against ``[1, 1.5]``, or the voice's scale when ``None``."""
@@ -286,7 +286,7 @@ class Voice:
         """The voice's speaking time factor (``voice.json`` ``sampler.length_scale``, 1 when
         absent): every phoneme's predicted frames are multiplied by it. A line's
         ``length_scale`` overrides it (> 1 slower)."""
-        return float(self.sampler_defaults.get("length_scale", 1.0))
+        return float(self.sampler_defaults["length_scale"])
 
     def check_length_scale(self, value: float | None) -> float:
         """``value`` checked against ``[0.25, 4]``, or the voice's length scale when ``None``."""
