@@ -234,6 +234,61 @@ def test_emotion_profiles_really_differ(tiny):
 
 
 @needs_espeak
+def test_espeak_clips_have_no_alignments(tiny):
+    assert not (tiny[0] / synth_corpus.ALIGNMENTS_FILE).exists()
+
+
+def test_piper_alignment_becomes_clip_phoneme_ends():
+    from emomix.data.piper_speaker import clip_phoneme_ends
+
+    raw = [("^", 512), ("h", 256), ("a", 768), (" ", 256), ("i", 512), ("$", 256)]
+    # 100 raw samples trimmed off the front: the first phoneme keeps the rest of the silence
+    assert clip_phoneme_ends(raw, 100, 2300) == (["h", "a", " ", "i"], [668, 1436, 1692, 2300])
+    # silence added in front (negative shift) moves every end later; past the clip is clipped
+    assert clip_phoneme_ends(raw, -50, 1600) == (["h", "a", " ", "i"], [818, 1586, 1600, 1600])
+    # another output rate scales the ends
+    assert clip_phoneme_ends(raw, 0, 1280, 0.5)[1] == [384, 768, 896, 1280]
+    assert clip_phoneme_ends([("^", 5), ("$", 5)], 0, 10) == ([], [])
+
+
+def test_a_renderers_slightly_other_phonemes_are_mapped_onto_the_frontends():
+    from emomix.train.dataset import map_phoneme_ends
+
+    target = list("miː ɔɪ.")
+    ends = np.array([100, 200, 300, 400, 500, 600, 700])
+    assert map_phoneme_ends(target, target, ends).tolist() == ends.tolist()
+    # the renderer has a linking ʲ: it joins the phoneme before it
+    assert map_phoneme_ends(target, list("miːʲ ɔɪ."), np.array([1, 2, 3, 4, 5, 6, 7, 8])
+                            ).tolist() == [1, 2, 4, 5, 6, 7, 8]
+    # ɔː for oː: the substitute takes the span
+    assert map_phoneme_ends(list("oːɹ"), list("ɔːɹ"), np.array([10, 20, 30])).tolist() == [
+        10, 20, 30]
+    # a phoneme only the frontend has ends with the one before it (frame_durations gives it one)
+    assert map_phoneme_ends(list("abc"), list("ac"), np.array([10, 30])).tolist() == [10, 10, 30]
+    # too different: align by search instead
+    assert map_phoneme_ends(list("abcdefgh"), list("stuvwxyz"), np.arange(1, 9)) is None
+
+
+def test_frame_durations_cover_the_clip_and_give_every_phoneme_a_frame():
+    from emomix.train.dataset import frame_durations
+
+    np.testing.assert_array_equal(frame_durations([512, 1300, 1310, 2560], 10, 256),
+                                  [2, 3, 1, 4])
+    # a clip of 2561 samples has 11 frames: the last phoneme gets the extra one
+    np.testing.assert_array_equal(frame_durations([512, 1300, 1310, 2561], 11, 256),
+                                  [2, 3, 1, 5])
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        n = int(rng.integers(1, 12))
+        ends = np.sort(rng.integers(0, 6000, n))
+        frames = max(n, -(-int(ends[-1]) // 256))
+        d = frame_durations(ends, frames, 256)
+        assert d.sum() == frames and d.min() >= 1
+    with pytest.raises(ValueError, match="3 phonemes in 2 frames"):
+        frame_durations([10, 20, 30], 2, 256)
+
+
+@needs_espeak
 def test_existing_corpus_is_not_overwritten_by_accident(tiny):
     out, _ = tiny
     with pytest.raises(FileExistsError, match="overwrite"):

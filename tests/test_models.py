@@ -27,6 +27,7 @@ from emomix.models import (  # noqa: E402
     Vocoder,
     VoiceModel,
     alignment_log_likelihood,
+    alignment_path,
     count_macs,
     count_parameters,
     duration_loss,
@@ -287,6 +288,31 @@ def test_mas_matches_brute_force_on_small_batches():
             )
             assert path[i].sum() == f_i  # every real frame once, nothing outside
             assert np.all(path[i, :t_i, :f_i].sum(1) >= 1)
+
+
+def test_alignment_path_takes_known_durations_and_searches_the_rest():
+    g = torch.Generator().manual_seed(3)
+    mu, mel = torch.randn(3, 4, 5, generator=g), torch.randn(3, 4, 9, generator=g)
+    phone_mask = torch.ones(3, 1, 5)
+    phone_mask[2, :, 4:] = 0
+    frame_mask = torch.ones(3, 1, 9)
+    frame_mask[1, :, 7:] = 0
+    known = torch.tensor([[1, 3, 2, 2, 1], [0, 0, 0, 0, 0], [2, 2, 3, 2, 0]])
+    path = alignment_path(mu, mel, phone_mask, frame_mask, known)
+    np.testing.assert_array_equal(path[0].numpy(), durations_to_path(known[:1], 9)[0].numpy())
+    np.testing.assert_array_equal(path[2].numpy(), durations_to_path(known[2:], 9)[0].numpy())
+    searched = monotonic_alignment_search(alignment_log_likelihood(mu[1:2], mel[1:2]),
+                                          phone_mask[1:2].transpose(1, 2) * frame_mask[1:2])
+    np.testing.assert_array_equal(path[1].numpy(), searched[0].numpy())
+    assert path[1, :, 7:].sum() == 0
+    # no known durations at all: every row is searched
+    np.testing.assert_array_equal(
+        alignment_path(mu[1:2], mel[1:2], phone_mask[1:2], frame_mask[1:2]).numpy(),
+        searched.numpy())
+    wrong = known.clone()
+    wrong[0, 0] = 2  # 10 frames for a 9-frame clip
+    with pytest.raises(ValueError, match=r"sum to \[10, 9\] frames, the clips have \[9, 9\]"):
+        alignment_path(mu, mel, phone_mask, frame_mask, wrong)
 
 
 def test_mas_torch_in_torch_out_and_errors():

@@ -105,3 +105,46 @@ def test_corpus_with_a_natural_speaker(tmp_path):
     assert manifest["piper"]["licence"] == "CC0-1.0"
     assert manifest["speakers"][0]["name"] == "piper:joe"
     assert manifest["recipe"]["piper_speakers"] == ["joe"]
+
+
+def _high_band_share(seg: np.ndarray, sr: int) -> float:
+    spec = np.abs(np.fft.rfft(seg * np.hanning(len(seg)))) ** 2
+    return float(spec[np.fft.rfftfreq(len(seg), 1 / sr) > 3000].sum() / (spec.sum() + 1e-20))
+
+
+def test_piper_clips_say_where_each_phoneme_is(tmp_path):
+    """Piper reports each phoneme's samples; the corpus keeps them through trimming and PSOLA,
+    and training takes them as the clip's durations."""
+    from emomix.audio.wav import read_wav
+    from emomix.data.synth_corpus import ALIGNMENTS_FILE
+    from emomix.text import phonemize
+    from emomix.train.dataset import PreparedData, map_phoneme_ends, prepare_dataset
+
+    recipe = CorpusRecipe(n_speakers=0, piper_speakers=("joe",), n_sentences=3,
+                          emotions=("neutral", "sad"))
+    synthesize_corpus(tmp_path / "c", recipe, jobs=1, progress=False)
+    records = [json.loads(line) for line in
+               (tmp_path / "c" / ALIGNMENTS_FILE).read_text().splitlines()]
+    assert len(records) == 6
+    texts = {str(u.path.relative_to(tmp_path / "c")): u.text for u in load_esd(tmp_path / "c")}
+    shares: dict[str, list[float]] = {"fricative": [], "vowel": []}
+    for r in records:
+        audio, sr = read_wav(tmp_path / "c" / r["path"])
+        # Piper's espeak-ng may write a symbol or two otherwise; its phonemes map onto ours
+        assert map_phoneme_ends(phonemize(texts[r["path"]]), r["phonemes"], r["ends"]) is not None
+        assert r["ends"][-1] == len(audio) and r["ends"] == sorted(r["ends"])
+        start = 0
+        for ph, end in zip(r["phonemes"], r["ends"], strict=True):
+            if end - start >= 256 and ph in "sfʃθ":
+                shares["fricative"].append(_high_band_share(audio[start:end], sr))
+            elif end - start >= 256 and ph in "aeiouæɑɔəɛɪʊʌ":
+                shares["vowel"].append(_high_band_share(audio[start:end], sr))
+            start = end
+    # a voiceless fricative's samples are hiss, a vowel's are voiced: the ends are in place
+    assert np.median(shares["fricative"]) > 0.4 > 0.05 > np.median(shares["vowel"])
+    index = prepare_dataset(tmp_path / "c", tmp_path / "cache", progress=False, jobs=1)
+    assert index["aligned_by_corpus"] == 6
+    data = PreparedData(tmp_path / "cache")
+    for i in range(len(data)):
+        assert data.durations[i].sum() == data.mels[i].shape[1] and data.durations[i].min() >= 1
+    assert data.batch([0, 1]).durations.sum() == sum(data.mels[i].shape[1] for i in (0, 1))

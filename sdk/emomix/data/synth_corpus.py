@@ -12,6 +12,7 @@ no held-out text is ever seen in training. The output is
     DIR/<speaker>/<Emotion>/<speaker>_<NNNNNN>.wav   16-bit mono PCM at recipe.sample_rate
     DIR/<speaker>/<speaker>.txt                      ESD transcript: id<TAB>text<TAB>Emotion
     DIR/metadata.csv                                 one row per clip, with all render settings
+    DIR/alignments.jsonl                             Piper clips: where each phoneme ends
     DIR/corpus.json                                  recipe, seed, counts, speakers, profiles,
                                                      failures, espeak-ng version
 
@@ -46,7 +47,13 @@ from .espeak import (
     read_variant,
     render,
 )
-from .piper_speaker import PIPER_MODEL, PiperSpeaker, piper_speakers, render_piper
+from .piper_speaker import (
+    PIPER_MODEL,
+    PiperSpeaker,
+    clip_phoneme_ends,
+    piper_speakers,
+    render_piper,
+)
 from .profiles import (
     DEFAULT_PROFILES,
     ESD_EMOTION_NAMES,
@@ -57,10 +64,13 @@ from .profiles import (
 )
 from .sentences import generate_sentences
 
-__all__ = ["CorpusRecipe", "CorpusReport", "RECIPE_VERSION", "synthesize_corpus"]
+__all__ = ["ALIGNMENTS_FILE", "CorpusRecipe", "CorpusReport", "RECIPE_VERSION",
+           "synthesize_corpus"]
 
 #: Bumped whenever a change to the generator changes the audio it makes.
 RECIPE_VERSION = 1
+#: Per-clip phoneme end samples, one JSON object per line (``path``, ``phonemes``, ``ends``).
+ALIGNMENTS_FILE = "alignments.jsonl"
 
 #: Stop when this many utterances have failed and none has rendered (a broken installation).
 FAIL_FAST_AFTER = 20
@@ -252,11 +262,14 @@ def _plan(
 # ---------------------------------------------------------------- signal processing of a clip
 
 
-def _trim(audio: np.ndarray, sr: int, pad_s: float, floor_db: float = -45.0) -> np.ndarray:
+def _trim(audio: np.ndarray, sr: int, pad_s: float, floor_db: float = -45.0
+          ) -> tuple[np.ndarray, int]:
+    """The clip cut to ``pad_s`` of silence at each end, and the input sample at its first
+    sample (negative where silence was added in front)."""
     hop = max(1, sr // 100)
     n = len(audio) // hop
     if n == 0:
-        return audio
+        return audio, 0
     db = 10 * np.log10(np.mean(audio[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-20)
     loud = np.flatnonzero(db > db.max() + floor_db)
     pad = int(round(pad_s * sr))
@@ -266,7 +279,7 @@ def _trim(audio: np.ndarray, sr: int, pad_s: float, floor_db: float = -45.0) -> 
     # Keep exactly pad_s of silence where espeak-ng left less.
     lead = max(0, pad - int(loud[0]) * hop)
     tail = max(0, (int(loud[-1]) + 1) * hop + pad - len(audio))
-    return np.pad(out, (lead, tail))
+    return np.pad(out, (lead, tail)), start - lead
 
 
 def _tilt(audio: np.ndarray, sr: int, tilt_db: float, corner_hz: float = 2000.0) -> np.ndarray:
@@ -350,7 +363,7 @@ def _render_job(
             pitch=espeak_pitch,
             word_gap=p.word_gap,
         )
-        x = _finish(audio, sr, p, level, sample_rate, pad_s)
+        x, _ = _finish(audio, sr, p, level, sample_rate, pad_s)
         write_wav(Path(out_dir) / job.rel_path, x.astype(np.float32), sample_rate)
     except (EspeakError, ValueError, OSError) as exc:
         return {"id": job.utt_id, "error": str(exc)}
@@ -372,17 +385,18 @@ def _row(job: _Job, x: np.ndarray, sample_rate: int, level_db: float,
 
 
 def _finish(audio: np.ndarray, sr: int, p: EmotionProfile, level_db: float, sample_rate: int,
-            pad_s: float) -> np.ndarray:
+            pad_s: float) -> tuple[np.ndarray, int]:
     """Every speaker's clip alike: trimmed to ``pad_s`` of silence, tilt, drive, resampled,
-    set to ``level_db`` RMS, limited below full scale."""
-    x = _trim(np.asarray(audio, np.float64), sr, pad_s)
+    set to ``level_db`` RMS, limited below full scale. Also returns the input sample at the
+    clip's first sample (trimming)."""
+    x, shift = _trim(np.asarray(audio, np.float64), sr, pad_s)
     x = _drive(_tilt(x, sr, p.tilt_db), p.drive)
     x = _resample(x, sr, sample_rate)
     x = x * 10 ** ((level_db - _speech_rms_db(x, sample_rate)) / 20.0)
     peak = float(np.max(np.abs(x)))
     if peak > 0.98:  # rare: a very peaky clip at a loud level; limit instead of clipping
         x = np.tanh(x / 0.98) * 0.98
-    return x
+    return x, shift
 
 
 def _render_piper_job(job: _Job, sample_rate: int, pad_s: float, out_dir: str
@@ -394,13 +408,14 @@ def _render_piper_job(job: _Job, sample_rate: int, pad_s: float, out_dir: str
     try:
         audio, sr, used = render_piper(job.text, spk, p, rng)
         level = p.level_db + 25 * float(rng.uniform(-1.0, 1.0)) * p.jitter
-        x = _finish(audio, sr, p, level, sample_rate, pad_s)
+        x, shift = _finish(audio, sr, p, level, sample_rate, pad_s)
         write_wav(Path(out_dir) / job.rel_path, x.astype(np.float32), sample_rate)
     except (ValueError, OSError) as exc:
         return {"id": job.utt_id, "error": str(exc)}
+    phonemes, ends = clip_phoneme_ends(used["alignment"], shift, len(x), sample_rate / sr)
     return _row(job, x, sample_rate, level, source="piper", pitch_hz=used["pitch_hz"],
                 range_hz="", length_scale=used["length_scale"],
-                formant_ratio=used["formant_ratio"])
+                formant_ratio=used["formant_ratio"], phonemes=phonemes, phoneme_ends=ends)
 
 
 # ---------------------------------------------------------------- progress
@@ -531,6 +546,7 @@ def synthesize_corpus(
     failures.sort(key=lambda r: r["id"])
     _write_transcripts(out, rows)
     _write_metadata(out, rows)
+    _write_alignments(out, rows)
     report = CorpusReport(
         out=out,
         planned=len(planned),
@@ -558,6 +574,19 @@ def _write_metadata(out: Path, rows: list[dict[str, object]]) -> None:
         w = csv.DictWriter(f, fieldnames=METADATA_COLUMNS, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
+
+
+def _write_alignments(out: Path, rows: list[dict[str, object]]) -> None:
+    """``alignments.jsonl``: where each phoneme of a clip ends, for the clips whose renderer
+    reports it (Piper's; espeak-ng's do not). No file when there are none."""
+    lines = [json.dumps({"path": r["path"], "phonemes": r["phonemes"],
+                         "ends": r["phoneme_ends"]}, ensure_ascii=False)
+             for r in rows if r.get("phonemes")]
+    path = out / ALIGNMENTS_FILE
+    if lines:
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    elif path.exists():
+        path.unlink()
 
 
 def _write_manifest(

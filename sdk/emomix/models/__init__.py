@@ -5,7 +5,12 @@ Shapes follow ``(batch, channels, frames)``; see ``docs/models.md``.
 
 from __future__ import annotations
 
-from .alignment import alignment_log_likelihood, monotonic_alignment_search, prior_loss
+from .alignment import (
+    alignment_log_likelihood,
+    alignment_path,
+    monotonic_alignment_search,
+    prior_loss,
+)
 from .common import count_macs, count_parameters, sequence_mask
 from .denoiser import Denoiser, grad_tts_noise
 from .encoder import (
@@ -37,6 +42,7 @@ __all__ = [
     "durations_to_path",
     "duration_loss",
     "monotonic_alignment_search",
+    "alignment_path",
     "alignment_log_likelihood",
     "prior_loss",
     "grad_tts_noise",

@@ -2,7 +2,9 @@
 
 Training aligns phonemes to mel frames without external aligners: for each utterance, find the
 monotonic, surjective path that maximises the sum of per-(phone, frame) log-likelihoods
-``log N(y_f; μ_t, I)``; the path gives the duration targets and the frame-level prior.
+``log N(y_f; μ_t, I)``; the path gives the duration targets and the frame-level prior. Where
+the corpus knows where each phoneme ends (a clip rendered by Piper reports it),
+:func:`alignment_path` uses that instead of searching.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["monotonic_alignment_search", "alignment_log_likelihood", "prior_loss"]
+__all__ = ["alignment_path", "monotonic_alignment_search", "alignment_log_likelihood",
+           "prior_loss"]
 
 
 def monotonic_alignment_search(log_p, mask):
@@ -109,3 +112,36 @@ def prior_loss(mu: torch.Tensor, mel: torch.Tensor, frame_mask: torch.Tensor) ->
     """
     nll = 0.5 * ((mel - mu) ** 2 + math.log(2 * math.pi)) * frame_mask
     return nll.sum() / (frame_mask.sum() * mu.shape[1]).clamp_min(1.0)
+
+
+def alignment_path(mu_phone: torch.Tensor, mel: torch.Tensor, phone_mask: torch.Tensor,
+                   frame_mask: torch.Tensor, known: torch.Tensor | None = None) -> torch.Tensor:
+    """The training alignment ``(B, T, F)`` of a batch: each row's known durations where it has
+    them, else the monotonic alignment search under ``μ``.
+
+    Args:
+        mu_phone: ``(B, C, T)``; mel: ``(B, C, F)``.
+        phone_mask: ``(B, 1, T)``; frame_mask: ``(B, 1, F)``.
+        known: ``(B, T)`` integer frames per phoneme from the corpus; a row of zeros (or
+            ``None`` for all rows) means unknown. A known row must sum to its real frames.
+    """
+    from .encoder import durations_to_path
+
+    b, n_frames = mel.shape[0], mel.shape[-1]
+    has = (torch.zeros(b, dtype=torch.bool, device=mel.device) if known is None
+           else known.sum(-1) > 0)
+    search = torch.nonzero(~has).flatten()
+    path = torch.zeros(b, mu_phone.shape[-1], n_frames, dtype=mel.dtype, device=mel.device)
+    if has.any():
+        rows = torch.nonzero(has).flatten()
+        totals = known[rows].sum(-1)
+        real = frame_mask[rows, 0].sum(-1).round().long()
+        if not torch.equal(totals, real):
+            raise ValueError(f"known durations sum to {totals.tolist()} frames, the clips have "
+                             f"{real.tolist()}")
+        path[rows] = durations_to_path(known[rows].long(), n_frames).to(mel.dtype)
+    if search.numel():
+        log_p = alignment_log_likelihood(mu_phone[search], mel[search])
+        mask = phone_mask[search].transpose(1, 2) * frame_mask[search]
+        path[search] = monotonic_alignment_search(log_p, mask).to(mel.dtype)
+    return path

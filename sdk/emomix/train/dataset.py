@@ -33,7 +33,7 @@ from ..emotions import DEFAULT_EMOTIONS
 __all__ = ["prepare_dataset", "PreparedData", "Batch", "SPLITS", "CACHE_VERSION"]
 
 SPLITS = ("train", "evaluation", "test")
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def read_wav(path: Path, sample_rate: int) -> np.ndarray:
@@ -50,6 +50,93 @@ def read_wav(path: Path, sample_rate: int) -> np.ndarray:
         if w.getnchannels() > 1:
             data = data.reshape(-1, w.getnchannels())[:, 0]
     return data.astype(np.float64) / 32768.0
+
+
+def _corpus_alignments(corpus: Path) -> dict[str, tuple[list[str], np.ndarray]]:
+    """``alignments.jsonl`` of a generated corpus: clip path (relative) → (phonemes, end
+    samples); empty when the corpus has none."""
+    from ..data.synth_corpus import ALIGNMENTS_FILE
+
+    path = corpus / ALIGNMENTS_FILE
+    if not path.exists():
+        return {}
+    out: dict[str, tuple[list[str], np.ndarray]] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+            out[str(r["path"])] = (list(r["phonemes"]), np.asarray(r["ends"], np.int64))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{n}: not an alignment record ({exc}); render the corpus "
+                             "again or delete the file to align by search") from exc
+    return out
+
+
+#: Most phonemes (share of the line, at least 2) in which the corpus renderer's phonemes may
+#: differ from this frontend's for its alignment to be used.
+MAX_PHONEME_EDITS = 0.15
+
+
+def map_phoneme_ends(target: list[str], phonemes: list[str], ends: np.ndarray
+                     ) -> np.ndarray | None:
+    """End samples for the phonemes ``target`` from an alignment of nearly the same phonemes.
+
+    The renderer's phonemiser can differ from this frontend's in a few symbols (another
+    espeak-ng version writes ``ɔː`` for ``oː``, or adds a linking ``ʲ``). The two sequences are
+    matched by edit operations: matched and substituted phonemes take the renderer's spans (a
+    substituted run shares its span evenly), a phoneme only the renderer has joins the one
+    before it, and one only ``target`` has ends where the one before it ends (it gets its frame
+    later, from :func:`frame_durations`). ``None`` when more than :data:`MAX_PHONEME_EDITS` of
+    the line differ: then the clip is aligned by search.
+    """
+    from difflib import SequenceMatcher
+
+    ends = np.asarray(ends, np.int64)
+    if list(target) == list(phonemes):
+        return ends
+    ops = SequenceMatcher(None, list(phonemes), list(target), autojunk=False).get_opcodes()
+    edits = sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in ops if tag != "equal")
+    if not target or not phonemes or edits > max(2, MAX_PHONEME_EDITS * len(target)):
+        return None
+    out = np.zeros(len(target), np.int64)
+    for _, i1, i2, j1, j2 in ops:
+        start = int(ends[i1 - 1]) if i1 > 0 else 0
+        stop = int(ends[i2 - 1]) if i2 > i1 else start
+        if j2 > j1:
+            out[j1:j2] = np.round(start + (stop - start) * np.arange(1, j2 - j1 + 1)
+                                  / (j2 - j1))
+        elif j1 > 0:
+            out[j1 - 1] = stop
+    out[-1] = int(ends[-1])
+    return np.maximum.accumulate(out)
+
+
+def frame_durations(ends: np.ndarray, n_frames: int, hop: int) -> np.ndarray:
+    """Whole-frame durations of phonemes that end at sample ``ends`` of a clip of ``n_frames``
+    frames: the boundaries are rounded to frames as :func:`~emomix.durations.round_running_total`
+    rounds, every phoneme gets at least one frame, and they sum to ``n_frames``.
+
+    Raises ``ValueError`` when there are more phonemes than frames.
+    """
+    from ..durations import round_running_total
+
+    ends = np.asarray(ends, np.float64)
+    if len(ends) > n_frames:
+        raise ValueError(f"{len(ends)} phonemes in {n_frames} frames")
+    lengths = np.diff(np.concatenate([[0.0], ends])) / hop
+    d = round_running_total(lengths, np.ones(len(ends), bool))
+    excess = int(d.sum()) - n_frames
+    # The clip's frames are ceil(samples / hop); put the rounding difference at the end,
+    # taking frames from the last phonemes that can spare them.
+    k = len(d) - 1
+    while excess > 0:
+        take = min(excess, int(d[k]) - 1)
+        d[k] -= take
+        excess -= take
+        k -= 1
+    d[-1] -= excess  # excess <= 0 here: the last phoneme gets the missing frames
+    return d
 
 
 def _index_matches(index: dict[str, Any], audio: AudioConfig, corpus: Path) -> bool:
@@ -109,6 +196,8 @@ def prepare_dataset(
     speakers = sorted({u.speaker for u in utts})
     emotions = [e for e in DEFAULT_EMOTIONS if any(u.emotion == e for u in utts)]
     symbols = default_symbol_table()
+    alignments = _corpus_alignments(corpus)
+    n_aligned = 0
     ids_of: dict[str, np.ndarray] = {}
     t0 = time.monotonic()
     # Mean/std over every (bin, frame) of the train split: running sums in float64.
@@ -132,6 +221,7 @@ def prepare_dataset(
             speaker=np.asarray(buf["speaker"], np.int64),
             emotion=np.asarray(buf["emotion"], np.int64),
             split=np.asarray(buf["split"], np.int64),
+            durations=np.concatenate(buf["durations"]),
         )
         shards.append(name)
         buf.clear()
@@ -145,6 +235,13 @@ def prepare_dataset(
         n_frames = mel.shape[1]
         if n_frames < len(ids) + 1:
             continue  # cannot align: fewer frames than phonemes
+        durations = np.zeros(len(ids), np.int64)
+        known = alignments.get(_relative(u.path, corpus))
+        ends = None if known is None else map_phoneme_ends(
+            symbols.decode(ids), known[0], known[1])
+        if ends is not None:
+            durations = frame_durations(ends, n_frames, audio.hop_length)
+            n_aligned += 1
         split = u.split if u.split in SPLITS else "train"
         if split == "train":
             s1 += float(mel.sum(dtype=np.float64))
@@ -154,7 +251,7 @@ def prepare_dataset(
         for key, val in (("mels", mel), ("ids", ids), ("audio", pcm), ("n_frames", n_frames),
                          ("n_ids", len(ids)), ("speaker", speakers.index(u.speaker)),
                          ("emotion", emotions.index(u.emotion)),
-                         ("split", SPLITS.index(split))):
+                         ("split", SPLITS.index(split)), ("durations", durations)):
             buf.setdefault(key, []).append(val)
         if len(buf["mels"]) >= shard_size:
             flush()
@@ -181,12 +278,20 @@ def prepare_dataset(
         "speakers": speakers,
         "emotions": emotions,
         "counts": counts,
+        "aligned_by_corpus": n_aligned,
         "max_utterances": max_utterances,
         "shards": shards,
         "prepare_seconds": round(time.monotonic() - t0, 1),
     }
     index_path.write_text(json.dumps(index, indent=1))
     return index
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _one_clip(path: str, audio: AudioConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -222,8 +327,10 @@ class Batch:
     """A padded batch (numpy; the trainers move it to torch).
 
     ``mels`` ``(B, n_mels, F)`` normalised log-mel, ``mel_lengths`` ``(B,)``, ``ids`` ``(B, T)``,
-    ``id_lengths`` ``(B,)``, ``speaker`` / ``emotion`` ``(B,)`` indices, ``audio`` ``(B, F·hop)``
-    float32 or ``None``; ``inputs`` ``(B, n_mels, F)``: other mels of the same clips, cropped
+    ``id_lengths`` ``(B,)``, ``speaker`` / ``emotion`` ``(B,)`` indices, ``durations``
+    ``(B, T)`` each phoneme's frames from the corpus (a row of zeros where the corpus does not
+    say, and always for cropped batches), ``audio`` ``(B, F·hop)`` float32 or ``None``;
+    ``inputs`` ``(B, n_mels, F)``: other mels of the same clips, cropped
     alike (the vocoder's teacher-forced inputs), or ``None``.
     """
 
@@ -233,6 +340,7 @@ class Batch:
     id_lengths: np.ndarray
     speaker: np.ndarray
     emotion: np.ndarray
+    durations: np.ndarray
     audio: np.ndarray | None = None
     inputs: np.ndarray | None = None
 
@@ -262,6 +370,7 @@ class PreparedData:
         self.mels: list[np.ndarray] = []
         self.ids: list[np.ndarray] = []
         self.audio: list[np.ndarray] = []
+        self.durations: list[np.ndarray] = []
         spk, emo, split = [], [], []
         for name in self.index["shards"]:
             with np.load(cache / name) as npz:
@@ -274,6 +383,7 @@ class PreparedData:
                         ((z["mels"][:, mo[j]:mo[j + 1]] - self.mel_mean) / self.mel_std)
                         .astype(np.float32))
                     self.ids.append(z["ids"][io[j]:io[j + 1]])
+                    self.durations.append(z["durations"][io[j]:io[j + 1]])
                     self.audio.append(z["audio"][ao[j]:ao[j + 1]])
                 spk.append(z["speaker"])
                 emo.append(z["emotion"])
@@ -319,9 +429,12 @@ class PreparedData:
         t_max = max(len(self.ids[i]) for i in items)
         mel_arr = _pad(mels, (b, mels[0].shape[0], f_max))
         id_arr = np.zeros((b, t_max), np.int64)
+        dur_arr = np.zeros((b, t_max), np.int64)
         aud_arr = np.zeros((b, f_max * self.hop), np.float32) if with_audio else None
         for k, i in enumerate(items):
             id_arr[k, :len(self.ids[i])] = self.ids[i]
+            if mels[k].shape[1] == self.mels[i].shape[1]:  # durations hold for whole clips
+                dur_arr[k, :len(self.ids[i])] = self.durations[i]
             if aud_arr is not None:
                 aud_arr[k, :auds[k].size] = auds[k]
         return Batch(
@@ -331,6 +444,7 @@ class PreparedData:
             id_lengths=np.asarray([len(self.ids[i]) for i in items], np.int64),
             speaker=self.speaker[items],
             emotion=self.emotion[items],
+            durations=dur_arr,
             audio=aud_arr,
             inputs=_pad(ins, mel_arr.shape) if inputs is not None else None,
         )

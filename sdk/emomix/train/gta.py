@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from ..harmonics import F0_REF_HZ, frame_pitch, render_harmonics
-from ..models import alignment_log_likelihood, monotonic_alignment_search, sequence_mask
+from ..models import alignment_path, sequence_mask
 from ..sampler import SamplerSpec, sample
 from .dataset import PreparedData
 
@@ -86,8 +86,8 @@ def teacher_forced_mels(model, data: PreparedData, items: np.ndarray,
                 emo = emotion_table[torch.from_numpy(b.emotion)]
                 mu_phone, _, tmask = model.encoder(torch.from_numpy(b.ids),
                                                    torch.from_numpy(b.id_lengths), emo, spk)
-                path = monotonic_alignment_search(alignment_log_likelihood(mu_phone, mel),
-                                                  tmask.transpose(1, 2) * fmask)
+                path = alignment_path(mu_phone, mel, tmask, fmask,
+                                      torch.from_numpy(b.durations))
                 mu = torch.matmul(mu_phone, path)
                 for k, i in enumerate(chunk):
                     frames, phones = int(b.mel_lengths[k]), int(b.id_lengths[k])

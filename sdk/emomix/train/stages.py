@@ -31,10 +31,9 @@ import torch
 import torch.nn.functional as F
 
 from ..models import (
-    alignment_log_likelihood,
+    alignment_path,
     duration_loss,
     gram_style_loss,
-    monotonic_alignment_search,
     prior_loss,
     sequence_mask,
 )
@@ -219,7 +218,8 @@ def acoustic_losses(model, b: Batch, emo_table: torch.Tensor, dev: torch.device,
     """The acoustic-model losses of one batch (Grad-TTS + EmoMix style loss).
 
     1. ``μ_phone, log d̂ = encoder(ids, spk, emo)``; ``log_p = log N(mel_f; μ_t, I)``;
-       MAS path (no gradient) → durations ``d``; ``μ = μ_phone · path``.
+       the corpus's durations, else the MAS path (no gradient) → durations ``d``;
+       ``μ = μ_phone · path``.
     2. ``dur``: MSE of ``log d̂`` to ``log d``; ``prior``: ``−log N(mel; μ, I)`` per element.
     3. ``diff``: the parameterisation's denoiser loss on one random segment of
        ``segment_frames`` frames per item (bounds the U-Net's cost).
@@ -236,8 +236,8 @@ def acoustic_losses(model, b: Batch, emo_table: torch.Tensor, dev: torch.device,
     emo = emo_table[torch.from_numpy(b.emotion).to(dev)]
     mu_phone, log_dur, tmask = model.encoder(ids, id_len, emo, spk)
     with torch.no_grad():
-        log_p = alignment_log_likelihood(mu_phone, mel)
-        path = monotonic_alignment_search(log_p, tmask.transpose(1, 2) * fmask)
+        path = alignment_path(mu_phone, mel, tmask, fmask,
+                              torch.from_numpy(b.durations).to(dev))
     durations = path.sum(-1)
     dur = duration_loss(log_dur, durations, tmask)
     mu = torch.matmul(mu_phone, path)
@@ -328,7 +328,7 @@ class F0Cache:
 
 def _pitch_batch(model, b: Batch, items, f0_of: F0Cache, emo_table: torch.Tensor,
                  dev: torch.device):
-    """Encoder states, the MAS alignment's per-phoneme targets, and the conditions of a batch
+    """Encoder states, the alignment's per-phoneme targets, and the conditions of a batch
     (clips ``f0_of`` has not aligned yet are aligned here, once)."""
     from .pitch_targets import phone_pitch_targets
 
@@ -343,8 +343,8 @@ def _pitch_batch(model, b: Batch, items, f0_of: F0Cache, emo_table: torch.Tensor
             sel = torch.tensor(new, device=dev)
             mel, fmask = _mels(b, dev)
             mu_phone = model.encoder.mu_from_states(x[sel], tmask[sel], spk[sel])
-            log_p = alignment_log_likelihood(mu_phone, mel[sel])
-            path = monotonic_alignment_search(log_p, tmask[sel].transpose(1, 2) * fmask[sel])
+            path = alignment_path(mu_phone, mel[sel], tmask[sel], fmask[sel],
+                                  torch.from_numpy(b.durations).to(dev)[sel])
             durations = path.sum(-1).round().long().cpu().numpy()
             for row, k in enumerate(new):
                 n = int(b.id_lengths[k])
