@@ -7,12 +7,18 @@ For held-out sentences of one speaker in one emotion, Whisper base (emomix.perce
 - ``mu_aligned``: the encoder's prior μ expanded by monotonic alignment against the clip's own
   mel (teacher-forced durations), through the vocoder: how well the encoder predicts each
   phoneme's spectrum when the timing is right;
+- ``mu_corpus_timing``: μ expanded by the clip's true durations, where the corpus records them
+  (Piper clips, ``alignments.jsonl``);
 - ``mu_predicted``: μ expanded by the duration predictor's durations (at the voice's length
   scale), through the vocoder;
 - ``synthesized``: the whole line (sampler, pitch, vocoder) on the torch backend;
 - ``synthesized_neutral_timing``: the same line, its sampler and pitch in the emotion, but its
   durations predicted for neutral (the encoder's emotion only sets durations: μ per phoneme does
   not depend on it). Against ``synthesized``, what the emotion's timing costs in words.
+
+Where the corpus records durations, ``alignment`` compares the search's and the duration
+predictor's timing with them: the mean absolute error of each phoneme's end, in ms, and the
+predicted line's length over the true one.
 
 Prints one JSON object: the rates, the sentence count and the settings. A gap between
 ``copy_synthesis`` and ``mu_aligned`` is the encoder; between ``mu_aligned`` and ``mu_predicted``
@@ -65,9 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     from emomix.config import AudioConfig
     from emomix.data import load_esd, voice_speaker_name
     from emomix.features import log_mel
-    from emomix.models import length_regulate
+    from emomix.models import durations_to_path, length_regulate
     from emomix.models.alignment import alignment_log_likelihood, monotonic_alignment_search
     from emomix.perception import Recognizer, corpus_rate, word_errors
+    from emomix.train.dataset import corpus_alignments, known_durations, relative_path
 
     torch.set_num_threads(args.threads)
     voice = emomix.load_voice(args.voice, backend="torch", threads=args.threads)
@@ -90,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     spk = model.speakers(torch.tensor([meta["speakers"][speaker]]))
     emo = torch.tensor([meta["emotions"][args.emotion]["embedding"]], dtype=torch.float32)
     counts: dict[str, list] = {}
+    alignments = corpus_alignments(args.corpus)
+    ms_per_frame = 1000.0 * cfg.hop_length / sr
+    errors: dict[str, list[float]] = {"search_end_error_ms": [], "predicted_end_error_ms": [],
+                                      "predicted_length_ratio": []}
     for u in utts:
         ref = np.asarray(read_wav(u.path, sr)[0], np.float64)
         mel = torch.from_numpy(log_mel(ref, cfg)).float()[None]
@@ -102,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
             mu_aligned = torch.matmul(mu_ph, path)[0].numpy()
             mu_predicted = length_regulate(mu_ph, log_dur, tmask,
                                            voice.length_scale)[0][0].numpy()
+        true = known_durations(alignments.get(relative_path(u.path, args.corpus)),
+                               voice.symbols.decode(ids[0].tolist()), mel.shape[-1],
+                               cfg.hop_length)
         clips = {
             "reference": ref,
             "copy_synthesis": voice.vocode(mel[0].numpy()),
@@ -112,12 +126,25 @@ def main(argv: list[str] | None = None) -> int:
             "synthesized_neutral_timing": neutral_timing(voice, u.text, args.emotion, speaker,
                                                          args.seed),
         }
+        if true is not None:
+            ends = np.cumsum(true)
+            searched = np.cumsum(path[0].sum(-1).numpy())
+            predicted = np.cumsum(length_regulate(mu_ph, log_dur, tmask, voice.length_scale)[2]
+                                  [0].numpy())
+            errors["search_end_error_ms"].append(float(np.abs(searched - ends).mean()))
+            errors["predicted_end_error_ms"].append(
+                float(np.abs(predicted * ends[-1] / predicted[-1] - ends).mean()))
+            errors["predicted_length_ratio"].append(float(predicted[-1] / ends[-1]))
+            mu_true = torch.matmul(mu_ph, durations_to_path(torch.from_numpy(true)[None]))
+            clips["mu_corpus_timing"] = voice.vocode(mu_true[0].numpy())
         for name, audio in clips.items():
             counts.setdefault(name, []).append(word_errors(u.text, asr.transcribe(audio, sr)))
     print(json.dumps({
         "voice": meta.get("name"), "speaker": speaker, "emotion": args.emotion, "split": args.split,
         "sentences": len(utts), "asr": "whisper-base beam 5",
         "wer": {name: round(corpus_rate(c), 4) for name, c in counts.items()},
+        "alignment": {k: round(float(np.mean(v)) * (ms_per_frame if k.endswith("_ms") else 1), 3)
+                      for k, v in errors.items() if v},
     }, indent=1))
     return 0
 

@@ -30,7 +30,8 @@ import numpy as np
 from ..config import AudioConfig
 from ..emotions import DEFAULT_EMOTIONS
 
-__all__ = ["prepare_dataset", "PreparedData", "Batch", "SPLITS", "CACHE_VERSION"]
+__all__ = ["prepare_dataset", "PreparedData", "Batch", "SPLITS", "CACHE_VERSION",
+           "corpus_alignments", "known_durations"]
 
 SPLITS = ("train", "evaluation", "test")
 CACHE_VERSION = 2
@@ -52,12 +53,12 @@ def read_wav(path: Path, sample_rate: int) -> np.ndarray:
     return data.astype(np.float64) / 32768.0
 
 
-def _corpus_alignments(corpus: Path) -> dict[str, tuple[list[str], np.ndarray]]:
+def corpus_alignments(corpus: str | Path) -> dict[str, tuple[list[str], np.ndarray]]:
     """``alignments.jsonl`` of a generated corpus: clip path (relative) → (phonemes, end
     samples); empty when the corpus has none."""
     from ..data.synth_corpus import ALIGNMENTS_FILE
 
-    path = corpus / ALIGNMENTS_FILE
+    path = Path(corpus) / ALIGNMENTS_FILE
     if not path.exists():
         return {}
     out: dict[str, tuple[list[str], np.ndarray]] = {}
@@ -139,6 +140,16 @@ def frame_durations(ends: np.ndarray, n_frames: int, hop: int) -> np.ndarray:
     return d
 
 
+def known_durations(record: tuple[list[str], np.ndarray] | None, phonemes: list[str],
+                    n_frames: int, hop: int) -> np.ndarray | None:
+    """Whole-frame durations of ``phonemes`` (this frontend's) in a clip of ``n_frames`` from
+    its :func:`corpus_alignments` record; ``None`` when there is none or it does not map."""
+    if record is None:
+        return None
+    ends = map_phoneme_ends(phonemes, record[0], record[1])
+    return None if ends is None else frame_durations(ends, n_frames, hop)
+
+
 def _index_matches(index: dict[str, Any], audio: AudioConfig, corpus: Path) -> bool:
     a = dict(index.get("audio", {}))
     b = asdict(audio)
@@ -196,7 +207,7 @@ def prepare_dataset(
     speakers = sorted({u.speaker for u in utts})
     emotions = [e for e in DEFAULT_EMOTIONS if any(u.emotion == e for u in utts)]
     symbols = default_symbol_table()
-    alignments = _corpus_alignments(corpus)
+    alignments = corpus_alignments(corpus)
     n_aligned = 0
     ids_of: dict[str, np.ndarray] = {}
     t0 = time.monotonic()
@@ -235,12 +246,11 @@ def prepare_dataset(
         n_frames = mel.shape[1]
         if n_frames < len(ids) + 1:
             continue  # cannot align: fewer frames than phonemes
-        durations = np.zeros(len(ids), np.int64)
-        known = alignments.get(_relative(u.path, corpus))
-        ends = None if known is None else map_phoneme_ends(
-            symbols.decode(ids), known[0], known[1])
-        if ends is not None:
-            durations = frame_durations(ends, n_frames, audio.hop_length)
+        durations = known_durations(alignments.get(relative_path(u.path, corpus)),
+                                    symbols.decode(ids), n_frames, audio.hop_length)
+        if durations is None:
+            durations = np.zeros(len(ids), np.int64)
+        else:
             n_aligned += 1
         split = u.split if u.split in SPLITS else "train"
         if split == "train":
@@ -287,9 +297,10 @@ def prepare_dataset(
     return index
 
 
-def _relative(path: Path, root: Path) -> str:
+def relative_path(path: str | Path, root: str | Path) -> str:
+    """``path`` relative to the corpus ``root``, as the corpus's files name clips."""
     try:
-        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
     except ValueError:
         return str(path)
 
