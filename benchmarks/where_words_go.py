@@ -113,9 +113,13 @@ def main(argv: list[str] | None = None) -> int:
             mu_aligned = torch.matmul(mu_ph, path)[0].numpy()
             mu_predicted = length_regulate(mu_ph, log_dur, tmask,
                                            voice.length_scale)[0][0].numpy()
-        true = known_durations(alignments.get(relative_path(u.path, args.corpus)),
-                               voice.symbols.decode(ids[0].tolist()), mel.shape[-1],
-                               cfg.hop_length)
+        timing = known_durations(alignments.get(relative_path(u.path, args.corpus)),
+                                 voice.symbols.decode(ids[0].tolist()), mel.shape[-1],
+                                 cfg.hop_length)
+        true = None
+        if timing is not None:  # over the whole clip: the first phoneme keeps the silence
+            true = timing[1].copy()
+            true[0] += timing[0]
         clips = {
             "reference": ref,
             "copy_synthesis": voice.vocode(mel[0].numpy()),

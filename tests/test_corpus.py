@@ -242,13 +242,18 @@ def test_piper_alignment_becomes_clip_phoneme_ends():
     from emomix.data.piper_speaker import clip_phoneme_ends
 
     raw = [("^", 512), ("h", 256), ("a", 768), (" ", 256), ("i", 512), ("$", 256)]
-    # 100 raw samples trimmed off the front: the first phoneme keeps the rest of the silence
-    assert clip_phoneme_ends(raw, 100, 2300) == (["h", "a", " ", "i"], [668, 1436, 1692, 2300])
-    # silence added in front (negative shift) moves every end later; past the clip is clipped
-    assert clip_phoneme_ends(raw, -50, 1600) == (["h", "a", " ", "i"], [818, 1586, 1600, 1600])
-    # another output rate scales the ends
-    assert clip_phoneme_ends(raw, 0, 1280, 0.5)[1] == [384, 768, 896, 1280]
-    assert clip_phoneme_ends([("^", 5), ("$", 5)], 0, 10) == ([], [])
+    # 100 raw samples trimmed off the front: the first phoneme starts at 412
+    assert clip_phoneme_ends(raw, 100, 2300) == (["h", "a", " ", "i"], [668, 1436, 1692, 2300],
+                                                 412)
+    # silence added in front (negative shift) moves everything later; past the clip is clipped
+    assert clip_phoneme_ends(raw, -50, 1600) == (["h", "a", " ", "i"], [818, 1586, 1600, 1600],
+                                                 562)
+    # another output rate scales the samples
+    assert clip_phoneme_ends(raw, 0, 1280, 0.5)[1:] == ([384, 768, 896, 1280], 256)
+    # a second sentence's markers join the phoneme before them
+    two = raw + [("^", 100), ("o", 300), ("$", 50)]
+    assert clip_phoneme_ends(two, 0, 2962)[1] == [768, 1536, 1792, 2660, 2962]
+    assert clip_phoneme_ends([("^", 5), ("$", 5)], 0, 10) == ([], [], 0)
 
 
 def test_a_renderers_slightly_other_phonemes_are_mapped_onto_the_frontends():
@@ -267,6 +272,18 @@ def test_a_renderers_slightly_other_phonemes_are_mapped_onto_the_frontends():
     assert map_phoneme_ends(list("abc"), list("ac"), np.array([10, 30])).tolist() == [10, 10, 30]
     # too different: align by search instead
     assert map_phoneme_ends(list("abcdefgh"), list("stuvwxyz"), np.arange(1, 9)) is None
+
+
+def test_known_durations_cut_the_leading_silence():
+    from emomix.train.dataset import known_durations
+
+    record = (list("abc"), np.array([1000, 1600, 2560]), 600)
+    lead, d = known_durations(record, list("abc"), 10, 256)
+    # 600 samples of silence: 2 whole frames are cut, the rest of the clip is the phonemes
+    assert lead == 2 and d.tolist() == [2, 2, 4] and d.sum() == 10 - lead
+    assert known_durations(None, list("abc"), 10, 256) is None
+    assert known_durations((list("xyz"), np.array([1, 2, 3]), 0), list("abcdefghijklmnopq"),
+                           40, 256) is None
 
 
 def test_frame_durations_cover_the_clip_and_give_every_phoneme_a_frame():

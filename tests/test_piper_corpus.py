@@ -133,7 +133,9 @@ def test_piper_clips_say_where_each_phoneme_is(tmp_path):
         # Piper's espeak-ng may write a symbol or two otherwise; its phonemes map onto ours
         assert map_phoneme_ends(phonemize(texts[r["path"]]), r["phonemes"], r["ends"]) is not None
         assert r["ends"][-1] == len(audio) and r["ends"] == sorted(r["ends"])
-        start = 0
+        # the corpus keeps 0.1 s of silence before the speech: the first phoneme starts there
+        assert 0.05 * sr < r["start"] < 0.2 * sr
+        start = r["start"]
         for ph, end in zip(r["phonemes"], r["ends"], strict=True):
             if end - start >= 256 and ph in "sfʃθ":
                 shares["fricative"].append(_high_band_share(audio[start:end], sr))
@@ -147,4 +149,6 @@ def test_piper_clips_say_where_each_phoneme_is(tmp_path):
     data = PreparedData(tmp_path / "cache")
     for i in range(len(data)):
         assert data.durations[i].sum() == data.mels[i].shape[1] and data.durations[i].min() >= 1
+        # kept from the first phoneme on: the leading silence is cut
+        assert data.audio[i].size == data.mels[i].shape[1] * data.hop
     assert data.batch([0, 1]).durations.sum() == sum(data.mels[i].shape[1] for i in (0, 1))

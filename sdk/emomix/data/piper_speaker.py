@@ -167,38 +167,37 @@ def _piper_audio(text: str, length_scale: float
 
 
 def clip_phoneme_ends(alignment: list[tuple[str, int]], shift: int, n_samples: int,
-                      ratio: float = 1.0) -> tuple[list[str], list[int]]:
-    """Where each phoneme of a finished clip ends, from Piper's alignment of its raw audio.
+                      ratio: float = 1.0) -> tuple[list[str], list[int], int]:
+    """Where each phoneme of a finished clip ends, and where the first one starts, from
+    Piper's alignment of its raw audio.
 
-    ``alignment``: ``(phoneme, samples)`` as :func:`_piper_audio` gives it. The sentence start
-    ``^`` joins the next phoneme and the end ``$`` the previous one, so the phonemes are the
-    phonemiser's own. ``shift``: the raw sample at the clip's first sample (trimming);
-    ``ratio``: clip rate / Piper's rate; ``n_samples``: the clip's length. The first phoneme
-    starts at 0 and the last ends at ``n_samples``, so leading and trailing silence belong to
-    them. Returns the phonemes and their end samples (non-decreasing); both empty when the
-    alignment has no phoneme.
+    ``alignment``: ``(phoneme, samples)`` as :func:`_piper_audio` gives it. The first sentence
+    start ``^`` is silence before the first phoneme; every later ``^`` and ``$`` joins the
+    phoneme before it, so the phonemes are the phonemiser's own. ``shift``: the raw sample at
+    the clip's first sample (trimming); ``ratio``: clip rate / Piper's rate; ``n_samples``: the
+    clip's length. The last phoneme ends at ``n_samples``, so trailing silence belongs to it.
+    Returns the phonemes,
+    their end samples (non-decreasing) and the first phoneme's start sample (the leading
+    silence); empty lists and 0 when the alignment has no phoneme.
     """
     phonemes: list[str] = []
     lengths: list[int] = []
-    carry = 0
+    lead = 0
     for ph, n in alignment:
-        if ph == "^":
-            carry += n
-        elif ph == "$":
-            if lengths:
-                lengths[-1] += n
-            else:
-                carry += n
+        if ph in ("^", "$") and lengths:  # a later sentence's start joins the phoneme before
+            lengths[-1] += n
+        elif ph in ("^", "$"):
+            lead += n
         else:
             phonemes.append(ph)
-            lengths.append(n + carry)
-            carry = 0
+            lengths.append(n)
     if not phonemes:
-        return [], []
-    ends = np.round((np.cumsum(lengths) - shift) * ratio)
+        return [], [], 0
+    ends = np.round((lead + np.cumsum(lengths) - shift) * ratio)
     ends = np.clip(ends, 0, n_samples).astype(np.int64)
     ends[-1] = n_samples
-    return phonemes, [int(e) for e in np.maximum.accumulate(ends)]
+    start = int(np.clip(round((lead - shift) * ratio), 0, ends[0]))
+    return phonemes, [int(e) for e in np.maximum.accumulate(ends)], start
 
 
 def _clamp_range(range_factor: float) -> float:

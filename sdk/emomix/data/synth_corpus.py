@@ -12,7 +12,7 @@ no held-out text is ever seen in training. The output is
     DIR/<speaker>/<Emotion>/<speaker>_<NNNNNN>.wav   16-bit mono PCM at recipe.sample_rate
     DIR/<speaker>/<speaker>.txt                      ESD transcript: id<TAB>text<TAB>Emotion
     DIR/metadata.csv                                 one row per clip, with all render settings
-    DIR/alignments.jsonl                             Piper clips: where each phoneme ends
+    DIR/alignments.jsonl                             Piper clips: where each phoneme is
     DIR/corpus.json                                  recipe, seed, counts, speakers, profiles,
                                                      failures, espeak-ng version
 
@@ -69,7 +69,8 @@ __all__ = ["ALIGNMENTS_FILE", "CorpusRecipe", "CorpusReport", "RECIPE_VERSION",
 
 #: Bumped whenever a change to the generator changes the audio it makes.
 RECIPE_VERSION = 1
-#: Per-clip phoneme end samples, one JSON object per line (``path``, ``phonemes``, ``ends``).
+#: Per-clip phoneme spans, one JSON object per line (``path``, ``start``, ``phonemes``,
+#: ``ends``).
 ALIGNMENTS_FILE = "alignments.jsonl"
 
 #: Stop when this many utterances have failed and none has rendered (a broken installation).
@@ -412,10 +413,12 @@ def _render_piper_job(job: _Job, sample_rate: int, pad_s: float, out_dir: str
         write_wav(Path(out_dir) / job.rel_path, x.astype(np.float32), sample_rate)
     except (ValueError, OSError) as exc:
         return {"id": job.utt_id, "error": str(exc)}
-    phonemes, ends = clip_phoneme_ends(used["alignment"], shift, len(x), sample_rate / sr)
+    phonemes, ends, start = clip_phoneme_ends(used["alignment"], shift, len(x),
+                                              sample_rate / sr)
     return _row(job, x, sample_rate, level, source="piper", pitch_hz=used["pitch_hz"],
                 range_hz="", length_scale=used["length_scale"],
-                formant_ratio=used["formant_ratio"], phonemes=phonemes, phoneme_ends=ends)
+                formant_ratio=used["formant_ratio"], phonemes=phonemes, phoneme_ends=ends,
+                speech_start=start)
 
 
 # ---------------------------------------------------------------- progress
@@ -577,10 +580,12 @@ def _write_metadata(out: Path, rows: list[dict[str, object]]) -> None:
 
 
 def _write_alignments(out: Path, rows: list[dict[str, object]]) -> None:
-    """``alignments.jsonl``: where each phoneme of a clip ends, for the clips whose renderer
-    reports it (Piper's; espeak-ng's do not). No file when there are none."""
-    lines = [json.dumps({"path": r["path"], "phonemes": r["phonemes"],
-                         "ends": r["phoneme_ends"]}, ensure_ascii=False)
+    """``alignments.jsonl``: where the first phoneme of a clip starts and where each ends, for
+    the clips whose renderer reports it (Piper's; espeak-ng's do not). No file when there are
+    none."""
+    lines = [json.dumps({"path": r["path"], "start": r["speech_start"],
+                         "phonemes": r["phonemes"], "ends": r["phoneme_ends"]},
+                        ensure_ascii=False)
              for r in rows if r.get("phonemes")]
     path = out / ALIGNMENTS_FILE
     if lines:

@@ -53,21 +53,25 @@ def read_wav(path: Path, sample_rate: int) -> np.ndarray:
     return data.astype(np.float64) / 32768.0
 
 
-def corpus_alignments(corpus: str | Path) -> dict[str, tuple[list[str], np.ndarray]]:
+Alignment = tuple[list[str], np.ndarray, int]
+
+
+def corpus_alignments(corpus: str | Path) -> dict[str, Alignment]:
     """``alignments.jsonl`` of a generated corpus: clip path (relative) → (phonemes, end
-    samples); empty when the corpus has none."""
+    samples, the first phoneme's start sample); empty when the corpus has none."""
     from ..data.synth_corpus import ALIGNMENTS_FILE
 
     path = Path(corpus) / ALIGNMENTS_FILE
     if not path.exists():
         return {}
-    out: dict[str, tuple[list[str], np.ndarray]] = {}
+    out: dict[str, Alignment] = {}
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         try:
             r = json.loads(line)
-            out[str(r["path"])] = (list(r["phonemes"]), np.asarray(r["ends"], np.int64))
+            out[str(r["path"])] = (list(r["phonemes"]), np.asarray(r["ends"], np.int64),
+                                   int(r.get("start", 0)))
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}:{n}: not an alignment record ({exc}); render the corpus "
                              "again or delete the file to align by search") from exc
@@ -140,14 +144,24 @@ def frame_durations(ends: np.ndarray, n_frames: int, hop: int) -> np.ndarray:
     return d
 
 
-def known_durations(record: tuple[list[str], np.ndarray] | None, phonemes: list[str],
-                    n_frames: int, hop: int) -> np.ndarray | None:
-    """Whole-frame durations of ``phonemes`` (this frontend's) in a clip of ``n_frames`` from
-    its :func:`corpus_alignments` record; ``None`` when there is none or it does not map."""
+def known_durations(record: Alignment | None, phonemes: list[str], n_frames: int, hop: int
+                    ) -> tuple[int, np.ndarray] | None:
+    """A clip's timing from its :func:`corpus_alignments` record, for ``phonemes`` (this
+    frontend's) in a clip of ``n_frames``: the whole frames of silence before the first
+    phoneme, and each phoneme's frames in the rest. ``None`` when there is no record or it
+    does not map.
+
+    The leading silence is cut from the clip rather than given to the first phoneme: a first
+    phoneme that also stands for 60 ms of silence gets a μ halfway between the two, and the
+    first word of every line came out garbled.
+    """
     if record is None:
         return None
     ends = map_phoneme_ends(phonemes, record[0], record[1])
-    return None if ends is None else frame_durations(ends, n_frames, hop)
+    if ends is None:
+        return None
+    lead = max(0, min(int(record[2]) // hop, n_frames - len(phonemes) - 1))
+    return lead, frame_durations(ends - lead * hop, n_frames - lead, hop)
 
 
 def _index_matches(index: dict[str, Any], audio: AudioConfig, corpus: Path) -> bool:
@@ -243,15 +257,17 @@ def prepare_dataset(
                                          on_unknown="skip")
     for i, (u, (mel, pcm)) in enumerate(zip(utts, _clip_features(utts, audio, jobs), strict=True)):
         ids = ids_of[u.text]
-        n_frames = mel.shape[1]
-        if n_frames < len(ids) + 1:
+        if mel.shape[1] < len(ids) + 1:
             continue  # cannot align: fewer frames than phonemes
-        durations = known_durations(alignments.get(relative_path(u.path, corpus)),
-                                    symbols.decode(ids), n_frames, audio.hop_length)
-        if durations is None:
+        timing = known_durations(alignments.get(relative_path(u.path, corpus)),
+                                 symbols.decode(ids), mel.shape[1], audio.hop_length)
+        if timing is None:
             durations = np.zeros(len(ids), np.int64)
         else:
+            lead, durations = timing
+            mel, pcm = mel[:, lead:], pcm[lead * audio.hop_length:]
             n_aligned += 1
+        n_frames = mel.shape[1]
         split = u.split if u.split in SPLITS else "train"
         if split == "train":
             s1 += float(mel.sum(dtype=np.float64))
