@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from emomix.bench import current_rss_mb, peak_rss_mb, time_stream
+from emomix.bench import current_rss_mb, peak_rss_mb, read_text_lines, time_stream
 
 #: Game dialogue of different lengths (one to three sentences), used without ``--lines``.
 DEFAULT_LINES = [
@@ -75,11 +75,7 @@ def read_lines(path: Path | None) -> list[str]:
     lines starting with ``#`` are skipped) or :data:`DEFAULT_LINES`."""
     if path is None:
         return list(DEFAULT_LINES)
-    lines = [t.strip() for t in path.read_text(encoding="utf-8").splitlines()]
-    lines = [t for t in lines if t and not t.startswith("#")]
-    if not lines:
-        raise ValueError(f"{path} has no lines of text (blank lines and # comments are skipped)")
-    return lines
+    return read_text_lines(path)
 
 
 def missing_piper() -> list[str]:

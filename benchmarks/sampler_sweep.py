@@ -5,7 +5,8 @@ emotion scale, length scale): which defaults a listener understands best.
         --sentences 12 --temperatures 1,0.7,0.5 --steps 4,8
 
 For each setting, every emotion of the voice speaks the same held-out sentences of its default
-speaker (the corpus's test split, each sentence once per emotion, the same seeds across settings)
+speaker (the corpus's test split, or the lines of ``--lines``; each sentence once per emotion, the
+same seeds across settings)
 on the default backend, and Whisper base (emomix.perception) transcribes them. Prints one JSON
 object: per setting, the corpus-level WER per emotion and over all of them.
 """
@@ -16,6 +17,7 @@ import argparse
 import itertools
 import json
 import sys
+from pathlib import Path
 
 
 def floats(text: str) -> list[float]:
@@ -25,7 +27,11 @@ def floats(text: str) -> list[float]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--voice", default=None, help="voice directory (default: the default voice)")
-    p.add_argument("--corpus", required=True, help="the corpus (ESD layout) with a test split")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--corpus", help="the corpus (ESD layout) with a test split")
+    source.add_argument("--lines", type=Path,
+                        help="text file of lines to speak instead, one per line (# comments "
+                             "skipped), e.g. benchmarks/lines/dialogue.txt")
     p.add_argument("--sentences", type=int, default=12)
     p.add_argument("--temperatures", type=floats, default=[1.0])
     p.add_argument("--steps", type=lambda t: [int(x) for x in t.split(",") if x], default=[4])
@@ -37,14 +43,23 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     import emomix
+    from emomix.bench import read_text_lines
     from emomix.data import held_out_texts, load_esd
     from emomix.perception import Recognizer, corpus_rate, word_errors
 
     voice = emomix.load_voice(args.voice, threads=args.threads)
     speaker = voice.default_speaker
-    texts = held_out_texts(load_esd(args.corpus), speaker)[: args.sentences]
+    if args.lines is not None:
+        try:
+            texts = read_text_lines(args.lines)[: args.sentences]
+        except (OSError, ValueError) as e:
+            print(f"error: cannot use --lines {args.lines}: {e}", file=sys.stderr)
+            return 2
+    else:
+        texts = held_out_texts(load_esd(args.corpus), speaker)[: args.sentences]
     if not texts:
-        print(f"error: no test sentences of {speaker} in {args.corpus}", file=sys.stderr)
+        print(f"error: no sentences of {speaker} in {args.lines or args.corpus}",
+              file=sys.stderr)
         return 2
     asr = Recognizer(cpu_threads=args.threads)
     scales = args.emotion_scales or [None]

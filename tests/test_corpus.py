@@ -18,7 +18,9 @@ import numpy as np
 import pytest
 
 from emomix.audio.wav import read_wav, write_wav
+from emomix.bench import read_text_lines
 from emomix.data import synth_corpus
+from emomix.data.dialogue import MAX_DIALOGUE_WORDS, MIN_DIALOGUE_WORDS, generate_dialogue
 from emomix.data.espeak import EspeakError
 from emomix.data.loaders import (
     EMOTIONS,
@@ -61,6 +63,49 @@ def test_sentences_are_deterministic_distinct_and_prefix_stable():
     assert not any(ch.isdigit() for s in a for ch in s)  # numbers are spelled out
     words = {w.strip(".,?!").lower() for s in a for w in s.split()}
     assert len(words) > 400  # a varied vocabulary
+
+
+def test_dialogue_is_deterministic_distinct_conversational_and_prefix_stable():
+    a = generate_dialogue(600, seed=0)
+    assert a == generate_dialogue(600, seed=0)
+    assert a[:40] == generate_dialogue(40, seed=0)
+    assert a != generate_dialogue(600, seed=1)
+    assert len(set(a)) == 600
+    assert all(MIN_DIALOGUE_WORDS <= len(s.split()) <= MAX_DIALOGUE_WORDS for s in a)
+    assert all(s[-1] in ".?!" and s[0].isupper() for s in a)
+    assert not any(ch.isdigit() for s in a for ch in s)
+    words = [w.strip(".,?!").lower() for s in a for w in s.split()]
+    # what the narrative grammar lacks: first and second person, contractions, questions
+    assert {"i", "you", "we", "i'm", "don't", "you're", "we'll", "can't", "it's"} <= set(words)
+    assert sum(s.endswith("?") for s in a) > 60
+    assert sum(s.count(".") + s.count("!") + s.count("?") > 1 for s in a) > 60  # two sentences
+    assert " a a" not in " ".join(a).lower() and " an u" not in " ".join(a).lower()
+    with pytest.raises(ValueError, match=">= 0"):
+        generate_dialogue(-1)
+
+
+def test_dialogue_grammar_never_writes_the_held_out_dialogue_lines():
+    held_out = Path(__file__).resolve().parents[1] / "benchmarks" / "lines" / "dialogue.txt"
+    lines = {t.lower() for t in read_text_lines(held_out)}
+    assert len(lines) >= 30
+    assert not lines & {t.lower() for t in generate_dialogue(5000, seed=0)}
+
+
+def test_dialogue_lines_are_split_apart_and_leave_the_sentences_splits_alone():
+    plain = CorpusRecipe(n_speakers=0, piper_speakers=("joe",), n_sentences=40,
+                         emotions=("neutral", "sad"))
+    more = CorpusRecipe(**{**plain.__dict__, "dialogue_sentences": 20})
+    jobs0, _, sentences0, splits0 = synth_corpus._plan(plain)
+    jobs1, _, sentences1, splits1 = synth_corpus._plan(more)
+    assert sentences1[:40] == sentences0 and splits1[:40] == splits0
+    assert sentences1[40:] == generate_dialogue(20, seed=0)
+    assert splits1[40:].count("test") == 2 and splits1[40:].count("evaluation") == 1
+    assert len(jobs1) == 2 * 60 and len({j.utt_id for j in jobs1}) == 120
+    same = {(j.text, j.profile.name): j.jitter_seed for j in jobs0}
+    assert all(same[(j.text, j.profile.name)] == j.jitter_seed
+               for j in jobs1 if (j.text, j.profile.name) in same)
+    with pytest.raises(ValueError, match="dialogue_sentences"):
+        CorpusRecipe(dialogue_sentences=-3).validate()
 
 
 def test_speakers_are_distinct_and_prefix_stable():

@@ -27,6 +27,7 @@ import text_reference.phonemizer as ref_phonemizer
 
 import emomix.text as native
 from emomix import _native
+from emomix.data.dialogue import generate_dialogue
 from emomix.data.sentences import generate_sentences
 
 if hasattr(sys, "set_int_max_str_digits"):
@@ -143,7 +144,7 @@ def random_text(rng: random.Random, max_tokens: int = 25) -> str:
 
 def corpus() -> list[str]:
     rng = random.Random(20240607)
-    texts = list(generate_sentences(2000, 0))
+    texts = list(generate_sentences(2000, 0)) + generate_dialogue(500, 0)
     texts += [random_text(rng) for _ in range(2000)]
     texts += ["", " ", "\n\t ", "\u3000", "...", "* * *", "\U0001F600", "a", "A.", "x" * 5000,
               "a " * 2500, "a" * 5001, "word " * 1200, "1" * 4400, "$" + "9" * 100,

@@ -37,6 +37,16 @@ PARAGRAPH = ("The old lighthouse keeper climbed the stairs every evening, counti
              "watched the boats come home one by one through the rain and the dark water.")
 
 
+def read_text_lines(path: Path) -> list[str]:
+    """The lines of a benchmark's text file: one line to speak per text line, stripped; blank
+    lines and lines starting with ``#`` are skipped. Raises ``ValueError`` when none are left."""
+    lines = [t.strip() for t in Path(path).read_text(encoding="utf-8").splitlines()]
+    lines = [t for t in lines if t and not t.startswith("#")]
+    if not lines:
+        raise ValueError(f"{path} has no lines of text (blank lines and # comments are skipped)")
+    return lines
+
+
 def peak_rss_mb() -> float:
     """Peak resident set size of this process in MiB (Linux reports KiB)."""
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -51,6 +51,10 @@ def add_corpus_commands(subparsers: argparse._SubParsersAction) -> argparse.Argu
         "--sentences", type=int, default=300, help="number of distinct sentences (default 300)"
     )
     synth.add_argument(
+        "--dialogue", type=int, default=0,
+        help="lines of game dialogue read besides the sentences, split the same way (default 0)"
+    )
+    synth.add_argument(
         "--seed", type=int, default=0, help="fixes sentences, split and variation (default 0)"
     )
     synth.add_argument(
@@ -114,6 +118,7 @@ def cmd_corpus_synth(args: argparse.Namespace) -> int:
     recipe = CorpusRecipe(
         n_speakers=args.speakers,
         n_sentences=args.sentences,
+        dialogue_sentences=args.dialogue,
         seed=args.seed,
         emotions=tuple(e.strip() for e in args.emotions.split(",") if e.strip()),
         test_fraction=args.test_fraction,

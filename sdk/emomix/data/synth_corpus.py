@@ -4,7 +4,8 @@
     report = synthesize_corpus("corpora/espeak", CorpusRecipe(n_speakers=8, n_sentences=300))
 
 Every speaker (:func:`~emomix.data.profiles.default_speakers`) reads every sentence
-(:func:`~emomix.data.sentences.generate_sentences`) in every emotion
+(:func:`~emomix.data.sentences.generate_sentences`, then ``dialogue_sentences`` lines of game
+dialogue from :func:`~emomix.data.dialogue.generate_dialogue`) in every emotion
 (:data:`~emomix.data.profiles.DEFAULT_PROFILES`). A fraction of the *sentences* is held out:
 such a sentence is in the ``test`` (or ``evaluation``) split for all speakers and emotions, so
 no held-out text is ever seen in training. The output is
@@ -17,7 +18,8 @@ no held-out text is ever seen in training. The output is
                                                      failures, espeak-ng version
 
 Utterance numbers follow ESD: emotions in the order Neutral, Angry, Happy, Sad, Surprise, each a
-block of ``n_sentences`` numbers, so ``NNNNNN = block · n_sentences + sentence + 1`` and the same
+block of ``B = n_sentences + dialogue_sentences`` numbers, so ``NNNNNN = block · B + sentence + 1``
+and the same
 sentence has the same offset in every block. :func:`emomix.data.loaders.load_esd` reads it.
 
 The same recipe and seed give byte-identical WAV files (espeak-ng is deterministic, and the
@@ -39,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .dialogue import generate_dialogue
 from .espeak import (
     MAX_VARIANTS,
     EspeakData,
@@ -121,6 +124,9 @@ class CorpusRecipe:
         piper_speakers: natural speakers made from Piper's en_US-joe-medium voice, keys of
             :data:`~emomix.data.piper_speaker.PIPER_SPEAKERS` (``"joe"``, ``"joe-bright"``…);
             they read the same sentences in the same emotions after the espeak-ng speakers.
+        dialogue_sentences: lines of game dialogue read after the ``n_sentences`` narrative
+            sentences. They are split into train, evaluation and test by the same fractions,
+            separately, so adding them leaves the narrative sentences' splits as they were.
     """
 
     n_speakers: int = 8
@@ -132,6 +138,7 @@ class CorpusRecipe:
     sample_rate: int = 22050
     pad_s: float = 0.1
     piper_speakers: tuple[str, ...] = ()
+    dialogue_sentences: int = 0
 
     def validate(self) -> None:
         if self.n_speakers < 0:
@@ -141,6 +148,8 @@ class CorpusRecipe:
             raise ValueError("the corpus needs a speaker: n_speakers >= 1 or piper_speakers")
         if self.n_sentences < 1:
             raise ValueError(f"n_sentences must be >= 1, got {self.n_sentences}")
+        if self.dialogue_sentences < 0:
+            raise ValueError(f"dialogue_sentences must be >= 0, got {self.dialogue_sentences}")
         unknown = [e for e in self.emotions if e not in DEFAULT_PROFILES]
         if unknown or not self.emotions:
             raise ValueError(
@@ -237,13 +246,18 @@ def _plan(
     splits = sentence_splits(
         recipe.n_sentences, recipe.seed, recipe.test_fraction, recipe.eval_fraction
     )
+    if recipe.dialogue_sentences:
+        sentences += generate_dialogue(recipe.dialogue_sentences, recipe.seed)
+        splits += sentence_splits(recipe.dialogue_sentences, recipe.seed + 1,
+                                  recipe.test_fraction, recipe.eval_fraction)
+    block_size = len(sentences)
     jobs = []
     for si, spk in enumerate(speakers):
         for emotion in recipe.emotions:
             block = ESD_ORDER.index(emotion)
             folder = ESD_EMOTION_NAMES[emotion]
             for j, text in enumerate(sentences):
-                utt = f"{spk.speaker_id}_{block * recipe.n_sentences + j + 1:06d}"
+                utt = f"{spk.speaker_id}_{block * block_size + j + 1:06d}"
                 jobs.append(
                     _Job(
                         utt_id=utt,
@@ -618,7 +632,7 @@ def _write_manifest(
         "recipe": recipe.to_dict(),
         "seed": recipe.seed,
         "layout": "ESD: <speaker>/<Emotion>/<speaker>_<NNNNNN>.wav, <speaker>/<speaker>.txt",
-        "utterance_numbering": {"block_size": recipe.n_sentences, "order": list(ESD_ORDER)},
+        "utterance_numbering": {"block_size": len(sentences), "order": list(ESD_ORDER)},
         "counts": {
             "planned": report.planned,
             "rendered": report.rendered,
