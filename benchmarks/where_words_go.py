@@ -111,8 +111,9 @@ def main(argv: list[str] | None = None) -> int:
             path = monotonic_alignment_search(alignment_log_likelihood(mu_ph, mel),
                                               tmask.transpose(1, 2) * frames)
             mu_aligned = torch.matmul(mu_ph, path)[0].numpy()
-            mu_predicted = length_regulate(mu_ph, log_dur, tmask,
-                                           voice.length_scale)[0][0].numpy()
+            regulated = length_regulate(mu_ph, log_dur, tmask, voice.length_scale)
+            mu_predicted = regulated[0][0].numpy()
+            predicted_frames = regulated[2][0].numpy()
         timing = known_durations(alignments.get(relative_path(u.path, args.corpus)),
                                  voice.symbols.decode(ids[0].tolist()), mel.shape[-1],
                                  cfg.hop_length)
@@ -133,8 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         if true is not None:
             ends = np.cumsum(true)
             searched = np.cumsum(path[0].sum(-1).numpy())
-            predicted = np.cumsum(length_regulate(mu_ph, log_dur, tmask, voice.length_scale)[2]
-                                  [0].numpy())
+            predicted = np.cumsum(predicted_frames)
             errors["search_end_error_ms"].append(float(np.abs(searched - ends).mean()))
             errors["predicted_end_error_ms"].append(
                 float(np.abs(predicted * ends[-1] / predicted[-1] - ends).mean()))

@@ -152,3 +152,12 @@ def test_piper_clips_say_where_each_phoneme_is(tmp_path):
         # kept from the first phoneme on: the leading silence is cut
         assert data.audio[i].size == data.mels[i].shape[1] * data.hop
     assert data.batch([0, 1]).durations.sum() == sum(data.mels[i].shape[1] for i in (0, 1))
+    # alignment="search": the same corpus without its durations, as whole clips
+    searched = prepare_dataset(tmp_path / "c", tmp_path / "cache-search", progress=False,
+                               jobs=1, alignment="search")
+    assert (searched["aligned_by_corpus"], searched["alignment"]) == (0, "search")
+    whole = PreparedData(tmp_path / "cache-search")
+    assert all(not whole.durations[i].any() for i in range(len(whole)))
+    assert all(whole.mels[i].shape[1] > data.mels[i].shape[1] for i in range(len(data)))
+    with pytest.raises(ValueError, match="corpus, search"):
+        prepare_dataset(tmp_path / "c", tmp_path / "cache", progress=False, alignment="mas")

@@ -48,6 +48,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init-voice", type=Path, default=None,
                    help="fine-tune: start every network from this voice bundle's weights, "
                    "with its model config and mel normalisation (new runs only)")
+    p.add_argument("--alignment", choices=("corpus", "search"), default="corpus",
+                   help="phoneme durations for training: the corpus's alignments.jsonl where "
+                   "it has the clip, else the alignment search (corpus, default), or the "
+                   "search for every clip (search); new runs only")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
@@ -166,7 +170,8 @@ def cmd_train_stage(args: argparse.Namespace) -> int:
     run = open_run(args.run, args.corpus, cache=args.cache,
                    parameterisation=args.parameterisation,
                    config_overrides=_config_overrides(args.config),
-                   init_voice=args.init_voice, progress=not args.quiet)
+                   init_voice=args.init_voice, alignment=args.alignment,
+                   progress=not args.quiet)
     recipe = Recipe(device=args.device, seed=args.seed)
     opts = recipe.stage_options(args.stage, budget_s=None if args.minutes is None
                                 else args.minutes * 60.0, resume=args.resume,
@@ -232,7 +237,8 @@ def cmd_train_voice(args: argparse.Namespace) -> int:
                     threads=args.threads, seed=args.seed, dtype=args.dtype,
                     config_overrides=_config_overrides(args.config),
                     max_utterances=args.max_utterances,
-                    init_voice=None if args.init_voice is None else str(args.init_voice))
+                    init_voice=None if args.init_voice is None else str(args.init_voice),
+                    alignment=args.alignment)
     if args.max_steps is not None:
         for stage in ("ser", "acoustic", "pitch", "vocoder"):
             getattr(recipe, stage)["max_steps"] = args.max_steps

@@ -31,9 +31,12 @@ from ..config import AudioConfig
 from ..emotions import DEFAULT_EMOTIONS
 
 __all__ = ["prepare_dataset", "PreparedData", "Batch", "SPLITS", "CACHE_VERSION",
-           "corpus_alignments", "known_durations"]
+           "ALIGNMENT_SOURCES", "corpus_alignments", "known_durations"]
 
 SPLITS = ("train", "evaluation", "test")
+#: Where a clip's phoneme durations come from: the corpus's ``alignments.jsonl`` where it has
+#: the clip (else the search), or always the monotonic alignment search.
+ALIGNMENT_SOURCES = ("corpus", "search")
 CACHE_VERSION = 2
 
 
@@ -164,14 +167,16 @@ def known_durations(record: Alignment | None, phonemes: list[str], n_frames: int
     return lead, frame_durations(ends - lead * hop, n_frames - lead, hop)
 
 
-def _index_matches(index: dict[str, Any], audio: AudioConfig, corpus: Path) -> bool:
+def _index_matches(index: dict[str, Any], audio: AudioConfig, corpus: Path,
+                   alignment: str) -> bool:
     a = dict(index.get("audio", {}))
     b = asdict(audio)
     for k in ("mel_mean", "mel_std"):  # refitted; not part of the identity
         a.pop(k, None)
         b.pop(k, None)
     return (index.get("version") == CACHE_VERSION and a == b
-            and index.get("corpus") == str(corpus.resolve()))
+            and index.get("corpus") == str(corpus.resolve())
+            and index.get("alignment", "corpus") == alignment)
 
 
 def prepare_dataset(
@@ -184,6 +189,7 @@ def prepare_dataset(
     max_utterances: int | None = None,
     progress: bool = True,
     jobs: int | None = None,
+    alignment: str = "corpus",
 ) -> dict[str, Any]:
     """Compute (or reuse) the cache of ``corpus`` in ``cache`` and return its index.
 
@@ -196,6 +202,9 @@ def prepare_dataset(
         max_utterances: keep only the first N utterances (sorted by path), for quick runs.
         progress: print a line every few hundred utterances.
         jobs: worker processes for reading WAVs and computing log-mels (default: all CPUs).
+        alignment: ``"corpus"`` keeps the durations of the corpus's ``alignments.jsonl``
+            (training then uses them instead of searching); ``"search"`` ignores that file, so
+            every clip is aligned by the monotonic alignment search.
 
     Returns:
         the ``index.json`` content, with ``mel_mean`` / ``mel_std`` fitted on the train split.
@@ -203,13 +212,17 @@ def prepare_dataset(
     from ..data import load_esd
     from ..text import default_symbol_table, text_to_ids
 
+    if alignment not in ALIGNMENT_SOURCES:
+        raise ValueError(f"alignment must be one of {', '.join(ALIGNMENT_SOURCES)}, "
+                         f"got {alignment!r}")
     audio = audio or AudioConfig()
     corpus = Path(corpus)
     cache = Path(cache)
     index_path = cache / "index.json"
     if index_path.exists():
         index = json.loads(index_path.read_text())
-        if _index_matches(index, audio, corpus) and index.get("max_utterances") == max_utterances:
+        if (_index_matches(index, audio, corpus, alignment)
+                and index.get("max_utterances") == max_utterances):
             return index
     cache.mkdir(parents=True, exist_ok=True)
     utts = load_esd(corpus)
@@ -221,7 +234,7 @@ def prepare_dataset(
     speakers = sorted({u.speaker for u in utts})
     emotions = [e for e in DEFAULT_EMOTIONS if any(u.emotion == e for u in utts)]
     symbols = default_symbol_table()
-    alignments = corpus_alignments(corpus)
+    alignments = corpus_alignments(corpus) if alignment == "corpus" else {}
     n_aligned = 0
     ids_of: dict[str, np.ndarray] = {}
     t0 = time.monotonic()
@@ -304,6 +317,7 @@ def prepare_dataset(
         "speakers": speakers,
         "emotions": emotions,
         "counts": counts,
+        "alignment": alignment,
         "aligned_by_corpus": n_aligned,
         "max_utterances": max_utterances,
         "shards": shards,

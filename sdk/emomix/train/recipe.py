@@ -52,8 +52,9 @@ class Recipe:
     """Every hyperparameter of ``train voice`` (stored in ``voice.json`` provenance).
 
     The step counts are ceilings: with a budget, each stage stops at its share of the time.
-    ``shares`` split the budget left after data preparation; time a stage does not use goes
-    to the stages after it.
+    ``alignment`` is where the acoustic model's phoneme durations come from (``"corpus"`` or
+    ``"search"``, :func:`~emomix.train.dataset.prepare_dataset`). ``shares`` split the budget
+    left after data preparation; time a stage does not use goes to the stages after it.
     """
 
     budget_minutes: float | None = 120.0
@@ -77,6 +78,7 @@ class Recipe:
     config_overrides: dict[str, Any] = field(default_factory=dict)
     max_utterances: int | None = None
     init_voice: str | None = None
+    alignment: str = "corpus"
     log_every: int = 10
     checkpoint_every: int = 200
 
@@ -109,13 +111,13 @@ def open_run(run_dir: str | Path, corpus: str | Path | None = None, *,
              cache: str | Path | None = None, parameterisation: str = "flow",
              config_overrides: dict[str, Any] | None = None,
              max_utterances: int | None = None, init_voice: str | Path | None = None,
-             progress: bool = True) -> Run:
+             alignment: str = "corpus", progress: bool = True) -> Run:
     """Create or reopen ``run_dir``.
 
     The first call needs ``corpus``; it prepares the cache (``run_dir/cache`` unless ``cache``
     is given) and writes ``run_dir/run.json`` with the model config. Later calls read
-    ``run.json`` (``corpus``, ``parameterisation``, ``config_overrides`` and ``init_voice`` are
-    then ignored) and load each stage checkpoint that exists.
+    ``run.json`` (``corpus``, ``parameterisation``, ``config_overrides``, ``init_voice`` and
+    ``alignment`` are then ignored) and load each stage checkpoint that exists.
 
     ``init_voice`` warm-starts a new run from a trained voice bundle (fine-tuning): the run
     takes the voice's model config and mel normalisation (the networks were trained on it), and
@@ -148,7 +150,7 @@ def open_run(run_dir: str | Path, corpus: str | Path | None = None, *,
         merged = _deep_merge(base.to_dict(), config_overrides or {})
         audio = AudioConfig.from_dict(merged.get("audio", {}))
         index = prepare_dataset(corpus, cache_dir, audio, max_utterances=max_utterances,
-                                progress=progress)
+                                progress=progress, alignment=alignment)
         if init is None:
             merged["audio"]["mel_mean"] = index["mel_mean"]
             merged["audio"]["mel_std"] = index["mel_std"]
@@ -165,6 +167,7 @@ def open_run(run_dir: str | Path, corpus: str | Path | None = None, *,
                  "model_config": cfg.to_dict()}
         if init is not None:
             state["init_voice"] = str(init.path.resolve())
+        state["alignment"] = alignment
         run_json.write_text(json.dumps(state, indent=1))
     data = PreparedData(cache_dir, mel_mean=cfg.audio.mel_mean, mel_std=cfg.audio.mel_std)
     torch.manual_seed(0)
@@ -439,7 +442,7 @@ def train_voice(corpus: str | Path, out: str | Path, *, run_dir: str | Path | No
     run = open_run(run_dir, corpus, parameterisation=recipe.parameterisation,
                    config_overrides=recipe.config_overrides,
                    max_utterances=recipe.max_utterances, init_voice=recipe.init_voice,
-                   progress=progress)
+                   alignment=recipe.alignment, progress=progress)
     prep_s = time.monotonic() - t_start
     budget = None if recipe.budget_minutes is None else recipe.budget_minutes * 60.0
     walls = {"prepare": round(prep_s, 2)}
