@@ -17,6 +17,8 @@ from __future__ import annotations
 import random
 import re
 
+from .sentences import distinct_lines
+
 __all__ = ["generate_dialogue", "MIN_DIALOGUE_WORDS", "MAX_DIALOGUE_WORDS"]
 
 MIN_DIALOGUE_WORDS = 3
@@ -162,21 +164,6 @@ def generate_dialogue(n: int, seed: int = 0) -> list[str]:
     The first ``k`` lines for a seed do not depend on ``n``. Raises ``ValueError`` if ``n`` is
     beyond what the grammar can make distinct.
     """
-    if n < 0:
-        raise ValueError(f"number of dialogue lines must be >= 0, got {n}")
-    rng = random.Random(f"emomix-dialogue-{seed}")
-    out: list[str] = []
-    seen: set[str] = set()
-    attempts = 0
-    while len(out) < n:
-        attempts += 1
-        if attempts > 50 * n + 1000:
-            raise ValueError(
-                f"could not make {n} distinct dialogue lines (made {len(out)}); ask for fewer"
-            )
-        text = _fill(rng.choice(_TEMPLATES), rng)
-        if text in seen or not MIN_DIALOGUE_WORDS <= len(text.split()) <= MAX_DIALOGUE_WORDS:
-            continue
-        seen.add(text)
-        out.append(text)
-    return out
+    return distinct_lines(n, random.Random(f"emomix-dialogue-{seed}"),
+                          lambda rng: _fill(rng.choice(_TEMPLATES), rng),
+                          (MIN_DIALOGUE_WORDS, MAX_DIALOGUE_WORDS), "dialogue lines")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 
 __all__ = ["generate_sentences", "MIN_WORDS", "MAX_WORDS"]
 
@@ -156,28 +157,35 @@ def _fill(template: str, rng: random.Random) -> str:
     return text[0].upper() + text[1:]
 
 
-def generate_sentences(n: int, seed: int = 0) -> list[str]:
-    """``n`` distinct sentences, the same for the same ``(n, seed)``.
-
-    The first ``k`` sentences for a seed do not depend on ``n`` (a bigger corpus extends a
-    smaller one). Raises ``ValueError`` if ``n`` is beyond what the grammar can make distinct.
-    """
+def distinct_lines(n: int, rng: random.Random, fill: Callable[[random.Random], str],
+                   words: tuple[int, int], what: str) -> list[str]:
+    """``n`` distinct texts drawn by ``fill(rng)`` whose word counts lie in ``words`` (bounds
+    included), in the order drawn: the first ``k`` do not depend on ``n``. Raises
+    ``ValueError`` naming ``what`` when ``n`` is negative or beyond what ``fill`` makes."""
     if n < 0:
-        raise ValueError(f"number of sentences must be >= 0, got {n}")
-    rng = random.Random(f"emomix-sentences-{seed}")
+        raise ValueError(f"number of {what} must be >= 0, got {n}")
     out: list[str] = []
     seen: set[str] = set()
     attempts = 0
     while len(out) < n:
         attempts += 1
         if attempts > 50 * n + 1000:
-            raise ValueError(
-                f"could not make {n} distinct sentences (made {len(out)}); ask for fewer sentences"
-            )
-        text = _fill(rng.choice(_TEMPLATES), rng)
-        words = len(text.split())
-        if text in seen or not MIN_WORDS <= words <= MAX_WORDS:
+            raise ValueError(f"could not make {n} distinct {what} (made {len(out)}); "
+                             f"ask for fewer {what}")
+        text = fill(rng)
+        if text in seen or not words[0] <= len(text.split()) <= words[1]:
             continue
         seen.add(text)
         out.append(text)
     return out
+
+
+def generate_sentences(n: int, seed: int = 0) -> list[str]:
+    """``n`` distinct sentences, the same for the same ``(n, seed)``.
+
+    The first ``k`` sentences for a seed do not depend on ``n`` (a bigger corpus extends a
+    smaller one). Raises ``ValueError`` if ``n`` is beyond what the grammar can make distinct.
+    """
+    return distinct_lines(n, random.Random(f"emomix-sentences-{seed}"),
+                          lambda rng: _fill(rng.choice(_TEMPLATES), rng),
+                          (MIN_WORDS, MAX_WORDS), "sentences")
