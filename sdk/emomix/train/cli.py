@@ -48,7 +48,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init-voice", type=Path, default=None,
                    help="fine-tune: start every network from this voice bundle's weights, "
                    "with its model config and mel normalisation (new runs only)")
-    p.add_argument("--alignment", choices=("corpus", "search"), default="corpus",
+    from .dataset import ALIGNMENT_SOURCES
+
+    p.add_argument("--alignment", choices=ALIGNMENT_SOURCES, default="corpus",
                    help="phoneme durations for training: the corpus's alignments.jsonl where "
                    "it has the clip, else the alignment search (corpus, default), or the "
                    "search for every clip (search); new runs only")

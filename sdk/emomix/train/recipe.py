@@ -167,7 +167,6 @@ def open_run(run_dir: str | Path, corpus: str | Path | None = None, *,
                  "model_config": cfg.to_dict()}
         if init is not None:
             state["init_voice"] = str(init.path.resolve())
-        state["alignment"] = alignment
         run_json.write_text(json.dumps(state, indent=1))
     data = PreparedData(cache_dir, mel_mean=cfg.audio.mel_mean, mel_std=cfg.audio.mel_std)
     torch.manual_seed(0)
