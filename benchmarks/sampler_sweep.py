@@ -7,8 +7,10 @@ emotion scale, length scale): which defaults a listener understands best.
 For each setting, every emotion of the voice speaks the same held-out sentences of its default
 speaker (the corpus's test split, or the lines of ``--lines``; each sentence once per emotion, the
 same seeds across settings)
-on the default backend, and Whisper base (emomix.perception) transcribes them. Prints one JSON
-object: per setting, the corpus-level WER per emotion and over all of them.
+on the default backend, and Whisper base (emomix.perception) transcribes them. With ``--mixes``
+the same sentences are also spoken at ``emomix eval``'s exaggerated intensity and as its six 50/50
+X → Y mixes (``EvalOptions``), the other conditions of the intelligibility targets. Prints one JSON
+object: per setting, the corpus-level WER per emotion (and intensity and mix) and over each group.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--emotion-scales", type=floats, default=[])
     p.add_argument("--length-scales", type=floats, default=[],
                    help="speaking time (> 1 slower), comma-separated (default: the voice's)")
+    p.add_argument("--mixes", action="store_true",
+                   help="also every emotion but neutral at emomix eval's intensity (1.5) and "
+                        "eval's six 50/50 X->Y mixes")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
@@ -45,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     import emomix
     from emomix.bench import read_text_lines
     from emomix.data import held_out_texts, load_esd
+    from emomix.evaluation import EvalOptions
     from emomix.perception import Recognizer, corpus_rate, word_errors
 
     voice = emomix.load_voice(args.voice, threads=args.threads)
@@ -64,6 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     asr = Recognizer(cpu_threads=args.threads)
     scales = args.emotion_scales or [None]
     lengths = args.length_scales or [None]
+    # (group, label, emotion weights, intensity): the seeds below are those of the plain emotions
+    # whatever else is spoken, so runs with and without --mixes agree on them
+    conditions = [("emotions", e, {e: 1.0}, 1.0) for e in voice.emotions]
+    if args.mixes:
+        eval_opts = EvalOptions()
+        conditions += [("intensity", f"{e} x{eval_opts.asr_intensity:g}", {e: 1.0},
+                        eval_opts.asr_intensity) for e in voice.emotions if e != "neutral"]
+        conditions += [("mixes", f"{x}->{y}", {x: 0.5, y: 0.5}, 1.0)
+                       for x, y in eval_opts.pairs if {x, y} <= set(voice.emotions)]
     out: dict[str, object] = {"voice": voice.bundle.name, "speaker": speaker,
                               "sentences": len(texts), "settings": []}
     for temperature, steps, scale, length in itertools.product(
@@ -71,19 +86,26 @@ def main(argv: list[str] | None = None) -> int:
         config = emomix.GenerationConfig(temperature=temperature, steps=steps,
                                          emotion_scale=scale, length_scale=length,
                                          speakers=speaker)
-        per_emotion = {}
-        everything = []
-        for ei, emotion in enumerate(voice.emotions):
+        per_label: dict[str, float] = {}
+        per_group: dict[str, list] = {}
+        for ci, (group, label, weights, intensity) in enumerate(conditions):
             counts = []
             for k, text in enumerate(texts):
-                audio = voice.synthesize(text, {emotion: 1.0}, config,
-                                         seed=args.seed + 31 * k + ei)
+                audio = voice.synthesize(text, weights, config, intensity=intensity,
+                                         seed=args.seed + 31 * k + ci)
                 counts.append(word_errors(text, asr.transcribe(audio, voice.sample_rate)))
-            per_emotion[emotion] = round(corpus_rate(counts), 4)
-            everything += counts
+            per_label[label] = round(corpus_rate(counts), 4)
+            per_group.setdefault(group, []).extend(counts)
         row = {"temperature": temperature, "steps": steps, "emotion_scale": scale,
                "length_scale": voice.check_length_scale(length),
-               "wer": round(corpus_rate(everything), 4), "wer_per_emotion": per_emotion}
+               "wer": round(corpus_rate(per_group["emotions"]), 4),
+               "wer_per_emotion": {e: per_label[e] for e in voice.emotions}}
+        if args.mixes:
+            row["wer_intensity"] = round(corpus_rate(per_group["intensity"]), 4)
+            row["wer_mixes"] = round(corpus_rate(per_group["mixes"]), 4)
+            row["wer_per_condition"] = {label: per_label[label]
+                                        for group, label, _, _ in conditions
+                                        if group != "emotions"}
         print(json.dumps(row), file=sys.stderr)
         out["settings"].append(row)
     json.dump(out, sys.stdout, indent=1)

@@ -73,7 +73,7 @@ def test_finish_evaluates_the_average_and_still_saves_the_raw_weights(tmp_path):
 
     def evaluate():
         seen["weight"] = net.weight.detach().clone()
-        return {"score": float(net.weight.sum())}
+        return {"score": float(net.weight.detach().sum())}
 
     res = loop.finish({"kept": 1}, evaluate=evaluate)
     torch.testing.assert_close(seen["weight"], avg)  # scored: the weights the voice gets
