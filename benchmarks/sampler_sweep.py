@@ -100,9 +100,10 @@ def main(argv: list[str] | None = None) -> int:
                "length_scale": voice.check_length_scale(length),
                "wer": round(corpus_rate(per_group["emotions"]), 4),
                "wer_per_emotion": {e: per_label[e] for e in voice.emotions}}
-        if args.mixes:
-            row["wer_intensity"] = round(corpus_rate(per_group["intensity"]), 4)
-            row["wer_mixes"] = round(corpus_rate(per_group["mixes"]), 4)
+        if args.mixes:  # a voice without neutral or eval's emotions may lack a group
+            for group in ("intensity", "mixes"):
+                if group in per_group:
+                    row[f"wer_{group}"] = round(corpus_rate(per_group[group]), 4)
             row["wer_per_condition"] = {label: per_label[label]
                                         for group, label, _, _ in conditions
                                         if group != "emotions"}
